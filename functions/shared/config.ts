@@ -1,0 +1,252 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+
+/**
+ * The one configuration of a deployment: `charlie.config.json` at the repository root.
+ * CDK validates it at synth time and bundles it into every function; the local runner
+ * validates it at start. Nothing else knows an export's columns.
+ */
+
+const timeOfDay = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected a local time as HH:MM');
+
+const timeZone = z.string().refine(isTimeZone, { message: 'unknown IANA time zone' });
+
+const regexSource = z.string().refine(isRegex, { message: 'not a valid regular expression' });
+
+const email = z.email();
+
+/** How a CSV cell is read and stored. */
+export const valueKinds = ['datetime', 'duration_ms', 'count', 'flag', 'text'] as const;
+export type ValueKind = (typeof valueKinds)[number];
+
+const columnSchema = z.object({
+  name: z.string().min(1),
+  kind: z.enum(valueKinds),
+});
+
+const exportSchema = z
+  .object({
+    /** Export type as Genesys names it, e.g. `IB_Calls`. */
+    type: z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/, 'letters, digits and _ only'),
+    /** Workbook tab, as the operator names it. */
+    tab: z.string().min(1).max(31),
+    /** The CSV header, in order; every column is required in a file. */
+    columns: z.array(columnSchema).min(1),
+    /** Columns that identify a row; `"*"` alone means the whole row. */
+    identity: z.union([z.tuple([z.literal('*')]), z.array(z.string()).min(1)]),
+    /** The column whose local date is the row's business date. */
+    dateColumn: z.string(),
+    /** A flag column (1.0) or a YES/NO column telling that the row's data is final. */
+    completeColumn: z.string().optional(),
+    /** Columns the operator copies, in workbook order. */
+    operatorColumns: z.array(z.string()).min(1),
+    /** Column letter where the operator pastes the leftmost column. */
+    firstColumn: z
+      .string()
+      .regex(/^[A-Z]{1,2}$/)
+      .default('A'),
+    /** Matching rules for mail: case-insensitive regular expressions. */
+    match: z.object({
+      subject: regexSource.optional(),
+      attachment: regexSource,
+      senders: z.array(email).optional(),
+    }),
+  })
+  .superRefine((spec, ctx) => {
+    const names = new Set(spec.columns.map((c) => c.name));
+    if (names.size !== spec.columns.length) {
+      ctx.addIssue({ code: 'custom', path: ['columns'], message: 'column names must be unique' });
+    }
+    const mustExist = (list: readonly string[], path: string) => {
+      list.forEach((name, i) => {
+        if (name !== '*' && !names.has(name)) {
+          ctx.addIssue({ code: 'custom', path: [path, i], message: `"${name}" is not one of columns` });
+        }
+      });
+    };
+    mustExist(spec.identity, 'identity');
+    mustExist(spec.operatorColumns, 'operatorColumns');
+    mustExist([spec.dateColumn], 'dateColumn');
+    if (spec.completeColumn) mustExist([spec.completeColumn], 'completeColumn');
+    const dateKind = spec.columns.find((c) => c.name === spec.dateColumn)?.kind;
+    if (dateKind && dateKind !== 'datetime') {
+      ctx.addIssue({ code: 'custom', path: ['dateColumn'], message: 'must be a datetime column' });
+    }
+  });
+
+const mailboxSchema = z.object({
+  /** Mailbox user principal name or object id. */
+  user: z.string().min(1),
+  /** Folder path from the mailbox root, e.g. `Inbox/Genesys`. */
+  folder: z.string().min(1),
+  tenantId: z.string().min(1),
+  clientId: z.string().min(1),
+  /** Secrets Manager secret holding `{"clientSecret": "..."}`. */
+  secretName: z.string().min(1),
+  graphBaseUrl: z.url().default('https://graph.microsoft.com/v1.0'),
+  authorityHost: z.url().default('https://login.microsoftonline.com'),
+  /** Exports received this long after midnight still count for the previous day. */
+  graceMinutes: z.number().int().min(0).max(1440).default(120),
+  /** Senders accepted for every export type, unless a type lists its own. */
+  senders: z.array(email).default([]),
+  /** Attachments larger than this are reported and not stored. */
+  maxAttachmentBytes: z
+    .number()
+    .int()
+    .positive()
+    .default(50 * 1024 * 1024),
+});
+
+const deliverySchema = z.object({
+  from: email,
+  to: z.array(email).min(1),
+  cc: z.array(email).default([]),
+  bcc: z.array(email).default([]),
+  /** Receives failure notices. */
+  admins: z.array(email).min(1),
+  subject: z.string().default('Charlie intraday report {date}'),
+  /** The workbook is attached when it is at most this size; a link is always sent. */
+  attachMaxBytes: z
+    .number()
+    .int()
+    .min(0)
+    .default(10 * 1024 * 1024),
+  /** How long a download link works. */
+  linkExpiryHours: z
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 30)
+    .default(168),
+});
+
+export const configSchema = z
+  .object({
+    /** Short name used in resource names and the email subject. */
+    name: z
+      .string()
+      .regex(/^[a-z][a-z0-9-]{1,30}$/, 'lower-case letters, digits and - only')
+      .default('charlie'),
+    timeZone,
+    schedule: z.object({
+      /** Local time of the daily run that reports the day before. */
+      daily: timeOfDay,
+      /** Extra local times that report the day so far. */
+      intraday: z.array(timeOfDay).default([]),
+      enabled: z.boolean().default(true),
+    }),
+    mailbox: mailboxSchema,
+    agentInbox: z
+      .object({
+        /** S3 prefix where the Windows agent (or an operator) puts files. */
+        prefix: z
+          .string()
+          .regex(/^[a-z0-9][a-z0-9/_-]*\/$/, 'a key prefix ending in /')
+          .default('inbox/agent/'),
+      })
+      .default({ prefix: 'inbox/agent/' }),
+    exports: z.array(exportSchema).min(1),
+    delivery: deliverySchema,
+    storage: z
+      .object({
+        /** Write shards per export type and day: spreads a day's writes over partitions. */
+        shards: z.number().int().min(1).max(64).default(8),
+      })
+      .default({ shards: 8 }),
+  })
+  .superRefine((config, ctx) => {
+    const seen = new Map<string, number>();
+    config.exports.forEach((spec, i) => {
+      for (const key of [`type:${spec.type.toLowerCase()}`, `tab:${spec.tab.toLowerCase()}`]) {
+        const first = seen.get(key);
+        if (first !== undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['exports', i, key.startsWith('type') ? 'type' : 'tab'],
+            message: `duplicates exports[${first}]`,
+          });
+        }
+        seen.set(key, i);
+      }
+    });
+  });
+
+export type Config = z.infer<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;
+export type ExportSpec = Config['exports'][number];
+export type ColumnSpec = ExportSpec['columns'][number];
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Validates parsed JSON; the error names every bad field by its path. */
+export function parseConfig(value: unknown, source = 'configuration'): Config {
+  const result = configSchema.safeParse(value);
+  if (result.success) return result.data;
+  const lines = result.error.issues.map((issue) => `  ${formatPath(issue.path)}: ${issue.message}`);
+  throw new ConfigError(`Invalid ${source}:\n${lines.join('\n')}`);
+}
+
+export function parseConfigText(text: string, source = 'configuration'): Config {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(`Invalid ${source}: not JSON (${(error as Error).message})`);
+  }
+  return parseConfig(value, source);
+}
+
+export const defaultConfigPath = 'charlie.config.json';
+
+export function loadConfigFile(path = defaultConfigPath): Config {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`Cannot read configuration ${path}: ${(error as Error).message}`);
+  }
+  return parseConfigText(text, path);
+}
+
+/**
+ * In a Lambda bundle, CDK inlines the validated configuration as this constant
+ * (esbuild `define`), so a function never reads it from disk or from its environment.
+ */
+export function loadBundledConfig(): Config {
+  const text = process.env.CHARLIE_CONFIG;
+  if (!text) throw new ConfigError('CHARLIE_CONFIG was not bundled into this function');
+  return parseConfigText(text, 'bundled configuration');
+}
+
+export function exportSpec(config: Config, type: string): ExportSpec {
+  const spec = config.exports.find((e) => e.type === type);
+  if (!spec) throw new ConfigError(`Unknown export type ${type}`);
+  return spec;
+}
+
+function formatPath(path: readonly PropertyKey[]): string {
+  if (path.length === 0) return '(root)';
+  return path
+    .map((part, i) => (typeof part === 'number' ? `[${part}]` : `${i === 0 ? '' : '.'}${String(part)}`))
+    .join('');
+}
+
+function isTimeZone(value: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: value });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function isRegex(value: string): boolean {
+  try {
+    new RegExp(value, 'i');
+    return true;
+  } catch {
+    return false;
+  }
+}

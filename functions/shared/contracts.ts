@@ -1,0 +1,154 @@
+/**
+ * The payloads that pass between the states of the workflow. Each stage returns only
+ * small summaries: files travel through S3, rows through DynamoDB.
+ */
+
+/** What an execution may be started with (console rerun, schedule, CLI). */
+export interface RunInput {
+  /** Business date `YYYY-MM-DD`; default: the local day that has just ended. */
+  date?: string;
+  /** Export types to collect and ingest; default: all. The workbook always covers the whole day. */
+  reports?: string[];
+  /** Deliver again even when this day's report was already sent. */
+  force?: boolean;
+  /** `false` builds without sending; `true` sends even if already sent (like force). */
+  deliver?: boolean;
+  /** Set by the schedule: the scheduled instant, from which the business date follows. */
+  scheduledTime?: string;
+}
+
+/** The normalised run, decided once by collect and passed to every later state. */
+export interface Run {
+  date: string;
+  reports: string[];
+  force: boolean;
+  deliver: boolean;
+  executionId: string;
+  /** Window of receipt/export times collected, ISO instants. */
+  window: { start: string; end: string };
+}
+
+/** Where a file came from. */
+export type FileOrigin = 'graph' | 'agent';
+
+/** One stored source file, ready for ingest. */
+export interface SourceFile {
+  bucket: string;
+  key: string;
+  type: string;
+  sha256: string;
+  bytes: number;
+  /** When the export was made: the message's sent time, or the time in a saved file's name. */
+  exportedAt: string;
+  receivedAt: string;
+  messageId: string;
+  attachmentName: string;
+  origin: FileOrigin;
+}
+
+export interface IgnoredMessage {
+  messageId: string;
+  subject: string;
+  reason: string;
+}
+
+export interface CollectSummary {
+  messagesSeen: number;
+  messagesMatched: number;
+  messagesIgnored: number;
+  /** The first ignored messages with their reasons (capped to keep the state small). */
+  ignored: IgnoredMessage[];
+  attachmentsStored: number;
+  attachmentsAlreadyStored: number;
+  agentFiles: number;
+}
+
+export interface CollectResult {
+  run: Run;
+  files: SourceFile[];
+  mail: CollectSummary;
+}
+
+/** read = inserted + updated + unchanged + stale + rejected; blank padding apart. */
+export interface RowCounts {
+  read: number;
+  inserted: number;
+  updated: number;
+  unchanged: number;
+  stale: number;
+  rejected: number;
+  blank: number;
+}
+
+export interface IngestInput {
+  run: Run;
+  file: SourceFile;
+}
+
+export interface IngestResult {
+  key: string;
+  type: string;
+  counts: RowCounts;
+  /** Rejected rows with line numbers and reasons, when there are any. */
+  rejectsKey?: string;
+  /** Set when the whole file was rejected (e.g. a missing column). */
+  fileRejected?: string;
+}
+
+export interface BuildInput {
+  run: Run;
+  ingested: IngestResult[];
+  mail: CollectSummary;
+}
+
+export interface TypeSummary {
+  type: string;
+  tab: string;
+  /** Rows of the day in the workbook. */
+  rows: number;
+  /** Latest export time among the day's rows, ISO, if any. */
+  lastExportAt?: string;
+  /** This run's ingest counts for the type. */
+  ingest: RowCounts;
+  files: number;
+}
+
+export interface BuildResult {
+  workbook: { bucket: string; key: string; bytes: number };
+  types: TypeSummary[];
+  totals: RowCounts;
+  /** Export types with no rows for the day. */
+  missing: string[];
+}
+
+export interface DeliverInput {
+  run: Run;
+  report: BuildResult;
+}
+
+export interface DeliveryResult {
+  sent: boolean;
+  /** Why nothing was sent (already delivered, delivery off). */
+  reason?: string;
+  messageId?: string;
+  recipients: string[];
+  attached: boolean;
+  link?: string;
+}
+
+/** What the failure path receives from a Catch. */
+export interface FailureInput {
+  kind: 'failure';
+  executionId: string;
+  input: unknown;
+  error: { Error?: string; Cause?: string };
+}
+
+export function emptyCounts(): RowCounts {
+  return { read: 0, inserted: 0, updated: 0, unchanged: 0, stale: 0, rejected: 0, blank: 0 };
+}
+
+export function addCounts(into: RowCounts, from: RowCounts): RowCounts {
+  for (const k of Object.keys(into) as (keyof RowCounts)[]) into[k] += from[k];
+  return into;
+}
