@@ -15,6 +15,8 @@ export interface RunInput {
   deliver?: boolean;
   /** Set by the schedule: the scheduled instant, from which the business date follows. */
   scheduledTime?: string;
+  /** Set by intraday schedules: report the day so far (the scheduled instant's local date), not the day before. */
+  intraday?: boolean;
 }
 
 /** The normalised run, decided once by collect and passed to every later state. */

@@ -1,0 +1,33 @@
+import type { Config, ExportSpec } from './config.ts';
+
+/** Header cells compare equal ignoring case and surrounding spaces. */
+export function normaliseHeader(cell: string): string {
+  return cell
+    .replace(/^\uFEFF/, '')
+    .trim()
+    .toLowerCase()
+    .replace(/\s+/g, ' ');
+}
+
+/**
+ * The export type a header belongs to: the type whose columns are all present, the one
+ * with the most columns when several fit (Dials' header contains IB_Calls' header).
+ * ACQ, QCBS and RESC share a header, so for them only the name can tell.
+ */
+export function recogniseTypeFromHeader(header: readonly string[], config: Config): ExportSpec[] {
+  const present = new Set(header.map(normaliseHeader));
+  const fits = config.exports.filter((spec) => spec.columns.every((c) => present.has(normaliseHeader(c.name))));
+  const widest = Math.max(0, ...fits.map((spec) => spec.columns.length));
+  return fits.filter((spec) => spec.columns.length === widest);
+}
+
+/** The export type named by a file or attachment name, by the configured patterns or a `<Type>__…` prefix. */
+export function recogniseTypeFromName(name: string, config: Config): ExportSpec | undefined {
+  const base = name.split(/[\\/]/).pop() ?? name;
+  const prefix = /^([A-Za-z][A-Za-z0-9_]*?)__/.exec(base)?.[1]?.toLowerCase();
+  if (prefix) {
+    const byPrefix = config.exports.find((spec) => spec.type.toLowerCase() === prefix);
+    if (byPrefix) return byPrefix;
+  }
+  return config.exports.find((spec) => new RegExp(spec.match.attachment, 'i').test(base));
+}
