@@ -1,0 +1,44 @@
+import { createHash } from 'node:crypto';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import type { SourceFile } from '../../functions/shared/contracts.ts';
+import { rawKey } from '../../functions/shared/keys.ts';
+import type { LocalStack } from '../../local/stack.ts';
+
+export const IB_HEADER =
+  'Interval Start,Interval End,Interval Complete,Filters,Media Type,Agent Id,Agent Name,Handle,Avg Handle';
+
+export const AGENT_1 = '6c7bba2a-d8ec-4b53-9934-cf52606b282a';
+export const AGENT_2 = '24bb913e-5636-4db3-aab7-1213b0928274';
+
+/** An IB_Calls data line for 2026-03-09 at the given hour. */
+export function ibLine(hour: number, agentId: string, name: string, handle: number, avgHandle: number, complete = 1) {
+  const h = String(hour).padStart(2, '0');
+  const next = String(hour + 1).padStart(2, '0');
+  return `2026-03-09 ${h}:00:00,2026-03-09 ${next}:00:00,${complete}.0,Initial Direction: Inbound; Queue: LLSA-ACQ-DM,voice,${agentId},${name},${handle}.0,${avgHandle}`;
+}
+
+/** Stores bytes as a raw source file and describes it as collect would. */
+export async function putSource(
+  stack: LocalStack,
+  type: string,
+  body: Uint8Array | string,
+  exportedAt: string,
+  name = `${type}.csv`,
+): Promise<SourceFile> {
+  const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : Buffer.from(body);
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  const key = rawKey('2026-03-09', type, sha256);
+  await stack.clients.s3.send(new PutObjectCommand({ Bucket: stack.resources.dataBucket, Key: key, Body: bytes }));
+  return {
+    bucket: stack.resources.dataBucket,
+    key,
+    type,
+    sha256,
+    bytes: bytes.length,
+    exportedAt,
+    receivedAt: exportedAt,
+    messageId: `<${sha256.slice(0, 12)}@example.com>`,
+    attachmentName: name,
+    origin: 'graph',
+  };
+}
