@@ -83,8 +83,9 @@ export function localToInstant(local: string, timeZone: string): number | undefi
     .filter((instant) => offsetMinutes(instant, timeZone) * 60_000 === asUtc - instant)
     .sort((a, b) => a - b);
   if (candidates[0] !== undefined) return candidates[0];
-  // Spring-forward gap: the wall time does not exist; shift by the gap.
-  return asUtc - after * 60_000;
+  // Spring-forward gap: the wall time does not exist; read with the offset before the
+  // change, it lands after the gap, as clocks do (02:30 → 03:30).
+  return asUtc - before * 60_000;
 }
 
 const isoCache = new Map<string, string | undefined>();

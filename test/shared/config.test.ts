@@ -1,0 +1,51 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfigFile, parseConfig } from '../../functions/shared/config.ts';
+import { recogniseTypeFromHeader, recogniseTypeFromName } from '../../functions/shared/exports.ts';
+
+const raw = JSON.parse(readFileSync('charlie.config.json', 'utf8'));
+
+function withChange(change: (c: typeof raw) => void) {
+  const copy = structuredClone(raw);
+  change(copy);
+  return copy;
+}
+
+describe('configuration', () => {
+  it('accepts the shipped configuration with the seven export types', () => {
+    const config = loadConfigFile();
+    expect(config.exports.map((e) => e.tab)).toEqual([
+      'IB Calls',
+      'QCBS',
+      'Dials',
+      'Productivity',
+      'Campaign Interactions',
+      'ACQ',
+      'RESC',
+    ]);
+    expect(config.exports.find((e) => e.type === 'Campaign_Interactions')?.firstColumn).toBe('D');
+  });
+
+  it.each([
+    ['timeZone', (c: typeof raw) => (c.timeZone = 'Mars/Base'), /timeZone: unknown IANA time zone/],
+    ['schedule time', (c: typeof raw) => (c.schedule.daily = '25:00'), /schedule\.daily: expected a local time/],
+    ['identity column', (c: typeof raw) => (c.exports[0].identity = ['Agent Idd']), /exports\[0\]\.identity\[0\]: "Agent Idd"/],
+    ['duplicate tab', (c: typeof raw) => (c.exports[1].tab = 'IB Calls'), /exports\[1\]\.tab: duplicates exports\[0\]/],
+    ['recipient', (c: typeof raw) => (c.delivery.to = ['not an address']), /delivery\.to\[0\]/],
+    ['pattern', (c: typeof raw) => (c.exports[2].match.attachment = '(['), /exports\[2\]\.match\.attachment: not a valid regular/],
+  ])('names the bad field: %s', (_name, change, message) => {
+    expect(() => parseConfig(withChange(change))).toThrow(ConfigError);
+    expect(() => parseConfig(withChange(change))).toThrow(message);
+  });
+
+  it('recognises export types from names and headers', () => {
+    const config = loadConfigFile();
+    expect(recogniseTypeFromName('Dials__2026-03-09_1400.csv', config)?.type).toBe('Dials');
+    expect(recogniseTypeFromName('IB_Calls_2026-03-09_1400.csv', config)?.type).toBe('IB_Calls');
+    expect(recogniseTypeFromName('holiday-photo.png', config)).toBeUndefined();
+    const dials = config.exports.find((e) => e.type === 'Dials')?.columns.map((c) => ` ${c.name.toUpperCase()} `) ?? [];
+    expect(recogniseTypeFromHeader(dials, config).map((e) => e.type)).toEqual(['Dials']);
+    const qcbsHeader = config.exports.find((e) => e.type === 'QCBS')?.columns.map((c) => c.name) ?? [];
+    expect(recogniseTypeFromHeader(qcbsHeader, config).map((e) => e.type)).toEqual(['QCBS', 'ACQ', 'RESC']);
+  });
+});
