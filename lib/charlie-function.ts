@@ -1,0 +1,101 @@
+import { type Duration, Stack, Validations } from 'aws-cdk-lib';
+import { type IGrantable, type IPrincipal, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import type { Resources } from '../functions/shared/clients.ts';
+import type { Config } from '../functions/shared/config.ts';
+import { fromRoot, repoRoot } from './paths.ts';
+
+export type StageName = 'collect' | 'ingest' | 'build' | 'deliver';
+
+export interface CharlieFunctionProps {
+  /** The folder under functions/ whose index.ts exports `handler`. */
+  readonly stage: StageName;
+  readonly description: string;
+  readonly memorySize: number;
+  readonly timeout: Duration;
+  readonly config: Config;
+  /** Resource names, passed as the env vars functions/shared/clients.ts reads. */
+  readonly resources: Resources;
+}
+
+/**
+ * ESM bundles load CommonJS dependencies through esbuild's `__require` shim, which needs a `require` in scope.
+ * The alias keeps the banner clear of a `createRequire` import the bundle itself may keep.
+ */
+const ESM_REQUIRE_BANNER =
+  "import { createRequire as __charlieCreateRequire } from 'node:module'; const require = __charlieCreateRequire(import.meta.url);";
+
+/** A pipeline Lambda with the defaults every stage shares: its own role, log group and bundling. */
+export class CharlieFunction extends Construct implements IGrantable {
+  readonly function: NodejsFunction;
+  readonly role: Role;
+  readonly logGroup: LogGroup;
+
+  constructor(scope: Construct, id: string, props: CharlieFunctionProps) {
+    super(scope, id);
+
+    this.logGroup = new LogGroup(this, 'Logs', { retention: RetentionDays.THREE_MONTHS });
+
+    // An own role: the default one carries the AWSLambdaBasicExecutionRole managed policy (logs on every group).
+    this.role = new Role(this, 'Role', {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com', {
+        conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
+      }),
+      description: `Charlie ${props.stage} function`,
+    });
+    this.logGroup.grantWrite(this.role);
+
+    this.function = new NodejsFunction(this, 'Function', {
+      entry: fromRoot('functions', props.stage, 'index.ts'),
+      handler: 'handler',
+      projectRoot: repoRoot,
+      depsLockFilePath: fromRoot('package-lock.json'),
+      description: props.description,
+      runtime: Runtime.NODEJS_24_X,
+      architecture: Architecture.ARM_64,
+      memorySize: props.memorySize,
+      timeout: props.timeout,
+      role: this.role,
+      logGroup: this.logGroup,
+      tracing: Tracing.ACTIVE,
+      environment: {
+        DATA_BUCKET: props.resources.dataBucket,
+        REPORTS_BUCKET: props.resources.reportsBucket,
+        TABLE_NAME: props.resources.table,
+        POWERTOOLS_SERVICE_NAME: 'charlie',
+        POWERTOOLS_METRICS_NAMESPACE: 'Charlie',
+        POWERTOOLS_LOG_LEVEL: 'INFO',
+        NODE_OPTIONS: '--enable-source-maps',
+      },
+      bundling: {
+        format: OutputFormat.ESM,
+        mainFields: ['module', 'main'],
+        banner: ESM_REQUIRE_BANNER,
+        minify: true,
+        sourceMap: true,
+        sourcesContent: false,
+        // AWS SDK v3 is bundled too: the versions tested are the versions deployed.
+        externalModules: [],
+        // The validated configuration is compiled in (see loadBundledConfig), never passed as an env var.
+        define: { 'process.env.CHARLIE_CONFIG': JSON.stringify(JSON.stringify(props.config)) },
+      },
+    });
+
+    Validations.of(this.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'Active tracing needs xray:PutTraceSegments and xray:PutTelemetryRecords, which support no resource-level permissions.',
+    });
+  }
+
+  get grantPrincipal(): IPrincipal {
+    return this.role;
+  }
+
+  get functionArn(): string {
+    return this.function.functionArn;
+  }
+}

@@ -1,0 +1,51 @@
+import { CfnOutput, Stack, type StackProps, Tags } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import type { Config } from '../functions/shared/config.ts';
+import { Functions } from './functions.ts';
+import { Mail } from './mail.ts';
+import { RunSchedule } from './schedule.ts';
+import { Storage } from './storage.ts';
+import { Workflow } from './workflow.ts';
+
+export interface CharlieStackProps extends StackProps {
+  /** The validated configuration (charlie.config.json). */
+  readonly config: Config;
+}
+
+export class CharlieStack extends Stack {
+  readonly storage: Storage;
+  readonly mail: Mail;
+  readonly functions: Functions;
+  readonly workflow: Workflow;
+  readonly schedule: RunSchedule;
+
+  constructor(scope: Construct, id: string, props: CharlieStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    Tags.of(this).add('app', config.name);
+
+    this.storage = new Storage(this, 'Storage');
+    this.mail = new Mail(this, 'Mail', { from: config.delivery.from });
+    this.functions = new Functions(this, 'Functions', {
+      config,
+      storage: this.storage,
+      sender: this.mail.identity,
+    });
+    this.workflow = new Workflow(this, 'Workflow', { functions: this.functions });
+    this.schedule = new RunSchedule(this, 'Schedule', { config, stateMachine: this.workflow.stateMachine });
+
+    new CfnOutput(this, 'DataBucketName', {
+      value: this.storage.dataBucket.bucketName,
+      description: `Source files: raw/, rejects/; agents put files under ${config.agentInbox.prefix}`,
+    });
+    new CfnOutput(this, 'ReportsBucketName', {
+      value: this.storage.reportsBucket.bucketName,
+      description: 'Workbooks under reports/',
+    });
+    new CfnOutput(this, 'TableName', { value: this.storage.table.tableName });
+    new CfnOutput(this, 'StateMachineArn', {
+      value: this.workflow.stateMachine.stateMachineArn,
+      description: 'Start a run by hand with this state machine',
+    });
+  }
+}

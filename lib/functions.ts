@@ -1,0 +1,133 @@
+import { type CfnElement, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { EmailIdentity } from 'aws-cdk-lib/aws-ses';
+import { Construct, type IConstruct } from 'constructs';
+import type { Resources } from '../functions/shared/clients.ts';
+import type { Config } from '../functions/shared/config.ts';
+import { CharlieFunction } from './charlie-function.ts';
+import { allowList, allowObjects, PREFIX, type Storage } from './storage.ts';
+
+export interface FunctionsProps {
+  readonly config: Config;
+  readonly storage: Storage;
+  readonly sender: EmailIdentity;
+}
+
+/** The four pipeline stages, each granted only what its handler calls. */
+export class Functions extends Construct {
+  readonly collect: CharlieFunction;
+  readonly ingest: CharlieFunction;
+  readonly build: CharlieFunction;
+  readonly deliver: CharlieFunction;
+
+  constructor(scope: Construct, id: string, props: FunctionsProps) {
+    super(scope, id);
+    const { config, storage, sender } = props;
+    const { dataBucket, reportsBucket, table } = storage;
+    const resources: Resources = {
+      dataBucket: dataBucket.bucketName,
+      reportsBucket: reportsBucket.bucketName,
+      table: table.tableName,
+    };
+    const common = { config, resources };
+
+    this.collect = new CharlieFunction(this, 'Collect', {
+      ...common,
+      stage: 'collect',
+      description: 'Reads the mailbox and the agent inbox; stores the day’s CSV files under raw/',
+      memorySize: 512,
+      timeout: Duration.minutes(5),
+    });
+    // The operator creates this secret before the first deploy; referenced by name, its value never passes through CDK.
+    const graphSecret = Secret.fromSecretNameV2(this, 'GraphSecret', config.mailbox.secretName);
+    graphSecret.grantRead(this.collect);
+    allowList(this.collect, dataBucket);
+    allowObjects(this.collect, dataBucket, `${config.agentInbox.prefix}*`, ['s3:GetObject']);
+    allowObjects(this.collect, dataBucket, `${PREFIX.raw}*`, ['s3:GetObject', 's3:PutObject']);
+    this.acknowledgeObjectWildcards(this.collect, [
+      {
+        finding: `Resource::${arnRef(dataBucket)}/${config.agentInbox.prefix}*`,
+        reason:
+          'Collect reads any file an agent drops under the agent inbox prefix; key names are not known in advance.',
+      },
+      {
+        finding: `Resource::${arnRef(dataBucket)}/${PREFIX.raw}*`,
+        reason: 'Collect stores each attachment under raw/<date>/<type>/<sha256>.csv; keys are content-addressed.',
+      },
+    ]);
+
+    this.ingest = new CharlieFunction(this, 'Ingest', {
+      ...common,
+      stage: 'ingest',
+      description: 'Parses one stored CSV, stores its rows deduplicated in DynamoDB, writes rejects',
+      memorySize: 1024,
+      timeout: Duration.minutes(5),
+    });
+    allowObjects(this.ingest, dataBucket, `${PREFIX.raw}*`, ['s3:GetObject']);
+    allowObjects(this.ingest, dataBucket, `${PREFIX.rejects}*`, ['s3:PutObject']);
+    // Row versions: batch lookups, then conditional puts.
+    table.grant(this.ingest, 'dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem');
+    this.acknowledgeObjectWildcards(this.ingest, [
+      {
+        finding: `Resource::${arnRef(dataBucket)}/${PREFIX.raw}*`,
+        reason: 'Ingest reads the raw/ file the state machine hands it; keys are content-addressed per day and type.',
+      },
+      {
+        finding: `Resource::${arnRef(dataBucket)}/${PREFIX.rejects}*`,
+        reason: 'Ingest writes rejected rows and files under rejects/, named after the raw/ key they came from.',
+      },
+    ]);
+
+    this.build = new CharlieFunction(this, 'Build', {
+      ...common,
+      stage: 'build',
+      description: 'Reads the day from DynamoDB and writes the workbook under reports/',
+      memorySize: 1024,
+      timeout: Duration.minutes(5),
+    });
+    table.grant(this.build, 'dynamodb:Query');
+    // Multipart uploads (lib-storage) also abort on failure.
+    allowObjects(this.build, reportsBucket, `${PREFIX.reports}*`, ['s3:PutObject', 's3:AbortMultipartUpload']);
+    this.acknowledgeObjectWildcards(this.build, [
+      {
+        finding: `Resource::${arnRef(reportsBucket)}/${PREFIX.reports}*`,
+        reason: 'Build writes one workbook per business day under reports/<date>/; the date is only known at run time.',
+      },
+    ]);
+
+    this.deliver = new CharlieFunction(this, 'Deliver', {
+      ...common,
+      stage: 'deliver',
+      description: 'Emails the workbook and a download link; emails admins when a run fails',
+      memorySize: 256,
+      timeout: Duration.minutes(1),
+    });
+    // Reads the workbook to attach it, and signs the download link (pinned to the object version) with this role.
+    allowObjects(this.deliver, reportsBucket, `${PREFIX.reports}*`, ['s3:GetObject', 's3:GetObjectVersion']);
+    // Delivery records: one item per day, read before sending and written after.
+    table.grant(this.deliver, 'dynamodb:GetItem', 'dynamodb:PutItem');
+    // ses:SendEmail and ses:SendRawEmail on the sender identity only.
+    sender.grantSendEmail(this.deliver);
+    this.acknowledgeObjectWildcards(this.deliver, [
+      {
+        finding: `Resource::${arnRef(reportsBucket)}/${PREFIX.reports}*`,
+        reason: 'Deliver reads and links the workbook of the run’s business day under reports/<date>/.',
+      },
+    ]);
+  }
+
+  get all(): CharlieFunction[] {
+    return [this.collect, this.ingest, this.build, this.deliver];
+  }
+
+  private acknowledgeObjectWildcards(fn: CharlieFunction, findings: { finding: string; reason: string }[]): void {
+    for (const { finding, reason } of findings) {
+      Validations.of(fn.role).acknowledge({ id: `AwsSolutions-IAM5[${finding}]`, reason });
+    }
+  }
+}
+
+/** How cdk-nag renders a `Fn::GetAtt [..., Arn]` of the construct's resource in a finding. */
+function arnRef(construct: IConstruct): string {
+  return `<${Stack.of(construct).getLogicalId(construct.node.defaultChild as CfnElement)}.Arn>`;
+}

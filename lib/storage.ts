@@ -1,0 +1,88 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { AttributeType, BillingMode, Table } from 'aws-cdk-lib/aws-dynamodb';
+import { type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { BlockPublicAccess, Bucket, BucketEncryption, type IBucket } from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import { TABLE_KEY } from '../functions/shared/keys.ts';
+
+/** Key prefixes the functions write under (functions/shared/keys.ts forms the full keys). */
+export const PREFIX = { raw: 'raw/', rejects: 'rejects/', reports: 'reports/' } as const;
+
+/** Source files and rejects are kept a little over a year, so a day can be re-ingested for a yearly comparison. */
+const KEEP_SOURCE = Duration.days(400);
+
+export class Storage extends Construct {
+  /** raw/, rejects/ and the agent inbox. */
+  readonly dataBucket: Bucket;
+  /** reports/: one workbook per day, versioned so a rebuilt day keeps what was sent before. */
+  readonly reportsBucket: Bucket;
+  readonly logsBucket: Bucket;
+  readonly table: Table;
+
+  constructor(scope: Construct, id: string) {
+    super(scope, id);
+
+    this.logsBucket = new Bucket(this, 'AccessLogs', {
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      // Server access log delivery supports SSE-S3 only.
+      encryption: BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      lifecycleRules: [{ expiration: Duration.days(400) }],
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    this.dataBucket = new Bucket(this, 'Data', {
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      encryption: BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      serverAccessLogsBucket: this.logsBucket,
+      serverAccessLogsPrefix: 'data/',
+      lifecycleRules: [
+        { prefix: PREFIX.raw, expiration: KEEP_SOURCE },
+        { prefix: PREFIX.rejects, expiration: KEEP_SOURCE },
+        { abortIncompleteMultipartUploadAfter: Duration.days(7) },
+      ],
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    this.reportsBucket = new Bucket(this, 'Reports', {
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      encryption: BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      versioned: true,
+      serverAccessLogsBucket: this.logsBucket,
+      serverAccessLogsPrefix: 'reports/',
+      lifecycleRules: [
+        { noncurrentVersionExpiration: Duration.days(90) },
+        { abortIncompleteMultipartUploadAfter: Duration.days(7) },
+      ],
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    this.table = new Table(this, 'Table', {
+      partitionKey: { name: TABLE_KEY.partition, type: AttributeType.STRING },
+      sortKey: { name: TABLE_KEY.sort, type: AttributeType.STRING },
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      timeToLiveAttribute: 'expiresAt',
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+  }
+}
+
+/**
+ * Object access under one key pattern with exactly the actions named: the bucket's
+ * `grantRead`/`grantWrite` would add wildcard actions (s3:GetObject*, s3:List*, s3:DeleteObject*).
+ */
+export function allowObjects(grantee: IGrantable, bucket: IBucket, keyPattern: string, actions: string[]): void {
+  grantee.grantPrincipal.addToPrincipalPolicy(
+    new PolicyStatement({ actions, resources: [bucket.arnForObjects(keyPattern)] }),
+  );
+}
+
+/** ListBucket turns a HeadObject/GetObject on a missing key into 404 instead of 403. */
+export function allowList(grantee: IGrantable, bucket: IBucket): void {
+  grantee.grantPrincipal.addToPrincipalPolicy(
+    new PolicyStatement({ actions: ['s3:ListBucket'], resources: [bucket.bucketArn] }),
+  );
+}

@@ -1,0 +1,55 @@
+import { Validations } from 'aws-cdk-lib';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import type { Functions } from './functions.ts';
+import { fromRoot } from './paths.ts';
+
+export const DEFINITION_FILE = fromRoot('stepfunctions', 'charlie.asl.json');
+
+export interface WorkflowProps {
+  readonly functions: Functions;
+}
+
+/** The daily run: collect, ingest each file, build, deliver; any failure notifies the admins. */
+export class Workflow extends Construct {
+  readonly stateMachine: StateMachine;
+  readonly logGroup: LogGroup;
+
+  constructor(scope: Construct, id: string, props: WorkflowProps) {
+    super(scope, id);
+    const { collect, ingest, build, deliver } = props.functions;
+
+    this.logGroup = new LogGroup(this, 'Logs', { retention: RetentionDays.THREE_MONTHS });
+
+    this.stateMachine = new StateMachine(this, 'StateMachine', {
+      stateMachineType: StateMachineType.STANDARD,
+      definitionBody: DefinitionBody.fromFile(DEFINITION_FILE),
+      definitionSubstitutions: {
+        CollectFunctionArn: collect.functionArn,
+        IngestFunctionArn: ingest.functionArn,
+        BuildFunctionArn: build.functionArn,
+        DeliverFunctionArn: deliver.functionArn,
+      },
+      // Payloads stay in the execution history; the log carries events, not mail metadata.
+      logs: { destination: this.logGroup, level: LogLevel.ALL, includeExecutionData: false },
+      tracingEnabled: true,
+    });
+
+    // A definition from a file is opaque to CDK, so invoking its Lambdas is granted here.
+    // Tasks name unqualified ARNs, so no version or alias wildcard is needed.
+    this.stateMachine.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['lambda:InvokeFunction'],
+        resources: props.functions.all.map((fn) => fn.functionArn),
+      }),
+    );
+
+    Validations.of(this.stateMachine.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'Logging to CloudWatch Logs (logs:CreateLogDelivery and related) and X-Ray tracing (xray:PutTraceSegments and related) support no resource-level permissions.',
+    });
+  }
+}

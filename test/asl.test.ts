@@ -1,0 +1,99 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { describe, expect, it } from 'vitest';
+import { DEFINITION_FILE } from '../lib/workflow.ts';
+
+interface AslValidation {
+  isValid: boolean;
+  errorsText: (separator?: string) => string;
+}
+// asl-validator 4 is CommonJS without type declarations: `module.exports = function validator(definition, opts)`.
+const validate = createRequire(import.meta.url)('asl-validator') as (definition: unknown) => AslValidation;
+
+interface State {
+  Type: string;
+  Retry?: unknown[];
+  Catch?: unknown[];
+  QueryLanguage?: string;
+  ItemProcessor?: Machine;
+  Iterator?: Machine;
+}
+interface Machine {
+  QueryLanguage?: string;
+  StartAt: string;
+  States: Record<string, State>;
+}
+
+const text = readFileSync(DEFINITION_FILE, 'utf8');
+const sampleArn = (name: string) => `arn:aws:lambda:us-east-1:123456789012:function:charlie-${name}`;
+const substitutions: Record<string, string> = {
+  CollectFunctionArn: sampleArn('collect'),
+  IngestFunctionArn: sampleArn('ingest'),
+  BuildFunctionArn: sampleArn('build'),
+  DeliverFunctionArn: sampleArn('deliver'),
+};
+
+/** The definition as CloudFormation deploys it: placeholders replaced by function ARNs. */
+function substituted(): Machine {
+  return JSON.parse(
+    text.replace(/\$\{(\w+)\}/g, (placeholder, name: string) => {
+      const arn = substitutions[name];
+      if (!arn) throw new Error(`no substitution for ${placeholder}`);
+      return arn;
+    }),
+  ) as Machine;
+}
+
+/** Top-level states and, separately, the states inside each Map's item processor. */
+function statesOf(machine: Machine): { top: [string, State][]; nested: [string, State][] } {
+  const top = Object.entries(machine.States);
+  const nested = top.flatMap(([, state]) => {
+    const inner = state.ItemProcessor ?? state.Iterator;
+    return inner ? Object.entries(inner.States) : [];
+  });
+  return { top, nested };
+}
+
+describe('stepfunctions/charlie.asl.json', () => {
+  it('is valid Amazon States Language once its placeholders are substituted', () => {
+    const result = validate(substituted());
+    expect(result.errorsText('\n')).toBe('');
+    expect(result.isValid).toBe(true);
+  });
+
+  it('uses only the four function placeholders', () => {
+    const used = new Set([...text.matchAll(/\$\{(\w+)\}/g)].map((m) => m[1]));
+    expect([...used].sort()).toEqual(Object.keys(substitutions).sort());
+  });
+
+  it('uses JSONPath, not JSONata', () => {
+    // asl-validator writes QueryLanguage into each state, so this reads a fresh copy.
+    const machine = substituted();
+    const { top, nested } = statesOf(machine);
+    expect(machine.QueryLanguage ?? 'JSONPath').toBe('JSONPath');
+    for (const [name, state] of [...top, ...nested]) {
+      expect(state.QueryLanguage ?? 'JSONPath', name).toBe('JSONPath');
+    }
+    expect(text).not.toMatch(/JSONata|\{%/);
+  });
+
+  it('retries and catches every top-level Task, and catches around the Map', () => {
+    const { top } = statesOf(substituted());
+    const tasks = top.filter(([, state]) => state.Type === 'Task');
+    expect(tasks.map(([name]) => name).sort()).toEqual(['Build', 'Collect', 'Deliver', 'NotifyFailure']);
+    for (const [name, state] of tasks) {
+      expect(state.Retry?.length, `${name} Retry`).toBeGreaterThan(0);
+      expect(state.Catch?.length, `${name} Catch`).toBeGreaterThan(0);
+    }
+    const maps = top.filter(([, state]) => state.Type === 'Map');
+    expect(maps.map(([name]) => name)).toEqual(['IngestFiles']);
+    for (const [name, state] of maps) expect(state.Catch?.length, `${name} Catch`).toBeGreaterThan(0);
+  });
+
+  it('retries every Task inside the Map iterator', () => {
+    const { nested } = statesOf(substituted());
+    const tasks = nested.filter(([, state]) => state.Type === 'Task');
+    expect(tasks.map(([name]) => name)).toEqual(['Ingest']);
+    for (const [name, state] of tasks) expect(state.Retry?.length, `${name} Retry`).toBeGreaterThan(0);
+  });
+});

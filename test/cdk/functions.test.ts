@@ -1,0 +1,197 @@
+import { describe, expect, it } from 'vitest';
+import type { StageName } from '../../lib/charlie-function.ts';
+import { actionsOf, logicalId, roleStatements, synth, testConfig } from './synth.ts';
+
+const config = testConfig();
+const { stack, template } = synth(config);
+const stages: StageName[] = ['collect', 'ingest', 'build', 'deliver'];
+
+interface FunctionProperties {
+  Runtime: string;
+  Architectures: string[];
+  MemorySize: number;
+  Timeout: number;
+  Handler: string;
+  TracingConfig: { Mode: string };
+  LoggingConfig: { LogGroup: unknown };
+  Role: unknown;
+  Environment: { Variables: Record<string, unknown> };
+}
+
+function properties(stage: StageName): FunctionProperties {
+  const id = logicalId(stack.functions[stage].function);
+  return template.toJSON().Resources[id].Properties as FunctionProperties;
+}
+
+function statements(stage: StageName) {
+  return roleStatements(template, logicalId(stack.functions[stage].role));
+}
+
+describe('functions', () => {
+  it('are the four stages', () => {
+    template.resourceCountIs('AWS::Lambda::Function', 4);
+  });
+
+  it.each(stages)('%s runs Node.js 24 on arm64 with active tracing', (stage) => {
+    const fn = properties(stage);
+    expect(fn.Runtime).toBe('nodejs24.x');
+    expect(fn.Architectures).toEqual(['arm64']);
+    expect(fn.TracingConfig).toEqual({ Mode: 'Active' });
+    // OutputFormat.ESM bundles to index.mjs.
+    expect(fn.Handler).toBe('index.handler');
+  });
+
+  it.each([
+    ['collect', 512, 300],
+    ['ingest', 1024, 300],
+    ['build', 1024, 300],
+    ['deliver', 256, 60],
+  ] as const)('%s has %i MB and %i s', (stage, memory, timeout) => {
+    expect(properties(stage).MemorySize).toBe(memory);
+    expect(properties(stage).Timeout).toBe(timeout);
+  });
+
+  it.each(stages)('%s logs to its own log group kept 90 days', (stage) => {
+    const logs = logicalId(stack.functions[stage].logGroup);
+    expect(properties(stage).LoggingConfig).toEqual({ LogGroup: { Ref: logs } });
+    expect(template.toJSON().Resources[logs].Properties.RetentionInDays).toBe(90);
+  });
+
+  it.each(stages)('%s has exactly the resource names and Powertools settings in its environment', (stage) => {
+    expect(properties(stage).Environment.Variables).toEqual({
+      DATA_BUCKET: { Ref: logicalId(stack.storage.dataBucket) },
+      REPORTS_BUCKET: { Ref: logicalId(stack.storage.reportsBucket) },
+      TABLE_NAME: { Ref: logicalId(stack.storage.table) },
+      POWERTOOLS_SERVICE_NAME: 'charlie',
+      POWERTOOLS_METRICS_NAMESPACE: 'Charlie',
+      POWERTOOLS_LOG_LEVEL: 'INFO',
+      NODE_OPTIONS: '--enable-source-maps',
+    });
+  });
+
+  it('never put the configuration or a secret in an environment variable', () => {
+    const environments = JSON.stringify(stages.map((stage) => properties(stage).Environment));
+    expect(environments).not.toMatch(/CHARLIE_CONFIG|SECRET|PASSWORD|TOKEN/i);
+    for (const value of [config.mailbox.tenantId, config.mailbox.clientId, config.mailbox.secretName]) {
+      expect(environments).not.toContain(value);
+    }
+    expect(environments).not.toContain(config.delivery.from);
+  });
+});
+
+describe('function roles', () => {
+  it.each(stages)('%s has its own role with no managed policy', (stage) => {
+    const role = template.toJSON().Resources[logicalId(stack.functions[stage].role)];
+    expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+    expect(properties(stage).Role).toEqual({ 'Fn::GetAtt': [logicalId(stack.functions[stage].role), 'Arn'] });
+  });
+
+  it.each(stages)('%s has no wildcard action', (stage) => {
+    expect(actionsOf(statements(stage)).filter((action) => action.includes('*'))).toEqual([]);
+  });
+
+  const common = ['logs:CreateLogStream', 'logs:PutLogEvents', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments'];
+
+  it('collect reads the Graph secret and the inbox, writes raw/, lists the data bucket', () => {
+    const all = statements('collect');
+    expect(actionsOf(all)).toEqual(
+      [
+        ...common,
+        's3:GetObject',
+        's3:ListBucket',
+        's3:PutObject',
+        'secretsmanager:DescribeSecret',
+        'secretsmanager:GetSecretValue',
+      ].sort(),
+    );
+    const data = logicalId(stack.storage.dataBucket);
+    const objects = (suffix: string) => ({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [data, 'Arn'] }, suffix]] });
+    expect(all).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ Action: 's3:ListBucket', Resource: { 'Fn::GetAtt': [data, 'Arn'] } }),
+        expect.objectContaining({ Action: 's3:GetObject', Resource: objects('/inbox/agent/*') }),
+        expect.objectContaining({ Action: ['s3:GetObject', 's3:PutObject'], Resource: objects('/raw/*') }),
+      ]),
+    );
+    const secret = all.find((s) => JSON.stringify(s.Action).includes('secretsmanager'));
+    expect(JSON.stringify(secret?.Resource)).toContain(':secret:charlie/graph-??????');
+  });
+
+  it('ingest reads raw/, writes rejects/, reads and writes rows; no mail, no secret', () => {
+    const all = statements('ingest');
+    expect(actionsOf(all)).toEqual(
+      [
+        ...common,
+        'dynamodb:BatchGetItem',
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        's3:GetObject',
+        's3:PutObject',
+      ].sort(),
+    );
+    const data = logicalId(stack.storage.dataBucket);
+    expect(all).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          Action: 's3:GetObject',
+          Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [data, 'Arn'] }, '/raw/*']] },
+        }),
+        expect.objectContaining({
+          Action: 's3:PutObject',
+          Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [data, 'Arn'] }, '/rejects/*']] },
+        }),
+      ]),
+    );
+    expect(actionsOf(all).filter((a) => a.startsWith('ses:') || a.startsWith('secretsmanager:'))).toEqual([]);
+  });
+
+  it('build queries the table and writes reports/; no secret, no mail', () => {
+    const all = statements('build');
+    expect(actionsOf(all)).toEqual([...common, 'dynamodb:Query', 's3:AbortMultipartUpload', 's3:PutObject'].sort());
+    const reports = logicalId(stack.storage.reportsBucket);
+    expect(all).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [reports, 'Arn'] }, '/reports/*']] },
+        }),
+      ]),
+    );
+    expect(actionsOf(all).filter((a) => a.startsWith('secretsmanager:') || a.startsWith('ses:'))).toEqual([]);
+  });
+
+  it('deliver reads reports/, keeps delivery records, sends from the sender identity only', () => {
+    const all = statements('deliver');
+    expect(actionsOf(all)).toEqual(
+      [
+        ...common,
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        's3:GetObject',
+        's3:GetObjectVersion',
+        'ses:SendEmail',
+        'ses:SendRawEmail',
+      ].sort(),
+    );
+    const ses = all.find((s) => JSON.stringify(s.Action).includes('ses:'));
+    expect(JSON.stringify(ses?.Resource)).toContain(`"Ref":"${logicalId(stack.mail.identity)}"`);
+  });
+
+  it('only the state machine may invoke the functions, and only the unqualified ARNs', () => {
+    const machineRole = logicalId(stack.workflow.stateMachine.role);
+    const invoke = roleStatements(template, machineRole).find((s) => s.Action === 'lambda:InvokeFunction');
+    expect(invoke?.Resource).toEqual(
+      expect.arrayContaining(
+        stages.map((stage) => ({ 'Fn::GetAtt': [logicalId(stack.functions[stage].function), 'Arn'] })),
+      ),
+    );
+    expect(invoke?.Resource).toHaveLength(4);
+    template.resourceCountIs('AWS::Lambda::Permission', 0);
+  });
+});
+
+describe('mail', () => {
+  it('verifies the configured sender address', () => {
+    template.resourceCountIs('AWS::SES::EmailIdentity', 1);
+    template.hasResourceProperties('AWS::SES::EmailIdentity', { EmailIdentity: 'charlie@example.com' });
+  });
+});
