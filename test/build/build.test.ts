@@ -1,0 +1,294 @@
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { BatchWriteCommand, type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import ExcelJS from 'exceljs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildReport } from '../../functions/build/build.ts';
+import { loadConfigFile } from '../../functions/shared/config.ts';
+import type { BuildInput, IngestResult, RowCounts, Run } from '../../functions/shared/contracts.ts';
+import { reportKey, rowPartition } from '../../functions/shared/keys.ts';
+import type { CellValue, StoredRow } from '../../functions/shared/rows.ts';
+import { type LocalStack, startLocalStack } from '../../local/stack.ts';
+
+const config = loadConfigFile();
+const DAY = '2026-03-09';
+const NEXT_DAY = '2026-03-10';
+const BIG_DAY = '2026-03-11';
+
+let stack: LocalStack;
+let stackDir: string;
+/** The build's temporary files go here, so the test can see that none are left behind. */
+let buildTmp: string;
+const originalTmp = process.env.TMPDIR;
+
+function storedRow(
+  type: string,
+  date: string,
+  shard: number,
+  id: string,
+  values: Record<string, CellValue>,
+  exportedAt: string,
+): StoredRow {
+  return {
+    pk: rowPartition(date, type, shard),
+    sk: id,
+    type,
+    date,
+    values,
+    complete: true,
+    exportedAt,
+    digest: id,
+    source: {
+      key: `raw/${date}/${type}/${id}.csv`,
+      messageId: `<${id}@example.com>`,
+      receivedAt: exportedAt,
+      exportedAt,
+      attachmentName: `${type}.csv`,
+    },
+    ingestedAt: exportedAt,
+  };
+}
+
+function ibCall(date: string, hour: number, agent: string, handle: number, filters = 'Queue: Inbound') {
+  const h = String(hour).padStart(2, '0');
+  return {
+    'Interval Start': `${date}T${h}:00:00-05:00`,
+    'Interval End': `${date}T${String(hour + 1).padStart(2, '0')}:00:00-05:00`,
+    'Interval Complete': true,
+    Filters: filters,
+    'Media Type': 'voice',
+    'Agent Id': `id-${agent}`,
+    'Agent Name': agent,
+    Handle: handle,
+    'Avg Handle': 60_000 * handle,
+  };
+}
+
+async function putRows(rows: StoredRow[]) {
+  for (let i = 0; i < rows.length; i += 25) {
+    const batch = rows.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } }));
+    await stack.clients.dynamodb.send(new BatchWriteCommand({ RequestItems: { [stack.resources.table]: batch } }));
+  }
+}
+
+function counts(partial: Partial<RowCounts>): RowCounts {
+  return { read: 0, inserted: 0, updated: 0, unchanged: 0, stale: 0, rejected: 0, blank: 0, ...partial };
+}
+
+function run(date: string): Run {
+  return {
+    date,
+    reports: config.exports.map((e) => e.type),
+    force: false,
+    deliver: true,
+    executionId: `arn:aws:states:us-east-1:000000000000:execution:charlie:build-${date}`,
+    window: { start: `${date}T05:00:00.000Z`, end: `${date}T07:00:00.000Z` },
+  };
+}
+
+function buildInput(date: string, ingested: IngestResult[] = []): BuildInput {
+  return {
+    run: run(date),
+    ingested,
+    mail: {
+      messagesSeen: 0,
+      messagesMatched: 0,
+      messagesIgnored: 0,
+      ignored: [],
+      attachmentsStored: 0,
+      attachmentsAlreadyStored: 0,
+      agentFiles: 0,
+    },
+  };
+}
+
+async function downloadWorkbook(key: string): Promise<{ book: ExcelJS.Workbook; bytes: number; contentType?: string }> {
+  const object = await stack.clients.s3.send(new GetObjectCommand({ Bucket: stack.resources.reportsBucket, Key: key }));
+  const body = Buffer.from((await object.Body?.transformToByteArray()) ?? []);
+  const book = new ExcelJS.Workbook();
+  await book.xlsx.load(body as unknown as ArrayBuffer);
+  return { book, bytes: body.length, ...(object.ContentType ? { contentType: object.ContentType } : {}) };
+}
+
+function column(book: ExcelJS.Workbook, tab: string, letter: string): unknown[] {
+  const sheet = book.getWorksheet(tab);
+  if (!sheet) throw new Error(`no tab ${tab}`);
+  const values: unknown[] = [];
+  for (let r = 2; r <= sheet.rowCount; r++) values.push(sheet.getCell(`${letter}${r}`).value);
+  return values;
+}
+
+const deps = () => ({
+  config,
+  s3: stack.clients.s3,
+  dynamodb: stack.clients.dynamodb,
+  resources: stack.resources,
+  now: () => new Date('2026-03-10T11:00:00Z'),
+});
+
+beforeAll(async () => {
+  stackDir = await mkdtemp(join(tmpdir(), 'charlie-build-stack-'));
+  buildTmp = await mkdtemp(join(tmpdir(), 'charlie-build-tmp-'));
+  stack = await startLocalStack(stackDir);
+  process.env.TMPDIR = buildTmp;
+
+  const rows: StoredRow[] = [];
+  // 24 IB_Calls rows of the day spread over all eight shards, two exports.
+  for (let i = 0; i < 24; i++) {
+    const exportedAt = i < 12 ? '2026-03-09T18:00:00.000Z' : '2026-03-09T23:00:00.000Z';
+    rows.push(storedRow('IB_Calls', DAY, i % 8, `ib-${i}`, ibCall(DAY, 8 + (i % 6), `Agent ${i}`, i), exportedAt));
+  }
+  // The next day's rows are in the same shards and must stay out of the day's workbook.
+  for (let i = 0; i < 8; i++) {
+    rows.push(
+      storedRow(
+        'IB_Calls',
+        NEXT_DAY,
+        i,
+        `ib-next-${i}`,
+        ibCall(NEXT_DAY, 9, `Tomorrow ${i}`, 1),
+        '2026-03-11T01:00:00.000Z',
+      ),
+    );
+  }
+  rows.push(
+    storedRow(
+      'Campaign_Interactions',
+      DAY,
+      5,
+      'ci-1',
+      {
+        'Full Export Completed': 'YES',
+        'Partial Result Timestamp': null,
+        Filters: '',
+        Users: 'Carol Chen',
+        Date: `${DAY}T10:15:00-05:00`,
+        'Initial Direction': 'Outbound',
+        'First Queue': 'Campaign A',
+      },
+      '2026-03-09T20:00:00.000Z',
+    ),
+  );
+  await putRows(rows);
+});
+
+afterAll(async () => {
+  if (originalTmp === undefined) delete process.env.TMPDIR;
+  else process.env.TMPDIR = originalTmp;
+  await stack.stop();
+  await rm(stackDir, { recursive: true, force: true });
+  await rm(buildTmp, { recursive: true, force: true });
+});
+
+describe('buildReport', () => {
+  it("writes the day's rows from every shard, and only that day's, to the reports bucket", async () => {
+    const ingested: IngestResult[] = [
+      { key: 'raw/a.csv', type: 'IB_Calls', counts: counts({ read: 14, inserted: 12, rejected: 2 }) },
+      { key: 'raw/b.csv', type: 'IB_Calls', counts: counts({ read: 12, inserted: 12 }) },
+      { key: 'raw/c.csv', type: 'QCBS', counts: counts({ read: 3, rejected: 3 }) },
+    ];
+    const result = await buildReport(buildInput(DAY, ingested), deps());
+
+    expect(result.workbook.bucket).toBe(stack.resources.reportsBucket);
+    expect(result.workbook.key).toBe(reportKey(DAY));
+    const { book, bytes, contentType } = await downloadWorkbook(result.workbook.key);
+    expect(result.workbook.bytes).toBe(bytes);
+    expect(contentType).toBe('application/vnd.openxmlformats-officedocument.spreadsheetml.sheet');
+
+    const agents = column(book, 'IB Calls', 'A');
+    expect(agents).toHaveLength(24);
+    expect(new Set(agents)).toEqual(new Set(Array.from({ length: 24 }, (_, i) => `Agent ${i}`)));
+    expect(column(book, 'IB Calls', 'B').reduce((sum: number, v) => sum + Number(v), 0)).toBe((23 * 24) / 2);
+    expect(column(book, 'Campaign Interactions', 'D')).toEqual(['Carol Chen']);
+    expect(book.getWorksheet('QCBS')?.rowCount).toBe(1);
+
+    const ib = result.types.find((t) => t.type === 'IB_Calls');
+    expect(ib).toEqual({
+      type: 'IB_Calls',
+      tab: 'IB Calls',
+      rows: 24,
+      lastExportAt: '2026-03-09T23:00:00.000Z',
+      ingest: counts({ read: 26, inserted: 24, rejected: 2 }),
+      files: 2,
+    });
+    expect(result.types.find((t) => t.type === 'QCBS')).toEqual({
+      type: 'QCBS',
+      tab: 'QCBS',
+      rows: 0,
+      ingest: counts({ read: 3, rejected: 3 }),
+      files: 1,
+    });
+    expect(result.types.map((t) => t.type)).toEqual(config.exports.map((e) => e.type));
+    expect(result.totals).toEqual(counts({ read: 29, inserted: 24, rejected: 5 }));
+    expect(result.missing).toEqual(['QCBS', 'Dials', 'Productivity', 'ACQ', 'RESC']);
+
+    const summary = book.getWorksheet('Summary');
+    expect(book.worksheets[0]?.name).toBe('Summary');
+    expect(summary?.getCell('B3').value).toBe(run(DAY).executionId);
+    expect(await readdir(buildTmp)).toEqual([]);
+  });
+
+  it('reads every page of a shard', async () => {
+    // About 1.9 MB in one partition: DynamoDB returns at most 1 MB per page.
+    const filters = `Queue: ${'x'.repeat(700)}`;
+    const rows = Array.from({ length: 2500 }, (_, i) =>
+      storedRow(
+        'QCBS',
+        BIG_DAY,
+        3,
+        `q-${String(i).padStart(5, '0')}`,
+        ibCall(BIG_DAY, 8, `Agent ${i}`, 1, filters),
+        `2026-03-11T1${i % 10}:00:00.000Z`,
+      ),
+    );
+    await putRows(rows);
+    const firstPage = await stack.clients.dynamodb.send(
+      new QueryCommand({
+        TableName: stack.resources.table,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': rowPartition(BIG_DAY, 'QCBS', 3) },
+      }),
+    );
+    expect(firstPage.LastEvaluatedKey).toBeDefined();
+
+    const result = await buildReport(buildInput(BIG_DAY), deps());
+    expect(result.types.find((t) => t.type === 'QCBS')).toMatchObject({
+      rows: 2500,
+      lastExportAt: '2026-03-11T19:00:00.000Z',
+    });
+    const { book } = await downloadWorkbook(result.workbook.key);
+    expect(new Set(column(book, 'QCBS', 'A')).size).toBe(2500);
+  });
+
+  it('starts over when rows of the day arrive while the workbook is written', async () => {
+    const date = '2026-03-12';
+    await putRows([storedRow('ACQ', date, 0, 'acq-1', ibCall(date, 8, 'First', 1), '2026-03-12T14:00:00.000Z')]);
+    const table = stack.clients.dynamodb;
+    let late = false;
+    // A concurrent ingest: one more row lands right after the counts were taken.
+    const dynamodb = {
+      async send(command: QueryCommand) {
+        if (!late && command.input.ProjectionExpression?.includes('#values')) {
+          late = true;
+          await table.send(
+            new PutCommand({
+              TableName: stack.resources.table,
+              Item: storedRow('ACQ', date, 1, 'acq-2', ibCall(date, 9, 'Second', 2), '2026-03-12T15:00:00.000Z'),
+            }),
+          );
+        }
+        return table.send(command);
+      },
+    } as unknown as DynamoDBDocumentClient;
+
+    const result = await buildReport(buildInput(date), { ...deps(), dynamodb });
+    expect(late).toBe(true);
+    expect(result.types.find((t) => t.type === 'ACQ')?.rows).toBe(2);
+    const { book } = await downloadWorkbook(result.workbook.key);
+    expect(column(book, 'ACQ', 'A')).toEqual(['First', 'Second']);
+    const summaryRow = book.getWorksheet('Summary')?.getRow(12).values as unknown[];
+    expect(summaryRow.slice(1, 4)).toEqual(['ACQ', 'ACQ', 2]);
+  });
+});
