@@ -1,18 +1,16 @@
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import middy from '@middy/core';
 import { createClients, resourcesFromEnvironment } from '../shared/clients.ts';
 import { loadBundledConfig } from '../shared/config.ts';
 import type { BuildInput } from '../shared/contracts.ts';
-import { logger, metrics } from '../shared/observability.ts';
+import { stageHandler } from '../shared/handler.ts';
+import { metrics } from '../shared/observability.ts';
 import { buildReport } from './build.ts';
 
 const config = loadBundledConfig();
 const { s3, dynamodb } = createClients();
 const resources = resourcesFromEnvironment();
 
-export const handler = middy(async (event: BuildInput) => {
+export const handler = stageHandler(async (event: BuildInput) => {
   const report = await buildReport(event, { config, s3, dynamodb, resources });
   metrics.addMetric('WorkbookBytes', MetricUnit.Bytes, report.workbook.bytes);
   metrics.addMetric(
@@ -22,6 +20,4 @@ export const handler = middy(async (event: BuildInput) => {
   );
   metrics.addMetric('MissingExports', MetricUnit.Count, report.missing.length);
   return report;
-})
-  .use(injectLambdaContext(logger))
-  .use(logMetrics(metrics));
+});

@@ -1,18 +1,16 @@
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import middy from '@middy/core';
 import { createClients, resourcesFromEnvironment } from '../shared/clients.ts';
 import { loadBundledConfig } from '../shared/config.ts';
 import type { DeliverInput, FailureInput } from '../shared/contracts.ts';
-import { logger, metrics } from '../shared/observability.ts';
+import { stageHandler } from '../shared/handler.ts';
+import { metrics } from '../shared/observability.ts';
 import { deliver, isFailure } from './deliver.ts';
 
 const config = loadBundledConfig();
 const { s3, sesv2, dynamodb } = createClients();
 const resources = resourcesFromEnvironment();
 
-export const handler = middy(async (event: DeliverInput | FailureInput) => {
+export const handler = stageHandler(async (event: DeliverInput | FailureInput) => {
   const result = await deliver(event, { config, s3, sesv2, dynamodb, resources });
   if (isFailure(event)) {
     metrics.addMetric('FailureNoticesSent', MetricUnit.Count, 1);
@@ -21,6 +19,4 @@ export const handler = middy(async (event: DeliverInput | FailureInput) => {
     metrics.addMetric('ReportsAttached', MetricUnit.Count, result.attached ? 1 : 0);
   }
   return result;
-})
-  .use(injectLambdaContext(logger))
-  .use(logMetrics(metrics));
+});

@@ -1,10 +1,8 @@
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import middy from '@middy/core';
 import { createClients, resourcesFromEnvironment } from '../shared/clients.ts';
 import { loadBundledConfig } from '../shared/config.ts';
 import type { IngestInput } from '../shared/contracts.ts';
+import { stageHandler } from '../shared/handler.ts';
 import { logger, metrics } from '../shared/observability.ts';
 import { ingestFile } from './ingest.ts';
 
@@ -12,10 +10,9 @@ const config = loadBundledConfig();
 const { s3, dynamodb } = createClients();
 const resources = resourcesFromEnvironment();
 
-export const handler = middy(async (event: IngestInput) => {
-  logger.appendKeys({ executionId: event.run.executionId, businessDate: event.run.date });
+export const handler = stageHandler(async (event: IngestInput) => {
   const result = await ingestFile(event, { config, s3, dynamodb, resources });
-  logger.info('ingested', {
+  logger.info('file ingested', {
     key: result.key,
     type: result.type,
     counts: result.counts,
@@ -23,8 +20,6 @@ export const handler = middy(async (event: IngestInput) => {
   });
   metrics.addDimension('exportType', result.type);
   for (const [outcome, count] of Object.entries(result.counts))
-    metrics.addMetric(`rows_${outcome}`, MetricUnit.Count, count);
+    metrics.addMetric(`Rows${outcome[0]?.toUpperCase()}${outcome.slice(1)}`, MetricUnit.Count, count);
   return result;
-})
-  .use(injectLambdaContext(logger, { resetKeys: true }))
-  .use(logMetrics(metrics));
+});
