@@ -1,0 +1,34 @@
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { z } from 'zod';
+import { createClients, resourcesFromEnvironment } from '../shared/clients.ts';
+import { loadBundledConfig } from '../shared/config.ts';
+import { stageHandler } from '../shared/handler.ts';
+import { logger, metrics } from '../shared/observability.ts';
+import { cachedSecret } from '../shared/secrets.ts';
+import { type CollectEvent, collect } from './collect.ts';
+import { createGraphMailSource } from './graph.ts';
+
+const config = loadBundledConfig();
+const { s3, secrets } = createClients();
+const resources = resourcesFromEnvironment();
+const graphSecret = cachedSecret(
+  secrets,
+  config.mailbox.secretName,
+  z.object({ clientSecret: z.string().min(1) }),
+  '{"clientSecret":"..."}',
+);
+const mail = createGraphMailSource({
+  mailbox: config.mailbox,
+  clientSecret: async () => (await graphSecret()).clientSecret,
+});
+
+export const handler = stageHandler(async (event: CollectEvent) => {
+  logger.appendKeys({ executionId: event.executionId });
+  const result = await collect(event, { config, s3, resources, mail });
+  logger.appendKeys({ businessDate: result.run.date });
+  metrics.addMetric('MessagesSeen', MetricUnit.Count, result.mail.messagesSeen);
+  metrics.addMetric('MessagesMatched', MetricUnit.Count, result.mail.messagesMatched);
+  metrics.addMetric('MessagesIgnored', MetricUnit.Count, result.mail.messagesIgnored);
+  metrics.addMetric('AttachmentsStored', MetricUnit.Count, result.mail.attachmentsStored);
+  return result;
+});

@@ -1,0 +1,550 @@
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+} from '@aws-sdk/client-s3';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type CollectDeps, collect } from '../../functions/collect/collect.ts';
+import { createGraphMailSource, type GraphMailOptions, type MailSource } from '../../functions/collect/graph.ts';
+import { loadConfigFile } from '../../functions/shared/config.ts';
+import type { RunInput } from '../../functions/shared/contracts.ts';
+import { rawKey } from '../../functions/shared/keys.ts';
+import { type FakeGraph, type FakeGraphOptions, type FakeMessage, startFakeGraph } from '../../local/graph-server.ts';
+import { type SampleEmail, writeSampleMailbox } from '../../local/sample-day.ts';
+import { type LocalStack, startLocalStack } from '../../local/stack.ts';
+
+const config = loadConfigFile();
+const date = '2026-03-09';
+const executionId = 'arn:aws:states:us-east-1:000000000000:execution:charlie:collect-test';
+const clientSecret = 'local-secret';
+const genesys = config.mailbox.senders[0] as string;
+
+let dir: string;
+let stack: LocalStack;
+let sample: SampleEmail[];
+let mailboxDir: string;
+const fakes: FakeGraph[] = [];
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'charlie-collect-test-'));
+  stack = await startLocalStack(join(dir, 'stack'));
+  mailboxDir = join(dir, 'mailbox');
+  sample = await writeSampleMailbox({ config, date, dir: mailboxDir });
+});
+
+afterAll(async () => {
+  await stack?.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+beforeEach(async () => {
+  const bucket = stack.resources.dataBucket;
+  const listed = await stack.clients.s3.send(new ListObjectsV2Command({ Bucket: bucket }));
+  for (const object of listed.Contents ?? []) {
+    await stack.clients.s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: object.Key }));
+  }
+});
+
+afterEach(async () => {
+  await Promise.all(fakes.splice(0).map((fake) => fake.stop()));
+});
+
+async function fakeGraph(options: Partial<FakeGraphOptions> = {}): Promise<FakeGraph> {
+  const fake = await startFakeGraph({
+    user: config.mailbox.user,
+    folderPath: config.mailbox.folder,
+    tenantId: config.mailbox.tenantId,
+    clientSecret,
+    ...(options.messages ? {} : { mailboxDir }),
+    ...options,
+  });
+  fakes.push(fake);
+  return fake;
+}
+
+function graphSource(fake: FakeGraph, options: Partial<GraphMailOptions> = {}): MailSource {
+  return createGraphMailSource({
+    mailbox: { ...config.mailbox, graphBaseUrl: fake.graphBaseUrl, authorityHost: fake.authorityHost },
+    clientSecret,
+    retry: { sleep: async () => {} },
+    ...options,
+  });
+}
+
+function run(mail: MailSource | undefined, input: RunInput = { date }, overrides: Partial<CollectDeps> = {}) {
+  return collect(
+    { input, executionId },
+    {
+      config,
+      s3: stack.clients.s3,
+      resources: stack.resources,
+      mail,
+      now: () => Date.parse('2026-03-10T12:00:00Z'),
+      ...overrides,
+    },
+  );
+}
+
+async function storedKeys(prefix = 'raw/'): Promise<string[]> {
+  const listed = await stack.clients.s3.send(
+    new ListObjectsV2Command({ Bucket: stack.resources.dataBucket, Prefix: prefix }),
+  );
+  return (listed.Contents ?? []).map((o) => o.Key as string).sort();
+}
+
+async function objectBytes(key: string): Promise<Uint8Array> {
+  const object = await stack.clients.s3.send(new GetObjectCommand({ Bucket: stack.resources.dataBucket, Key: key }));
+  return (await object.Body?.transformToByteArray()) ?? new Uint8Array();
+}
+
+const exportEmails = () => sample.filter((m) => m.attachment);
+const distinctKeys = (emails: SampleEmail[]) =>
+  [...new Set(emails.map((m) => rawKey(date, m.attachment?.type ?? '', m.attachment?.sha256 ?? '')))].sort();
+
+function csvMessage(id: string, overrides: Partial<FakeMessage> & { csv?: string; name?: string } = {}): FakeMessage {
+  const { csv, name, ...message } = overrides;
+  return {
+    internetMessageId: `<${id}@mypurecloud.com>`,
+    subject: 'Scheduled export: IB_Calls',
+    from: genesys,
+    receivedDateTime: '2026-03-09T15:00:30Z',
+    sentDateTime: '2026-03-09T15:00:00Z',
+    attachments: [
+      {
+        name: name ?? 'IB_Calls_2026-03-09_1000.csv',
+        contentType: 'text/csv',
+        content: Buffer.from(csv ?? ibCallsCsv),
+      },
+    ],
+    ...message,
+  };
+}
+
+const ibCallsCsv = [
+  'Interval Start,Interval End,Interval Complete,Filters,Media Type,Agent Id,Agent Name,Handle,Avg Handle',
+  '2026-03-09 09:00:00,2026-03-09 10:00:00,1.0,Initial Direction: Inbound; Queue: LLSA-IB-DM,voice,0b6a3b8e-2f4e-4d55-9a51-1b6f0c7e8d21,José Peña,4.0,900806.5',
+  ',,,,,,,,',
+  '',
+].join('\n');
+const acqHeader = 'Interval Start,Interval End,Interval Complete,Filters,Media Type,Agent Id,Agent Name,Handle\n';
+const dialsHeader =
+  'Interval Start,Interval End,Interval Complete,Filters,Media Type,Agent Id,Agent Name,Handle,Avg Handle,Avg Talk,Avg Hold,Avg ACW,Total Handle,Total Talk,Total Hold,Total ACW\n';
+
+describe('collect from the Graph mailbox', () => {
+  it('stores one raw object per distinct CSV of the day, with its lineage as metadata', async () => {
+    const fake = await fakeGraph();
+    const result = await run(graphSource(fake, { pageSize: 25 }));
+
+    const expected = distinctKeys(exportEmails());
+    expect(await storedKeys()).toEqual(expected);
+    expect(result.mail).toMatchObject({
+      messagesSeen: sample.length,
+      messagesMatched: exportEmails().length,
+      messagesIgnored: 1,
+      attachmentsStored: expected.length,
+      attachmentsAlreadyStored: exportEmails().length - expected.length,
+      agentFiles: 0,
+    });
+    // The resent Dials export is one of the attachments already stored.
+    expect(result.mail.attachmentsAlreadyStored).toBeGreaterThanOrEqual(1);
+
+    expect(result.files.map((f) => f.key).sort()).toEqual(expected);
+    const exportedAts = result.files.map((f) => f.exportedAt);
+    expect(exportedAts).toEqual([...exportedAts].sort());
+
+    // The earliest export of a CSV is its lineage, whichever copy arrived or downloaded first.
+    const dials = exportEmails().filter((m) => m.attachment?.name === 'Dials_2026-03-09_1400.csv');
+    expect(dials).toHaveLength(2);
+    const first = dials.sort((a, b) => a.sentAt.localeCompare(b.sentAt))[0] as SampleEmail;
+    const eml = await readFile(first.file, 'utf8');
+    const messageId = /^Message-ID: (.+)$/m.exec(eml)?.[1]?.trim();
+    const key = rawKey(date, 'Dials', first.attachment?.sha256 ?? '');
+    const file = result.files.find((f) => f.key === key);
+    expect(file).toEqual({
+      bucket: stack.resources.dataBucket,
+      key,
+      type: 'Dials',
+      sha256: first.attachment?.sha256,
+      bytes: first.attachment?.bytes,
+      exportedAt: first.sentAt,
+      receivedAt: first.receivedAt,
+      messageId,
+      attachmentName: 'Dials_2026-03-09_1400.csv',
+      origin: 'graph',
+    });
+    const head = await stack.clients.s3.send(new HeadObjectCommand({ Bucket: stack.resources.dataBucket, Key: key }));
+    expect(head.Metadata).toEqual({
+      'message-id': messageId,
+      'received-at': first.receivedAt,
+      'exported-at': first.sentAt,
+      sender: genesys,
+      'attachment-name': 'Dials_2026-03-09_1400.csv',
+      type: 'Dials',
+      origin: 'graph',
+      sha256: first.attachment?.sha256,
+    });
+    const bytes = await objectBytes(key);
+    expect(createHash('sha256').update(bytes).digest('hex')).toBe(first.attachment?.sha256);
+
+    // Pages of 25 messages, each next page requested through the nextLink's $skip.
+    const listings = fake.requests.filter((r) => r.path.endsWith('/messages'));
+    expect(listings).toHaveLength(Math.ceil(sample.length / 25));
+    expect(listings.map((r) => r.query.$skip ?? '0').sort((a, b) => Number(a) - Number(b))).toEqual(
+      listings.map((_, i) => String(i * 25)),
+    );
+    expect(listings[0]?.query).toMatchObject({
+      $filter:
+        'receivedDateTime ge 2026-03-09T05:00:00Z and receivedDateTime lt 2026-03-10T07:00:00Z and hasAttachments eq true',
+      $orderby: 'receivedDateTime asc',
+      $top: '25',
+    });
+  });
+
+  it('ignores the newsletter with a reason and never stores it', async () => {
+    const fake = await fakeGraph();
+    const result = await run(graphSource(fake));
+    expect(result.mail.ignored).toEqual([
+      {
+        messageId: expect.stringContaining('@contoso-insights.example>'),
+        subject: 'Contact center trends: the March edition',
+        reason: 'sender news@contoso-insights.example is not an accepted sender',
+      },
+    ]);
+    // Ignored by its sender, so its attachments were not even listed.
+    const attachmentListings = fake.requests.filter((r) => r.path.endsWith('/attachments'));
+    expect(attachmentListings).toHaveLength(exportEmails().length);
+  });
+
+  it('stores nothing new when the same day is collected again', async () => {
+    const fake = await fakeGraph();
+    const first = await run(graphSource(fake));
+    const keys = await storedKeys();
+    const second = await run(graphSource(fake));
+    expect(second.mail.attachmentsStored).toBe(0);
+    expect(second.mail.attachmentsAlreadyStored).toBe(exportEmails().length);
+    expect(await storedKeys()).toEqual(keys);
+    expect(second.files).toEqual(first.files);
+  });
+
+  it('stores the same CSV mailed twice once, and skips inline parts', async () => {
+    const fake = await fakeGraph({
+      messages: [
+        csvMessage('first', {
+          receivedDateTime: '2026-03-09T15:00:30Z',
+          sentDateTime: '2026-03-09T15:00:00Z',
+          name: 'IB_Calls_Müller.csv',
+          attachments: [
+            {
+              name: 'logo.png',
+              contentType: 'image/png',
+              content: Buffer.from('png'),
+              isInline: true,
+              contentId: 'logo',
+            },
+            { name: 'IB_Calls_Müller.csv', contentType: 'text/csv', content: Buffer.from(ibCallsCsv) },
+          ],
+        }),
+        csvMessage('second', { receivedDateTime: '2026-03-09T16:00:30Z', sentDateTime: '2026-03-09T16:00:00Z' }),
+      ],
+    });
+    const result = await run(graphSource(fake));
+    const sha = createHash('sha256').update(ibCallsCsv).digest('hex');
+    expect(await storedKeys()).toEqual([rawKey(date, 'IB_Calls', sha)]);
+    expect(result.mail).toMatchObject({
+      messagesSeen: 2,
+      messagesMatched: 2,
+      messagesIgnored: 0,
+      ignored: [],
+      attachmentsStored: 1,
+      attachmentsAlreadyStored: 1,
+    });
+    expect(result.files).toEqual([
+      expect.objectContaining({
+        messageId: '<first@mypurecloud.com>',
+        attachmentName: 'IB_Calls_Müller.csv',
+        exportedAt: '2026-03-09T15:00:00.000Z',
+      }),
+    ]);
+    // The inline image was never downloaded.
+    expect(fake.requests.filter((r) => r.path.endsWith('/$value'))).toHaveLength(2);
+  });
+
+  it('tells the type from the header when the name does not, using the subject for look-alike headers', async () => {
+    const fake = await fakeGraph({
+      messages: [
+        csvMessage('dials', { subject: 'Scheduled export: Dials', name: 'export.csv', csv: dialsHeader }),
+        csvMessage('acq', { subject: 'Scheduled export: ACQ', name: 'export (2).csv', csv: acqHeader }),
+        csvMessage('unclear', { subject: 'Hourly numbers', name: 'export (3).csv', csv: `${acqHeader},,,,,,,\n` }),
+      ],
+    });
+    const result = await run(graphSource(fake));
+    expect(result.files.map((f) => [f.type, f.attachmentName]).sort()).toEqual([
+      ['ACQ', 'export (2).csv'],
+      ['Dials', 'export.csv'],
+    ]);
+    expect(result.mail.ignored).toEqual([
+      {
+        messageId: '<unclear@mypurecloud.com>',
+        subject: 'Hourly numbers',
+        reason:
+          'export (3).csv: its header fits QCBS, ACQ, RESC, but the subject does not match QCBS; ' +
+          'the subject does not match ACQ; the subject does not match RESC',
+      },
+    ]);
+
+    // Without subject rules, a shared header alone cannot tell the type.
+    const anySubject = {
+      ...config,
+      exports: config.exports.map((spec) => ({ ...spec, match: { attachment: spec.match.attachment } })),
+    };
+    const unruled = await run(graphSource(fake), { date }, { config: anySubject });
+    expect(unruled.mail.ignored.map((i) => i.reason).sort()).toEqual([
+      'export (2).csv: its header fits QCBS, ACQ, RESC; only the name or subject can tell',
+      'export (3).csv: its header fits QCBS, ACQ, RESC; only the name or subject can tell',
+    ]);
+  });
+
+  it('reports an attachment over maxAttachmentBytes as ignored and does not store it', async () => {
+    const big = `${ibCallsCsv}${',,,,,,,,\n'.repeat(1000)}`;
+    const fake = await fakeGraph({
+      messages: [csvMessage('big', { csv: big }), csvMessage('small', { sentDateTime: '2026-03-09T16:00:00Z' })],
+    });
+    const small = { ...config, mailbox: { ...config.mailbox, maxAttachmentBytes: 4000 } };
+    const result = await run(graphSource(fake), { date }, { config: small });
+    expect(result.mail).toMatchObject({ messagesMatched: 1, messagesIgnored: 1, attachmentsStored: 1 });
+    expect(result.mail.ignored).toEqual([
+      {
+        messageId: '<big@mypurecloud.com>',
+        subject: 'Scheduled export: IB_Calls',
+        reason: `IB_Calls_2026-03-09_1000.csv: ${Buffer.byteLength(big)} bytes, over maxAttachmentBytes (4000)`,
+      },
+    ]);
+    expect(result.files.map((f) => f.messageId)).toEqual(['<small@mypurecloud.com>']);
+  });
+
+  it('collects only the requested report types', async () => {
+    const fake = await fakeGraph();
+    const result = await run(graphSource(fake), { date, reports: ['Dials'] });
+    const dials = exportEmails().filter((m) => m.attachment?.type === 'Dials');
+    expect(await storedKeys()).toEqual(distinctKeys(dials));
+    expect(result.files.every((f) => f.type === 'Dials')).toBe(true);
+    expect(result.files).toHaveLength(distinctKeys(dials).length);
+    expect(result.mail.ignored.map((i) => i.subject)).toEqual(['Contact center trends: the March edition']);
+    // Only Dials attachments were downloaded.
+    expect(fake.requests.filter((r) => r.path.endsWith('/$value'))).toHaveLength(dials.length);
+  });
+
+  it('lists the whole day on a rerun, including files stored by earlier runs for other types', async () => {
+    const fake = await fakeGraph();
+    await run(graphSource(fake), { date, reports: ['Dials'] });
+    const result = await run(graphSource(fake), { date, reports: ['Dials', 'ACQ'] });
+    const wanted = exportEmails().filter((m) => m.attachment?.type === 'Dials' || m.attachment?.type === 'ACQ');
+    expect(result.files.map((f) => f.key).sort()).toEqual(distinctKeys(wanted));
+    expect(result.mail.attachmentsStored).toBe(distinctKeys(wanted.filter((m) => m.attachment?.type === 'ACQ')).length);
+  });
+});
+
+describe('Graph client', () => {
+  it('retries throttled requests after the Retry-After the server asked for', async () => {
+    const fake = await fakeGraph({ messages: [csvMessage('one')], throttle: { requests: 3, retryAfterSeconds: 1 } });
+    const waits: number[] = [];
+    const result = await run(
+      graphSource(fake, {
+        retry: {
+          sleep: async (ms) => {
+            waits.push(ms);
+          },
+        },
+      }),
+    );
+    expect(waits).toEqual([1000, 1000, 1000]);
+    expect(fake.requests.filter((r) => r.status === 429)).toHaveLength(3);
+    expect(result.mail.attachmentsStored).toBe(1);
+  });
+
+  it('backs off without a Retry-After and gives up after the configured attempts', async () => {
+    const waits: number[] = [];
+    const statuses = [503, 504, 503];
+    const mail = createGraphMailSource({
+      mailbox: { ...config.mailbox, graphBaseUrl: 'http://graph.test/v1.0', authorityHost: 'http://login.test' },
+      clientSecret,
+      retry: { attempts: 3, baseMs: 100, sleep: async (ms) => void waits.push(ms) },
+      fetch: async (url) =>
+        String(url).includes('/oauth2/')
+          ? Response.json({ token_type: 'Bearer', expires_in: 3600, access_token: 't' })
+          : Response.json({ error: { code: 'ServiceUnavailable', message: 'busy' } }, { status: statuses.shift() }),
+    });
+    await expect(mail.attachments('m1')).rejects.toMatchObject({ name: 'TransientError', status: 503 });
+    expect(waits).toHaveLength(2);
+    expect(waits.every((ms) => ms >= 0 && ms <= 200)).toBe(true);
+  });
+
+  it('explains a 403 by the mailbox and the missing Mail.Read permission', async () => {
+    const fake = await fakeGraph({ forbidden: true });
+    const error = await run(graphSource(fake)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).message).toMatch(
+      /^Microsoft Graph denied access to mailbox reports@example\.com while resolving mail folder Inbox\/Genesys \(403 ErrorAccessDenied: Access is denied\. Check credentials and try again\.\)\. The app registration 00000000-0000-0000-0000-000000000000 needs the Microsoft Graph application permission Mail\.Read/,
+    );
+  });
+
+  it('reuses its token, and renews it once when Graph rejects it', async () => {
+    const fake = await fakeGraph({ messages: [csvMessage('one')] });
+    const mail = graphSource(fake);
+    await run(mail);
+    const tokenRequests = () => fake.requests.filter((r) => r.path.endsWith('/oauth2/v2.0/token')).length;
+    expect(tokenRequests()).toBe(1);
+    fake.expireTokens();
+    const again = await run(mail);
+    expect(again.mail.attachmentsAlreadyStored).toBe(1);
+    expect(tokenRequests()).toBe(2);
+    expect(fake.requests.filter((r) => r.status === 401)).toHaveLength(1);
+  });
+
+  it('names the app and tenant when the token request is refused', async () => {
+    const fake = await fakeGraph({ messages: [csvMessage('one')] });
+    const mail = graphSource(fake, { clientSecret: 'wrong' });
+    await expect(run(mail)).rejects.toThrow(
+      /^Could not get a Microsoft Graph token for app 00000000-0000-0000-0000-000000000000 in tenant 00000000-0000-0000-0000-000000000000: invalid_client \(AADSTS7000215/,
+    );
+  });
+
+  it('keeps at most four requests in flight', async () => {
+    const fake = await fakeGraph({ messages: [csvMessage('one')] });
+    let inFlight = 0;
+    let most = 0;
+    const counting: typeof fetch = async (input, init) => {
+      inFlight++;
+      most = Math.max(most, inFlight);
+      try {
+        return await fetch(input, init);
+      } finally {
+        inFlight--;
+      }
+    };
+    const mail = graphSource(fake, { fetch: counting });
+    const [message] = await collectMessages(mail);
+    await Promise.all(Array.from({ length: 12 }, () => mail.attachments(message?.id ?? '')));
+    expect(most).toBe(4);
+    expect(fake.maxInFlight).toBeLessThanOrEqual(4);
+    expect(fake.requests.filter((r) => r.status === 429)).toHaveLength(0);
+  });
+
+  it('refuses to send its token to a nextLink on another host', async () => {
+    const mail = createGraphMailSource({
+      mailbox: { ...config.mailbox, graphBaseUrl: 'http://graph.test/v1.0', authorityHost: 'http://login.test' },
+      clientSecret,
+      fetch: async (url) => {
+        const text = String(url);
+        if (text.includes('/oauth2/'))
+          return Response.json({ token_type: 'Bearer', expires_in: 3600, access_token: 't' });
+        return Response.json({ value: [], '@odata.nextLink': 'http://elsewhere.test/v1.0/next' });
+      },
+    });
+    await expect(mail.attachments('m1')).rejects.toThrow(
+      /Refusing to send the mailbox token to http:\/\/elsewhere\.test/,
+    );
+  });
+});
+
+describe('fake Graph', () => {
+  it('rejects requests without a token as Graph does', async () => {
+    const fake = await fakeGraph({ messages: [] });
+    const response = await fetch(`${fake.graphBaseUrl}/users/${config.mailbox.user}/mailFolders/inbox`);
+    expect(response.status).toBe(401);
+    expect(await response.json()).toEqual({
+      error: { code: 'InvalidAuthenticationToken', message: 'Access token is empty.' },
+    });
+  });
+
+  it('hides messages with only inline attachments from hasAttachments eq true, as Exchange does', async () => {
+    const fake = await fakeGraph({
+      messages: [
+        csvMessage('inline-only', {
+          attachments: [{ name: 'chart.png', contentType: 'image/png', content: Buffer.from('png'), isInline: true }],
+        }),
+        csvMessage('with-csv'),
+      ],
+    });
+    const messages = await collectMessages(graphSource(fake));
+    expect(messages.map((m) => m.internetMessageId)).toEqual(['<with-csv@mypurecloud.com>']);
+  });
+});
+
+describe('collect from the agent inbox', () => {
+  async function push(name: string, body: string, metadata?: Record<string, string>) {
+    await stack.clients.s3.send(
+      new PutObjectCommand({
+        Bucket: stack.resources.dataBucket,
+        Key: `${config.agentInbox.prefix}${name}`,
+        Body: body,
+        ...(metadata ? { Metadata: metadata } : {}),
+      }),
+    );
+  }
+
+  it('takes files whose export time lies in the day and its grace period', async () => {
+    const dials = `${dialsHeader},,,,,,,,,,,,,,,\n`;
+    await push('Dials__2026-03-09_1400.csv', dials);
+    await push('Dials__2026-03-08_1400.csv', `${dials}\n`);
+    await push('ACQ__2026-03-10_0100.csv', acqHeader);
+    await push('ACQ__2026-03-10_0300.csv', `${acqHeader}\n`);
+    await push('RESC-from-operator.csv', `${acqHeader}\n\n`, { 'exported-at': '2026-03-09T15:00:00-05:00' });
+    await push('export (4).csv', ibCallsCsv, { 'exported-at': '2026-03-09T20:00:00Z' });
+    await push('notes__2026-03-09_1200.txt', 'call back Mrs. Smith');
+
+    const result = await run(undefined);
+    expect(result.mail.agentFiles).toBe(4);
+    expect(
+      result.files.map((f) => ({ type: f.type, name: f.attachmentName, exportedAt: f.exportedAt, origin: f.origin })),
+    ).toEqual([
+      // 14:00 CDT
+      { type: 'Dials', name: 'Dials__2026-03-09_1400.csv', exportedAt: '2026-03-09T19:00:00.000Z', origin: 'agent' },
+      // Told by its header; same export time as the next one, so ordered by key.
+      { type: 'IB_Calls', name: 'export (4).csv', exportedAt: '2026-03-09T20:00:00.000Z', origin: 'agent' },
+      // exported-at metadata, in any ISO form.
+      { type: 'RESC', name: 'RESC-from-operator.csv', exportedAt: '2026-03-09T20:00:00.000Z', origin: 'agent' },
+      // 01:00 the next morning, inside the 120-minute grace period.
+      { type: 'ACQ', name: 'ACQ__2026-03-10_0100.csv', exportedAt: '2026-03-10T06:00:00.000Z', origin: 'agent' },
+    ]);
+    expect(result.mail.ignored).toEqual([
+      {
+        messageId: 'inbox/agent/notes__2026-03-09_1200.txt',
+        subject: '',
+        reason: 'notes__2026-03-09_1200.txt: not a CSV file',
+      },
+    ]);
+    const dialsFile = result.files[0];
+    expect(dialsFile?.messageId).toBe('inbox/agent/Dials__2026-03-09_1400.csv');
+    expect(dialsFile?.key).toBe(rawKey(date, 'Dials', createHash('sha256').update(dials).digest('hex')));
+    expect(Buffer.from(await objectBytes(dialsFile?.key ?? '')).toString()).toBe(dials);
+
+    // The inbox is left as it is; a rerun finds everything stored already.
+    const again = await run(undefined);
+    expect(again.mail.agentFiles).toBe(4);
+    expect(again.files).toEqual(result.files);
+    expect(await storedKeys(config.agentInbox.prefix)).toHaveLength(7);
+  });
+
+  it('takes only the requested types from the inbox', async () => {
+    await push('Dials__2026-03-09_1400.csv', dialsHeader);
+    await push('ACQ__2026-03-09_1400.csv', acqHeader);
+    const result = await run(undefined, { date, reports: ['ACQ'] });
+    expect(result.files.map((f) => f.type)).toEqual(['ACQ']);
+    expect(await storedKeys()).toHaveLength(1);
+  });
+});
+
+async function collectMessages(mail: MailSource) {
+  const messages = [];
+  for await (const message of mail.messages({ start: '2026-03-09T05:00:00Z', end: '2026-03-10T07:00:00Z' })) {
+    messages.push(message);
+  }
+  return messages;
+}
