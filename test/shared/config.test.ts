@@ -29,10 +29,18 @@ describe('configuration', () => {
   it.each([
     ['timeZone', (c: typeof raw) => (c.timeZone = 'Mars/Base'), /timeZone: unknown IANA time zone/],
     ['schedule time', (c: typeof raw) => (c.schedule.daily = '25:00'), /schedule\.daily: expected a local time/],
-    ['identity column', (c: typeof raw) => (c.exports[0].identity = ['Agent Idd']), /exports\[0\]\.identity\[0\]: "Agent Idd"/],
+    [
+      'identity column',
+      (c: typeof raw) => (c.exports[0].identity = ['Agent Idd']),
+      /exports\[0\]\.identity\[0\]: "Agent Idd"/,
+    ],
     ['duplicate tab', (c: typeof raw) => (c.exports[1].tab = 'IB Calls'), /exports\[1\]\.tab: duplicates exports\[0\]/],
     ['recipient', (c: typeof raw) => (c.delivery.to = ['not an address']), /delivery\.to\[0\]/],
-    ['pattern', (c: typeof raw) => (c.exports[2].match.attachment = '(['), /exports\[2\]\.match\.attachment: not a valid regular/],
+    [
+      'pattern',
+      (c: typeof raw) => (c.exports[2].match.attachment = '(['),
+      /exports\[2\]\.match\.attachment: not a valid regular/,
+    ],
   ])('names the bad field: %s', (_name, change, message) => {
     expect(() => parseConfig(withChange(change))).toThrow(ConfigError);
     expect(() => parseConfig(withChange(change))).toThrow(message);

@@ -1,0 +1,446 @@
+import { createHash } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import MailComposer from 'nodemailer/lib/mail-composer';
+import type { Config, ExportSpec } from '../functions/shared/config.ts';
+import { dayWindow, instantToIso } from '../functions/shared/time.ts';
+
+/**
+ * A realistic day of Genesys exports for the local pipeline and the tests: every export
+ * type mailed hourly, each CSV holding the day so far in hourly intervals (the current one
+ * incomplete, the earlier ones repeated unchanged), blank padding rows after the data, some
+ * files written by Windows tooling (BOM, CRLF), late and out-of-order mail, a resent export,
+ * and one unrelated newsletter. The same seed gives the same bytes.
+ */
+
+export interface SampleDayOptions {
+  config: Config;
+  /** Business date `YYYY-MM-DD`. */
+  date: string;
+  dir: string;
+  seed?: number;
+}
+
+export interface SampleEmail {
+  /** The `.eml` file written. */
+  file: string;
+  subject: string;
+  from: string;
+  /** ISO instants: the Date header, and the newest Received header. */
+  sentAt: string;
+  receivedAt: string;
+  attachment?: { name: string; type: string; sha256: string; bytes: number };
+}
+
+/** One export as Genesys makes it. */
+interface SampleExport {
+  type: string;
+  /** Scheduled local time, as the attachment name carries it. */
+  scheduled: string;
+  /** When it was made (the mail's Date), epoch ms. */
+  exportedAt: number;
+  content: Buffer;
+}
+
+const defaultSeed = 20260309;
+const hourMs = 3_600_000;
+
+const agentNames = [
+  'José Peña',
+  'Zoë Müller',
+  'Aaliyah Johnson',
+  'Marcus Thompson',
+  'Priya Raman',
+  'Diego Hernández',
+  'Emily Carter',
+  'Kwame Mensah',
+  'Sofia Rossi',
+  "Liam O'Brien",
+  'Mei Chen',
+  'Noah Williams',
+];
+
+const filtersByType: Record<string, string> = {
+  IB_Calls:
+    'Initial Direction: Inbound; Queue: LLSA-IB-DM; Queue: LLSA-IB-Spanish; Queue: LLSA-IB-Overflow; Media Type: voice',
+  QCBS: 'Initial Direction: Outbound; Queue: LLSA-QCB-DM; Queue: LLSA-QCB-Spanish; Media Type: callback',
+  ACQ: 'Initial Direction: Inbound; Queue: LLSA-ACQ-DM',
+  RESC: 'Initial Direction: Inbound; Queue: LLSA-RESC-DM; Queue: LLSA-RESC-Spanish',
+  Dials: 'Initial Direction: Outbound; Queue: LLSA-DIAL-DM; Campaign: LLSA Spring Outreach; Media Type: voice',
+  Productivity: '',
+  Campaign_Interactions: 'Campaign: LLSA Spring Outreach; Initial Direction: Inbound; Wrap-up: Any',
+};
+
+const campaignQueues = ['LLSA-ACQ-DM', 'LLSA-RESC-DM', 'LLSA-IB-DM'];
+
+/** Types written by Windows tooling: UTF-8 with BOM and CRLF line ends. */
+const windowsTypes = new Set(['Dials', 'Productivity']);
+
+/** The type re-exported for the whole day shortly after midnight (within the grace period). */
+const lateType = 'IB_Calls';
+
+/** Writes the day's mail as `.eml` files into `dir`, one CSV attachment per export. */
+export async function writeSampleMailbox(options: SampleDayOptions): Promise<SampleEmail[]> {
+  const { config, date, dir } = options;
+  const seed = options.seed ?? defaultSeed;
+  const random = prng(`${seed}/mail`);
+  const exports = sampleExports(config, date, seed);
+  await mkdir(dir, { recursive: true });
+
+  const mails: { compose: MailComposerInput; sentAt: number; receivedAt: number; sample: Omit<SampleEmail, 'file'> }[] =
+    [];
+  // Two exports arrive more than an hour late, after the next hour's export.
+  const lateIndexes = new Set([Math.floor(exports.length * 0.3), Math.floor(exports.length * 0.6)]);
+  exports.forEach((exp, i) => {
+    // Mail headers carry whole seconds.
+    const sentAt = wholeSeconds(exp.exportedAt + random() * 20_000);
+    const delay = lateIndexes.has(i) ? 70 * 60_000 + random() * 600_000 : 5_000 + random() * 85_000;
+    const receivedAt = wholeSeconds(sentAt + delay);
+    mails.push(exportMail(config, exp, sentAt, receivedAt, random));
+  });
+  // Genesys occasionally sends an export twice: the same attachment in a second message.
+  const resent = exports.find((e) => e.type === 'Dials' && e.scheduled.endsWith(' 14:00')) ?? exports[0];
+  if (resent) {
+    const sentAt = wholeSeconds(resent.exportedAt + 4 * 60_000);
+    mails.push(exportMail(config, resent, sentAt, sentAt + 30_000, random));
+  }
+  mails.push(newsletter(config, dayWindow(date, config.timeZone).start + 10 * hourMs + 17 * 60_000, random));
+
+  mails.sort((a, b) => a.receivedAt - b.receivedAt);
+  const written: SampleEmail[] = [];
+  for (const [i, mail] of mails.entries()) {
+    const raw = await new MailComposer({
+      ...mail.compose,
+      date: new Date(mail.sentAt),
+      baseBoundary: hex(random, 24),
+      headers: receivedHeaders(mail.receivedAt),
+    })
+      .compile()
+      .build();
+    const file = join(dir, `${String(i + 1).padStart(3, '0')}-${fileStamp(mail.receivedAt)}.eml`);
+    await writeFile(file, raw);
+    written.push({ file, ...mail.sample });
+  }
+  return written;
+}
+
+/** Writes the day's exports as the old tool saved them: `<Type>__YYYY-MM-DD_HHMM.csv`, for the agent inbox. */
+export async function writeSampleInbox(options: SampleDayOptions): Promise<string[]> {
+  const { config, date, dir } = options;
+  await mkdir(dir, { recursive: true });
+  const files: string[] = [];
+  for (const exp of sampleExports(config, date, options.seed ?? defaultSeed)) {
+    const file = join(dir, `${exp.type}__${exp.scheduled.replace(' ', '_').replace(':', '')}.csv`);
+    await writeFile(file, exp.content);
+    files.push(file);
+  }
+  return files;
+}
+
+type MailComposerInput = ConstructorParameters<typeof MailComposer>[0];
+
+function exportMail(config: Config, exp: SampleExport, sentAt: number, receivedAt: number, random: () => number) {
+  const spec = config.exports.find((e) => e.type === exp.type) as ExportSpec;
+  const from = spec.match.senders?.[0] ?? config.mailbox.senders[0] ?? 'no-reply@mypurecloud.com';
+  const subject = `Scheduled export: ${exp.type}`;
+  const name = `${exp.type}_${exp.scheduled.replace(' ', '_').replace(':', '')}.csv`;
+  return {
+    sentAt,
+    receivedAt,
+    compose: {
+      from: { name: 'Genesys Cloud', address: from },
+      to: config.mailbox.user,
+      subject,
+      messageId: `<${uuid(random)}@mypurecloud.com>`,
+      text: `Your scheduled export "${exp.type}" ran at ${exp.scheduled}. The results are attached.\n`,
+      attachments: [{ filename: name, content: exp.content, contentType: 'text/csv' }],
+    },
+    sample: {
+      subject,
+      from,
+      sentAt: new Date(sentAt).toISOString(),
+      receivedAt: new Date(receivedAt).toISOString(),
+      attachment: {
+        name,
+        type: exp.type,
+        sha256: createHash('sha256').update(exp.content).digest('hex'),
+        bytes: exp.content.byteLength,
+      },
+    },
+  };
+}
+
+/** Unrelated mail in the folder: an inline banner image and a PDF, no CSV. */
+function newsletter(config: Config, sentAt: number, random: () => number) {
+  const from = 'news@contoso-insights.example';
+  const subject = 'Contact center trends: the March edition';
+  return {
+    sentAt,
+    receivedAt: sentAt + 40_000,
+    compose: {
+      from: { name: 'Contoso Insights', address: from },
+      to: config.mailbox.user,
+      subject,
+      messageId: `<${uuid(random)}@contoso-insights.example>`,
+      html: '<p><img src="cid:banner@contoso-insights" alt="Contoso Insights"></p><p>This month: staffing for spring peaks.</p>',
+      text: 'This month: staffing for spring peaks.',
+      attachments: [
+        { filename: 'banner.png', content: onePixelPng, contentType: 'image/png', cid: 'banner@contoso-insights' },
+        {
+          filename: 'March-trends.pdf',
+          content: Buffer.from('%PDF-1.4\n%\xe2\xe3\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n', 'latin1'),
+          contentType: 'application/pdf',
+        },
+      ],
+    },
+    sample: {
+      subject,
+      from,
+      sentAt: new Date(sentAt).toISOString(),
+      receivedAt: new Date(sentAt + 40_000).toISOString(),
+    },
+  };
+}
+
+const onePixelPng = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==',
+  'base64',
+);
+
+/** Exchange adds a Received header at each hop, newest on top. */
+function receivedHeaders(receivedAt: number): { key: string; value: string }[] {
+  return [
+    {
+      key: 'Received',
+      value: `from SA1PR04MB8044.namprd04.prod.outlook.com (2603:10b6:806:2f1::9) by DM6PR04MB6362.namprd04.prod.outlook.com with HTTPS; ${rfc2822(receivedAt)}`,
+    },
+    {
+      key: 'Received',
+      value: `from mail-usw2.mypurecloud.com (52.34.118.9) by SA1PR04MB8044.mail.protection.outlook.com (10.167.241.29) with Microsoft SMTP Server; ${rfc2822(receivedAt - 3_000)}`,
+    },
+  ];
+}
+
+/** Every export of the day: each type hourly from 01:00 to 23:00 local, and one whole-day export after midnight. */
+function sampleExports(config: Config, date: string, seed: number): SampleExport[] {
+  const { timeZone } = config;
+  const window = dayWindow(date, timeZone);
+  const hours: number[] = [];
+  for (let at = window.start; at < window.end; at += hourMs) hours.push(at);
+  const agents = agentNames.map((name, i) => ({ name, id: uuid(prng(`${seed}/agent/${i}`)) }));
+  const campaign = campaignInteractions(hours, agents, timeZone, seed);
+  const random = prng(`${seed}/schedule`);
+
+  const exports: SampleExport[] = [];
+  const day = { hours, agents, campaign, timeZone, seed };
+  for (let h = 1; h < hours.length; h++) {
+    const scheduledAt = hours[h] as number;
+    for (const spec of config.exports) {
+      const exportedAt = scheduledAt + 60_000 + Math.floor(random() * 10 * 60_000);
+      exports.push(buildExport(day, spec, h, scheduledAt, exportedAt));
+    }
+  }
+  const lateSpec = config.exports.find((e) => e.type === lateType) ?? config.exports[0];
+  if (lateSpec) {
+    const scheduledAt = window.end + 30 * 60_000;
+    exports.push(buildExport(day, lateSpec, hours.length, scheduledAt, scheduledAt + 45_000));
+  }
+  return exports.sort((a, b) => a.exportedAt - b.exportedAt);
+}
+
+interface Agent {
+  name: string;
+  id: string;
+}
+
+interface Interaction {
+  at: number;
+  cells: string[];
+}
+
+interface Day {
+  hours: number[];
+  agents: Agent[];
+  campaign: Interaction[];
+  timeZone: string;
+  seed: number;
+}
+
+/**
+ * One export: intervals up to `current` (exclusive) complete, the current one partial; for
+ * Campaign_Interactions, every interaction up to the export time.
+ */
+function buildExport(
+  day: Day,
+  spec: ExportSpec,
+  current: number,
+  scheduledAt: number,
+  exportedAt: number,
+): SampleExport {
+  const { hours, agents, campaign, timeZone, seed } = day;
+  const header = spec.columns.map((c) => c.name);
+  const rows: string[][] = [];
+  if (spec.type === 'Campaign_Interactions') {
+    for (const interaction of campaign) if (interaction.at < exportedAt) rows.push(interaction.cells);
+  } else {
+    for (let h = 0; h <= current && h < hours.length; h++) {
+      const start = hours[h] as number;
+      const fraction = h < current ? 1 : Math.min(1, (exportedAt - start) / hourMs);
+      for (const agent of agents) {
+        const values = intervalValues(spec.type, agent, h, fraction, seed);
+        if (!values) continue;
+        const cells: Record<string, string> = {
+          'Interval Start': localText(start, timeZone),
+          'Interval End': localText(start + hourMs, timeZone),
+          'Interval Complete': h < current ? '1.0' : '0.0',
+          Filters: filtersByType[spec.type] ?? '',
+          'Media Type': spec.type === 'QCBS' ? 'callback' : 'voice',
+          'Agent Id': agent.id,
+          'Agent Name': agent.name,
+          ...values,
+        };
+        rows.push(header.map((name) => cells[name] ?? ''));
+      }
+    }
+  }
+  const random = prng(`${seed}/padding/${spec.type}/${current}`);
+  const padding = 150 + Math.floor(random() * 100);
+  const newline = windowsTypes.has(spec.type) ? '\r\n' : '\n';
+  const lines = [header, ...rows].map((cells) => cells.map(csvCell).join(','));
+  for (let i = 0; i < padding; i++) lines.push(','.repeat(header.length - 1));
+  const text = lines.join(newline) + newline;
+  const bom = windowsTypes.has(spec.type) ? '\uFEFF' : '';
+  return {
+    type: spec.type,
+    scheduled: localText(scheduledAt, timeZone).slice(0, 16),
+    exportedAt,
+    content: Buffer.from(bom + text, 'utf8'),
+  };
+}
+
+/** An agent's figures for one hourly interval, scaled to the part of it already past; none when idle. */
+function intervalValues(
+  type: string,
+  agent: Agent,
+  hour: number,
+  fraction: number,
+  seed: number,
+): Record<string, string> | undefined {
+  const random = prng(`${seed}/${type}/${agent.id}/${hour}`);
+  const busy = hour >= 8 && hour < 18 ? 0.85 : hour >= 6 && hour < 21 ? 0.35 : 0.05;
+  if (random() > busy) return undefined;
+
+  if (type === 'Productivity') {
+    const loggedIn = Math.round(hourMs * (0.6 + 0.4 * random()) * fraction);
+    if (loggedIn === 0) return undefined;
+    const onQueue = Math.round(loggedIn * (0.6 + 0.3 * random()));
+    const interacting = Math.round(onQueue * (0.4 + 0.4 * random()));
+    return {
+      'Logged In': msFloat(loggedIn),
+      'On Queue': msFloat(onQueue),
+      Idle: msFloat(onQueue - interacting),
+      'Off Queue': msFloat(loggedIn - onQueue),
+      Interacting: msFloat(interacting),
+    };
+  }
+
+  const maxCalls = type === 'IB_Calls' || type === 'Dials' ? 12 : 5;
+  const calls = Math.ceil((1 + Math.floor(random() * maxCalls)) * fraction);
+  if (calls === 0) return undefined;
+  const talk: number[] = [];
+  const hold: number[] = [];
+  const acw: number[] = [];
+  for (let i = 0; i < calls; i++) {
+    talk.push(60_000 + Math.floor(random() * 480_000) + (random() < 0.5 ? 0.5 : 0));
+    hold.push(random() < 0.3 ? Math.floor(random() * 90_000) : 0);
+    acw.push(15_000 + Math.floor(random() * 60_000));
+  }
+  const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
+  const totalHandle = sum(talk) + sum(hold) + sum(acw);
+  const values: Record<string, string> = { Handle: `${calls}.0` };
+  if (type === 'IB_Calls' || type === 'Dials') values['Avg Handle'] = msFloat(totalHandle / calls);
+  if (type === 'Dials') {
+    Object.assign(values, {
+      'Avg Talk': msFloat(sum(talk) / calls),
+      'Avg Hold': msFloat(sum(hold) / calls),
+      'Avg ACW': msFloat(sum(acw) / calls),
+      'Total Handle': msFloat(totalHandle),
+      'Total Talk': msFloat(sum(talk)),
+      'Total Hold': msFloat(sum(hold)),
+      'Total ACW': msFloat(sum(acw)),
+    });
+  }
+  return values;
+}
+
+/** The day's campaign interactions, in time order; a row is its own identity. */
+function campaignInteractions(hours: number[], agents: Agent[], timeZone: string, seed: number): Interaction[] {
+  const interactions: Interaction[] = [];
+  hours.forEach((start, hour) => {
+    const random = prng(`${seed}/campaign/${hour}`);
+    const count = hour >= 8 && hour < 19 ? 3 + Math.floor(random() * 6) : Math.floor(random() * 2);
+    for (let i = 0; i < count; i++) {
+      const at = start + Math.floor(random() * 60) * 60_000;
+      const agent = agents[Math.floor(random() * agents.length)] as Agent;
+      const users = random() < 0.25 ? '' : agent.name;
+      const queue = campaignQueues[Math.floor(random() * campaignQueues.length)] as string;
+      interactions.push({
+        at,
+        cells: ['YES', '', filtersByType.Campaign_Interactions ?? '', users, localText(at, timeZone), 'Inbound', queue],
+      });
+    }
+  });
+  return interactions.sort((a, b) => a.at - b.at);
+}
+
+/** Local wall time as Genesys writes it: `YYYY-MM-DD HH:MM:SS`. */
+function localText(instant: number, timeZone: string): string {
+  return instantToIso(instant, timeZone).slice(0, 19).replace('T', ' ');
+}
+
+/** Milliseconds as the exports write them: always a float, `900806.5` or `3600000.0`. */
+function msFloat(value: number): string {
+  return Number.isInteger(value) ? `${value}.0` : String(value);
+}
+
+function csvCell(value: string): string {
+  return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+}
+
+function rfc2822(instant: number): string {
+  return new Date(instant).toUTCString().replace('GMT', '+0000');
+}
+
+function wholeSeconds(instant: number): number {
+  return Math.floor(instant / 1000) * 1000;
+}
+
+function fileStamp(instant: number): string {
+  return new Date(instant).toISOString().slice(0, 19).replace(/[-:]/g, '');
+}
+
+function uuid(random: () => number): string {
+  const h = hex(random, 32).split('');
+  h[12] = '4';
+  h[16] = '89ab'[Math.floor(random() * 4)] as string;
+  const s = h.join('');
+  return `${s.slice(0, 8)}-${s.slice(8, 12)}-${s.slice(12, 16)}-${s.slice(16, 20)}-${s.slice(20)}`;
+}
+
+function hex(random: () => number, length: number): string {
+  let out = '';
+  for (let i = 0; i < length; i++) out += Math.floor(random() * 16).toString(16);
+  return out;
+}
+
+/** mulberry32 seeded from a label: the same label gives the same sequence. */
+function prng(label: string): () => number {
+  let state = createHash('sha256').update(label).digest().readUInt32LE(0);
+  return () => {
+    state = (state + 0x6d2b79f5) | 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
