@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { ColumnSpec, ExportSpec } from '../shared/config.ts';
 import { normaliseHeader } from '../shared/exports.ts';
+import { rowSortKey } from '../shared/keys.ts';
 import type { CellValue } from '../shared/rows.ts';
 import { localToIso } from '../shared/time.ts';
 
@@ -52,7 +53,7 @@ export function layoutHeader(header: readonly string[], spec: ExportSpec): Heade
 }
 
 export interface ParsedRow {
-  /** Identity hash: the row's sort key. */
+  /** The row's sort key: `<UTC instant of the date column>#<identity hash>`, so a partition reads back in time order. */
   sk: string;
   shard: number;
   date: string;
@@ -95,7 +96,8 @@ export function readRow(cells: readonly string[], layout: HeaderLayout, timeZone
   }
 
   const identityText = [spec.type, ...layout.identity.map((i) => canonical(typed[i] ?? null))].join('\u001f');
-  const sk = createHash('sha1').update(identityText).digest('hex');
+  const identity = createHash('sha1').update(identityText).digest('hex');
+  const sk = rowSortKey(new Date(date).toISOString(), identity);
   const digest = createHash('sha1')
     .update(JSON.stringify(typed))
     .update(extra ? JSON.stringify(extra) : '')
@@ -107,7 +109,7 @@ export function readRow(cells: readonly string[], layout: HeaderLayout, timeZone
     kind: 'row',
     row: {
       sk,
-      shard: Number.parseInt(sk.slice(0, 8), 16) % shards,
+      shard: Number.parseInt(identity.slice(0, 8), 16) % shards,
       date: date.slice(0, 10),
       values,
       ...(extra ? { extra } : {}),

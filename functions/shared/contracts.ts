@@ -115,12 +115,34 @@ export interface TypeSummary {
   files: number;
 }
 
+/** Volume in one local hour of the day, per export type (sum of Handle where the type has it, else rows). */
+export interface HourlyVolume {
+  /** Local hour 0–23. */
+  hour: number;
+  volumes: Record<string, number>;
+}
+
+/** Center-wide figures of the day; absent where the exports needed are missing. */
+export interface DayKpis {
+  callsHandled?: number;
+  dialsHandled?: number;
+  avgHandleMs?: number;
+  avgTalkMs?: number;
+  avgHoldMs?: number;
+  avgAcwMs?: number;
+  onQueuePct?: number;
+  interactingPct?: number;
+  agents?: number;
+}
+
 export interface BuildResult {
   workbook: { bucket: string; key: string; bytes: number };
   types: TypeSummary[];
   totals: RowCounts;
   /** Export types with no rows for the day. */
   missing: string[];
+  hourly?: HourlyVolume[];
+  kpis?: DayKpis;
 }
 
 export interface DeliverInput {

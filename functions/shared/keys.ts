@@ -27,6 +27,11 @@ export function rowPartition(date: string, type: string, shard: number): string 
   return `ROW#${date}#${type}#${shard}`;
 }
 
+/** A row's sort key: the UTC instant of its date column first, so a partition reads back in time order. */
+export function rowSortKey(instantIso: string, identityHash: string): string {
+  return `${instantIso}#${identityHash}`;
+}
+
 export function deliveryKey(date: string): { pk: string; sk: string } {
   return { pk: `DELIVERY#${date}`, sk: 'DAILY' };
 }

@@ -1,6 +1,8 @@
 /**
  * A stored row: one version of one row identity, as ingest writes it to DynamoDB and
- * build reads it back. Key: `pk` = rowPartition(date, type, shard), `sk` = identity.
+ * build reads it back. Key: `pk` = rowPartition(date, type, shard), `sk` = rowSortKey(…):
+ * the UTC instant of the type's date column, then the identity hash, so that each partition
+ * reads back in time order and shards can be merged without sorting a whole day in memory.
  */
 
 /** A typed cell: datetime → local ISO with offset; duration_ms → number; count → integer; flag → boolean; text → string; empty → null. */
