@@ -3,6 +3,7 @@ import type { Construct } from 'constructs';
 import type { Config } from '../functions/shared/config.ts';
 import { Functions } from './functions.ts';
 import { Mail } from './mail.ts';
+import { Monitoring } from './monitoring.ts';
 import { RunSchedule } from './schedule.ts';
 import { Storage } from './storage.ts';
 import { Workflow } from './workflow.ts';
@@ -18,6 +19,7 @@ export class CharlieStack extends Stack {
   readonly functions: Functions;
   readonly workflow: Workflow;
   readonly schedule: RunSchedule;
+  readonly monitoring: Monitoring;
 
   constructor(scope: Construct, id: string, props: CharlieStackProps) {
     super(scope, id, props);
@@ -33,6 +35,11 @@ export class CharlieStack extends Stack {
     });
     this.workflow = new Workflow(this, 'Workflow', { functions: this.functions });
     this.schedule = new RunSchedule(this, 'Schedule', { config, stateMachine: this.workflow.stateMachine });
+    this.monitoring = new Monitoring(this, 'Monitoring', {
+      config,
+      stateMachine: this.workflow.stateMachine,
+      functions: this.functions.all,
+    });
 
     new CfnOutput(this, 'DataBucketName', {
       value: this.storage.dataBucket.bucketName,
