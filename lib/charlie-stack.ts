@@ -1,6 +1,7 @@
 import { CfnOutput, Stack, type StackProps, Tags } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { Config } from '../functions/shared/config.ts';
+import { stateMachineName } from '../functions/shared/keys.ts';
 import { Functions } from './functions.ts';
 import { Mail } from './mail.ts';
 import { Monitoring } from './monitoring.ts';
@@ -33,7 +34,10 @@ export class CharlieStack extends Stack {
       storage: this.storage,
       sender: this.mail.identity,
     });
-    this.workflow = new Workflow(this, 'Workflow', { functions: this.functions });
+    this.workflow = new Workflow(this, 'Workflow', {
+      functions: this.functions,
+      stateMachineName: stateMachineName(config),
+    });
     this.schedule = new RunSchedule(this, 'Schedule', { config, stateMachine: this.workflow.stateMachine });
     this.monitoring = new Monitoring(this, 'Monitoring', {
       config,

@@ -10,6 +10,8 @@ export const DEFINITION_FILE = fromRoot('stepfunctions', 'charlie.asl.json');
 
 export interface WorkflowProps {
   readonly functions: Functions;
+  /** A fixed name, so the console and the `charlie` CLI find the state machine by it. */
+  readonly stateMachineName: string;
 }
 
 /** The daily run: collect, ingest each file, build, deliver; any failure notifies the admins. */
@@ -24,6 +26,7 @@ export class Workflow extends Construct {
     this.logGroup = new LogGroup(this, 'Logs', { retention: RetentionDays.THREE_MONTHS });
 
     this.stateMachine = new StateMachine(this, 'StateMachine', {
+      stateMachineName: props.stateMachineName,
       stateMachineType: StateMachineType.STANDARD,
       definitionBody: DefinitionBody.fromFile(DEFINITION_FILE),
       definitionSubstitutions: {

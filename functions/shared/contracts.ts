@@ -17,6 +17,8 @@ export interface RunInput {
   scheduledTime?: string;
   /** Set by intraday schedules: report the day so far (the scheduled instant's local date), not the day before. */
   intraday?: boolean;
+  /** Take these stored source files (raw/… keys) out of the day: their rows are removed or restored to the previous version. */
+  undo?: { sources: string[] };
 }
 
 /** The normalised run, decided once by collect and passed to every later state. */

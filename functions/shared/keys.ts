@@ -38,3 +38,8 @@ export function deliveryKey(date: string): { pk: string; sk: string } {
 
 /** The table's key attributes (CDK and the local stack create the same table). */
 export const TABLE_KEY = { partition: 'pk', sort: 'sk' } as const;
+
+/** The deployed state machine's name: the console and the `charlie` CLI find it by this. */
+export function stateMachineName(config: { name: string }): string {
+  return `${config.name}-daily-report`;
+}

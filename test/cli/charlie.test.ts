@@ -1,0 +1,118 @@
+import {
+  DescribeExecutionCommand,
+  ListExecutionsCommand,
+  ListStateMachinesCommand,
+  SFNClient,
+  StartExecutionCommand,
+} from '@aws-sdk/client-sfn';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { main, runCli } from '../../cli/charlie.ts';
+
+// Step Functions has no local emulator that serves its API, so the SDK client is mocked here.
+const sfn = mockClient(SFNClient);
+const arn = 'arn:aws:states:us-east-1:123456789012:stateMachine:charlie-daily-report';
+let out = '';
+let err = '';
+
+beforeEach(() => {
+  sfn.reset();
+  out = '';
+  err = '';
+  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+    out += String(chunk);
+    return true;
+  });
+  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+    err += String(chunk);
+    return true;
+  });
+  sfn.on(ListStateMachinesCommand).resolves({
+    stateMachines: [
+      { name: 'other', stateMachineArn: 'arn:other', type: 'STANDARD', creationDate: new Date() },
+      { name: 'charlie-daily-report', stateMachineArn: arn, type: 'STANDARD', creationDate: new Date() },
+    ],
+  });
+});
+afterEach(() => vi.restoreAllMocks());
+
+describe('charlie CLI', () => {
+  it('reruns a day on the deployed state machine, found by name', async () => {
+    sfn.on(StartExecutionCommand).resolves({ executionArn: `${arn}:run-1`, startDate: new Date() });
+    expect(
+      await main(['rerun', '--date', '2026-03-09', '--reports', 'Dials,ACQ', '--force', '--region', 'us-east-1']),
+    ).toBe(0);
+    const call = sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input;
+    expect(call?.stateMachineArn).toBe(arn);
+    expect(JSON.parse(call?.input ?? '{}')).toEqual({ date: '2026-03-09', reports: ['Dials', 'ACQ'], force: true });
+    expect(out).toContain(`${arn}:run-1`);
+  });
+
+  it('asks for an undo with the source files and forces the new report out', async () => {
+    sfn.on(StartExecutionCommand).resolves({ executionArn: `${arn}:undo-1`, startDate: new Date() });
+    const source = 'raw/2026-03-09/Dials/abc.csv';
+    expect(await main(['undo', '--date', '2026-03-09', '--source', source, '--region', 'us-east-1'])).toBe(0);
+    const input = JSON.parse(sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input.input ?? '{}');
+    expect(input).toEqual({ date: '2026-03-09', undo: { sources: [source] }, force: true });
+  });
+
+  it('shows the latest executions of a day with their counts', async () => {
+    sfn.on(ListExecutionsCommand).resolves({
+      executions: [
+        {
+          executionArn: `${arn}:a`,
+          stateMachineArn: arn,
+          name: 'a',
+          status: 'SUCCEEDED',
+          startDate: new Date('2026-03-10T12:00:00Z'),
+        },
+        {
+          executionArn: `${arn}:b`,
+          stateMachineArn: arn,
+          name: 'b',
+          status: 'FAILED',
+          startDate: new Date('2026-03-09T12:00:00Z'),
+        },
+      ],
+    });
+    const counts = { read: 10, inserted: 4, updated: 1, unchanged: 5, stale: 0, rejected: 0, blank: 3 };
+    sfn
+      .on(DescribeExecutionCommand, { executionArn: `${arn}:a` })
+      .resolves({
+        executionArn: `${arn}:a`,
+        stateMachineArn: arn,
+        status: 'SUCCEEDED',
+        startDate: new Date(),
+        input: '{"date":"2026-03-09"}',
+        output: JSON.stringify({
+          date: '2026-03-09',
+          types: [{ type: 'Dials', rows: 5, ingest: counts }],
+          missing: ['ACQ'],
+          delivery: { sent: true },
+        }),
+      })
+      .on(DescribeExecutionCommand, { executionArn: `${arn}:b` })
+      .resolves({
+        executionArn: `${arn}:b`,
+        stateMachineArn: arn,
+        status: 'FAILED',
+        startDate: new Date(),
+        input: '{"date":"2026-03-08"}',
+        error: 'CharlieRunFailed',
+        cause: 'A stage failed',
+      });
+    expect(await main(['status', '--date', '2026-03-09', '--region', 'us-east-1'])).toBe(0);
+    expect(out).toContain('SUCCEEDED');
+    expect(out).toMatch(/Dials\s+5 rows {2}read 10, inserted 4, updated 1, unchanged 5, stale 0, rejected 0/);
+    expect(out).toContain('missing: ACQ');
+    expect(out).not.toContain('2026-03-08');
+  });
+
+  it('says what to do next when the stack is not deployed or the input is wrong', async () => {
+    sfn.on(ListStateMachinesCommand).resolves({ stateMachines: [] });
+    expect(await runCli(['status', '--region', 'us-east-1'])).toBe(2);
+    expect(err).toMatch(/No state machine named charlie-daily-report.*npx cdk deploy/);
+    expect(await runCli(['rerun', '--date', '9 March', '--region', 'us-east-1'])).toBe(2);
+    expect(err).toContain('--date must look like 2026-03-09');
+  });
+});
