@@ -5,7 +5,9 @@ import { writeSection } from './report.ts';
  * `npm run bench [-- --only NAME]`: runs each benchmark in its own child process (so peak
  * memory is its own), prints its results and writes them to docs/benchmarks.md.
  */
-const benchmarks: Record<string, string> = {};
+const benchmarks: Record<string, string> = {
+  bundles: 'bench/bundles.ts',
+};
 
 const { values } = parseArgs({ options: { only: { type: 'string' } } });
 const { spawnSync } = await import('node:child_process');

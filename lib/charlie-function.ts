@@ -25,8 +25,13 @@ export interface CharlieFunctionProps {
  * ESM bundles load CommonJS dependencies through esbuild's `__require` shim, which needs a `require` in scope.
  * The alias keeps the banner clear of a `createRequire` import the bundle itself may keep.
  */
-const ESM_REQUIRE_BANNER =
+export const ESM_REQUIRE_BANNER =
   "import { createRequire as __charlieCreateRequire } from 'node:module'; const require = __charlieCreateRequire(import.meta.url);";
+
+/** esbuild `define` that compiles the validated configuration into a bundle (see functions/shared/bundled-config.ts). */
+export function configDefine(config: Config): Record<string, string> {
+  return { 'process.env.CHARLIE_CONFIG': JSON.stringify(JSON.stringify(config)) };
+}
 
 /** A pipeline Lambda with the defaults every stage shares: its own role, log group and bundling. */
 export class CharlieFunction extends Construct implements IGrantable {
@@ -79,8 +84,8 @@ export class CharlieFunction extends Construct implements IGrantable {
         sourcesContent: false,
         // AWS SDK v3 is bundled too: the versions tested are the versions deployed.
         externalModules: [],
-        // The validated configuration is compiled in (see loadBundledConfig), never passed as an env var.
-        define: { 'process.env.CHARLIE_CONFIG': JSON.stringify(JSON.stringify(props.config)) },
+        // The validated configuration is compiled in (see functions/shared/bundled-config.ts), never passed as an env var.
+        define: configDefine(props.config),
       },
     });
 

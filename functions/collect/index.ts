@@ -1,7 +1,6 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { z } from 'zod';
-import { createClients, resourcesFromEnvironment } from '../shared/clients.ts';
-import { loadBundledConfig } from '../shared/config.ts';
+import { loadBundledConfig } from '../shared/bundled-config.ts';
+import { createS3Client, createSecretsClient, resourcesFromEnvironment } from '../shared/clients.ts';
 import { stageHandler } from '../shared/handler.ts';
 import { logger, metrics } from '../shared/observability.ts';
 import { cachedSecret } from '../shared/secrets.ts';
@@ -9,12 +8,16 @@ import { type CollectEvent, collect } from './collect.ts';
 import { createGraphMailSource } from './graph.ts';
 
 const config = loadBundledConfig();
-const { s3, secrets } = createClients();
+const s3 = createS3Client();
+const secrets = createSecretsClient();
 const resources = resourcesFromEnvironment();
 const graphSecret = cachedSecret(
   secrets,
   config.mailbox.secretName,
-  z.object({ clientSecret: z.string().min(1) }),
+  (json) => {
+    const secret = (json as { clientSecret?: unknown } | undefined)?.clientSecret;
+    return typeof secret === 'string' && secret !== '' ? { clientSecret: secret } : undefined;
+  },
   '{"clientSecret":"..."}',
 );
 const mail = createGraphMailSource({

@@ -1,13 +1,15 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { createClients, resourcesFromEnvironment } from '../shared/clients.ts';
-import { loadBundledConfig } from '../shared/config.ts';
+import { loadBundledConfig } from '../shared/bundled-config.ts';
+import { createDynamoDbClient, createS3Client, createSesClient, resourcesFromEnvironment } from '../shared/clients.ts';
 import type { DeliverInput, FailureInput } from '../shared/contracts.ts';
 import { stageHandler } from '../shared/handler.ts';
 import { metrics } from '../shared/observability.ts';
 import { deliver, isFailure } from './deliver.ts';
 
 const config = loadBundledConfig();
-const { s3, sesv2, dynamodb } = createClients();
+const s3 = createS3Client();
+const sesv2 = createSesClient();
+const dynamodb = createDynamoDbClient();
 const resources = resourcesFromEnvironment();
 
 export const handler = stageHandler(async (event: DeliverInput | FailureInput) => {

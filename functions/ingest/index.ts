@@ -1,13 +1,14 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { createClients, resourcesFromEnvironment } from '../shared/clients.ts';
-import { loadBundledConfig } from '../shared/config.ts';
+import { loadBundledConfig } from '../shared/bundled-config.ts';
+import { createDynamoDbClient, createS3Client, resourcesFromEnvironment } from '../shared/clients.ts';
 import type { IngestInput } from '../shared/contracts.ts';
 import { stageHandler } from '../shared/handler.ts';
 import { logger, metrics } from '../shared/observability.ts';
 import { ingestFile } from './ingest.ts';
 
 const config = loadBundledConfig();
-const { s3, dynamodb } = createClients();
+const s3 = createS3Client();
+const dynamodb = createDynamoDbClient();
 const resources = resourcesFromEnvironment();
 
 export const handler = stageHandler(async (event: IngestInput) => {

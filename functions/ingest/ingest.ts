@@ -3,8 +3,9 @@ import { CopyObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } 
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { Resources } from '../shared/clients.ts';
-import { type Config, exportSpec } from '../shared/config.ts';
+import type { Config } from '../shared/config.ts';
 import { emptyCounts, type IngestInput, type IngestResult, type RowCounts } from '../shared/contracts.ts';
+import { exportSpec } from '../shared/exports.ts';
 import { rejectedFileKeys, rejectsKey, rowPartition } from '../shared/keys.ts';
 import { type CsvRecord, formatCsvRow, parseCsv } from './csv.ts';
 import { decodeChunks, type Encoding, encodingFromBom, isUtf8 } from './decode.ts';

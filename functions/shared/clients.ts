@@ -20,22 +20,45 @@ export interface Clients {
   secrets: SecretsManagerClient;
 }
 
-export function createClients(endpoints: Endpoints = {}): Clients {
-  const common = {
+function common(endpoints: Endpoints) {
+  return {
     ...(endpoints.region ? { region: endpoints.region } : {}),
     ...(endpoints.credentials ? { credentials: endpoints.credentials } : {}),
   };
-  const s3 = new S3Client({
-    ...common,
+}
+
+// One factory per service, so that a function's bundle holds only the SDK clients it uses.
+
+export function createS3Client(endpoints: Endpoints = {}): S3Client {
+  return new S3Client({
+    ...common(endpoints),
     ...(endpoints.s3 ? { endpoint: endpoints.s3, forcePathStyle: true } : {}),
   });
-  const dynamodb = DynamoDBDocumentClient.from(
-    new DynamoDBClient({ ...common, ...(endpoints.dynamodb ? { endpoint: endpoints.dynamodb } : {}) }),
+}
+
+export function createDynamoDbClient(endpoints: Endpoints = {}): DynamoDBDocumentClient {
+  return DynamoDBDocumentClient.from(
+    new DynamoDBClient({ ...common(endpoints), ...(endpoints.dynamodb ? { endpoint: endpoints.dynamodb } : {}) }),
     { marshallOptions: { removeUndefinedValues: true } },
   );
-  const sesv2 = new SESv2Client({ ...common, ...(endpoints.sesv2 ? { endpoint: endpoints.sesv2 } : {}) });
-  const secrets = new SecretsManagerClient(common);
-  return { s3, dynamodb, sesv2, secrets };
+}
+
+export function createSesClient(endpoints: Endpoints = {}): SESv2Client {
+  return new SESv2Client({ ...common(endpoints), ...(endpoints.sesv2 ? { endpoint: endpoints.sesv2 } : {}) });
+}
+
+export function createSecretsClient(endpoints: Endpoints = {}): SecretsManagerClient {
+  return new SecretsManagerClient(common(endpoints));
+}
+
+/** Every client at once: for the local stack and tests. */
+export function createClients(endpoints: Endpoints = {}): Clients {
+  return {
+    s3: createS3Client(endpoints),
+    dynamodb: createDynamoDbClient(endpoints),
+    sesv2: createSesClient(endpoints),
+    secrets: createSecretsClient(endpoints),
+  };
 }
 
 /** Names of the deployed resources, from the function's environment. */

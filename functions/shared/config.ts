@@ -3,8 +3,9 @@ import { z } from 'zod';
 
 /**
  * The one configuration of a deployment: `charlie.config.json` at the repository root.
- * CDK validates it at synth time and bundles it into every function; the local runner
- * validates it at start. Nothing else knows an export's columns.
+ * CDK validates it at synth time and compiles the validated result into every function
+ * (functions/shared/bundled-config.ts), so functions carry no schema library; the local
+ * runner validates it at start. Nothing else knows an export's columns.
  */
 
 const timeOfDay = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected a local time as HH:MM');
@@ -208,22 +209,6 @@ export function loadConfigFile(path = defaultConfigPath): Config {
     throw new ConfigError(`Cannot read configuration ${path}: ${(error as Error).message}`);
   }
   return parseConfigText(text, path);
-}
-
-/**
- * In a Lambda bundle, CDK inlines the validated configuration as this constant
- * (esbuild `define`), so a function never reads it from disk or from its environment.
- */
-export function loadBundledConfig(): Config {
-  const text = process.env.CHARLIE_CONFIG;
-  if (!text) throw new ConfigError('CHARLIE_CONFIG was not bundled into this function');
-  return parseConfigText(text, 'bundled configuration');
-}
-
-export function exportSpec(config: Config, type: string): ExportSpec {
-  const spec = config.exports.find((e) => e.type === type);
-  if (!spec) throw new ConfigError(`Unknown export type ${type}`);
-  return spec;
 }
 
 function formatPath(path: readonly PropertyKey[]): string {

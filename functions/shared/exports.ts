@@ -31,3 +31,9 @@ export function recogniseTypeFromName(name: string, config: Config): ExportSpec 
   }
   return config.exports.find((spec) => new RegExp(spec.match.attachment, 'i').test(base));
 }
+
+export function exportSpec(config: Config, type: string): ExportSpec {
+  const spec = config.exports.find((e) => e.type === type);
+  if (!spec) throw new Error(`Unknown export type ${type}: not in the configuration's exports`);
+  return spec;
+}

@@ -1,5 +1,4 @@
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { z } from 'zod';
 
 /**
  * A JSON secret from Secrets Manager, cached across invocations of a warm function and read
@@ -8,12 +7,13 @@ import type { z } from 'zod';
 export function cachedSecret<T>(
   client: SecretsManagerClient,
   name: string,
-  schema: z.ZodType<T>,
+  /** The secret's value from its parsed JSON, or undefined when it is not of the expected shape. */
+  read: (json: unknown) => T | undefined,
   example: string,
   maxAgeMs = 15 * 60_000,
 ): () => Promise<T> {
   let cached: { value: Promise<T>; readAt: number } | undefined;
-  const read = async (): Promise<T> => {
+  const fetchSecret = async (): Promise<T> => {
     const secret = await client.send(new GetSecretValueCommand({ SecretId: name }));
     let parsed: unknown;
     try {
@@ -21,13 +21,13 @@ export function cachedSecret<T>(
     } catch {
       parsed = undefined;
     }
-    const result = schema.safeParse(parsed);
-    if (!result.success) throw new Error(`Secret ${name} must be JSON like ${example}`);
-    return result.data;
+    const value = read(parsed);
+    if (value === undefined) throw new Error(`Secret ${name} must be JSON like ${example}`);
+    return value;
   };
   return () => {
     if (!cached || Date.now() - cached.readAt > maxAgeMs) {
-      const value = read();
+      const value = fetchSecret();
       // A failed read is not cached: the next invocation tries again.
       value.catch(() => {
         cached = undefined;
