@@ -20,5 +20,6 @@ export const handler = stageHandler(async (event: BuildInput) => {
     report.types.reduce((sum, type) => sum + type.rows, 0),
   );
   metrics.addMetric('MissingExports', MetricUnit.Count, report.missing.length);
+  metrics.addMetric('LateExports', MetricUnit.Count, report.late?.length ?? 0);
   return report;
 });

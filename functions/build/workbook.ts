@@ -1,308 +1,475 @@
 import { createWriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
-import ExcelJS from 'exceljs';
 import type { ColumnSpec, Config, ExportSpec } from '../shared/config.ts';
-import type { TypeSummary } from '../shared/contracts.ts';
-import type { CellValue } from '../shared/rows.ts';
+import type { CollectSummary, IngestResult, Run } from '../shared/contracts.ts';
+import { workbookName } from '../shared/keys.ts';
 import { instantToIso } from '../shared/time.ts';
+import { agentColumn, type DayContent, DayStats, figureColumnsOf, type RowValues, type SourceRow } from './stats.ts';
+import { type CellInput, columnNumber, styleTable, XlsxWriter } from './xlsx.ts';
 
-/** One row of an export type: its configured columns by name. */
-export type RowValues = Record<string, CellValue | undefined>;
+/** The rows of one export type in workbook order (interval, then agent), a batch at a time. */
+export type RowSource = (spec: ExportSpec) => AsyncIterable<readonly SourceRow[]>;
 
-/** What the Summary tab tells about the day and the run that built the workbook. */
-export interface WorkbookSummary {
-  date: string;
-  executionId: string;
+/** The run the workbook reports on. */
+export interface WorkbookRun {
+  run: Run;
+  ingested: IngestResult[];
+  mail: CollectSummary;
   generatedAt: Date;
-  /** One entry per export type, in config order. */
-  types: TypeSummary[];
-  /** Export types with no rows for the day. */
-  missing: string[];
 }
 
-/** The rows of one export type; asked for one type at a time, so only one type is read at once. */
-export type RowSource = (spec: ExportSpec) => AsyncIterable<RowValues>;
-
-const dateTimeFormat = 'yyyy-mm-dd hh:mm:ss';
-const durationFormat = '[h]:mm:ss';
 const msPerDay = 86_400_000;
-const headerFont = { bold: true };
-const frozenHeader = [{ state: 'frozen' as const, xSplit: 0, ySplit: 1 }];
+/** Excel's serial of 1970-01-01. */
+const unixEpochSerial = 25_569;
+/** Rows read before a tab is started, to size its text columns. */
+const widthSampleRows = 500;
+/** Tabs wider than this (in characters) print landscape. */
+const portraitWidth = 100;
+const dataBarColor = 'FF5B9BD5';
 
-/** Columns whose text names the agent: rows of a tab are ordered by time, then by agent. */
-const agentColumns = ['Agent Name', 'Users'];
-
-const summaryColumns = [
-  { header: 'Export type', width: 24 },
-  { header: 'Tab', width: 24 },
-  { header: 'Rows in workbook', width: 17 },
-  { header: 'Last export at', width: 20 },
-  { header: 'Files', width: 8 },
-  { header: 'Read', width: 10 },
-  { header: 'Inserted', width: 10 },
-  { header: 'Updated', width: 10 },
-  { header: 'Unchanged', width: 11 },
-  { header: 'Stale', width: 10 },
-  { header: 'Rejected', width: 10 },
-  { header: 'Blank', width: 10 },
-  { header: 'Status', width: 10 },
-];
+const palette = styleTable({
+  header: { bold: true, color: 'FFFFFFFF', fill: 'FF1F4E78', border: 'bottom', wrap: true },
+  /** Over a column of numbers. */
+  headerRight: { bold: true, color: 'FFFFFFFF', fill: 'FF1F4E78', border: 'bottom', wrap: true, align: 'right' },
+  datetime: { numFmt: 'yyyy-mm-dd hh:mm:ss' },
+  duration: { numFmt: '[h]:mm:ss' },
+  count: { numFmt: '0' },
+  title: { bold: true, size: 16, color: 'FF1F4E78' },
+  section: { bold: true, size: 12, color: 'FF1F4E78' },
+  label: { bold: true },
+  note: { italic: true, color: 'FF595959' },
+  detailDate: { numFmt: 'yyyy-mm-dd', align: 'left' },
+  detailDatetime: { numFmt: 'yyyy-mm-dd hh:mm:ss', align: 'left' },
+  number: { numFmt: '#,##0' },
+  /** Zero shows as an empty cell, so the hours with volume stand out. */
+  volume: { numFmt: '#,##0;-#,##0;' },
+  percent: { numFmt: '0.0%' },
+  ok: { color: 'FF006100', fill: 'FFC6EFCE', align: 'center' },
+  missing: { bold: true, color: 'FF9C0006', fill: 'FFFFC7CE', align: 'center' },
+  late: { bold: true, color: 'FF9C5700', fill: 'FFFFEB9C', align: 'center' },
+  missingText: { bold: true, color: 'FF9C0006', fill: 'FFFFC7CE' },
+  lateText: { bold: true, color: 'FF9C5700', fill: 'FFFFEB9C' },
+  totalLabel: { bold: true, border: 'top' },
+  totalNumber: { bold: true, border: 'top', numFmt: '#,##0' },
+  totalDatetime: { bold: true, border: 'top', numFmt: 'yyyy-mm-dd hh:mm:ss' },
+  totalDuration: { bold: true, border: 'top', numFmt: '[h]:mm:ss' },
+  totalPercent: { bold: true, border: 'top', numFmt: '0.0%' },
+});
+const style = palette.id;
 
 /**
- * Writes the day's workbook with exceljs's streaming writer: a Summary tab, then one tab
- * per export type in config order, each holding the operator's columns from the type's
- * first column. Returns the number of rows written per export type. The destination is a
- * file path or a stream; on failure it is destroyed.
+ * Writes the day's workbook: a Summary tab, then one tab per export type in config order
+ * with the operator's columns from the type's first column and the configured extra columns
+ * to their right. The export tabs are written first, as their rows stream in, and tallied on
+ * the way; the Summary is written last from those tallies (it is still the first tab), so it
+ * always agrees with the tabs. The destination is a file path or a stream; on failure it is
+ * destroyed.
  */
 export async function writeWorkbook(
   config: Config,
-  summary: WorkbookSummary,
+  report: WorkbookRun,
   rowsOf: RowSource,
   destination: string | Writable,
-): Promise<Record<string, number>> {
-  const output = typeof destination === 'string' ? createWriteStream(destination) : destination;
-  const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({
-    stream: output,
-    useStyles: true,
-    // Agent names and filters repeat on every interval: shared strings keep the file small.
-    useSharedStrings: true,
+): Promise<DayContent> {
+  const output =
+    typeof destination === 'string' ? createWriteStream(destination, { highWaterMark: 1 << 20 }) : destination;
+  const { run } = report;
+  const book = new XlsxWriter(output, {
+    sheets: ['Summary', ...config.exports.map((spec) => spec.tab)],
+    styles: palette.styles,
+    creator: config.name,
+    title: workbookName(run.date, run.intradayTime).replace(/\.xlsx$/, ''),
+    created: report.generatedAt,
+    compressionLevel: 1,
   });
-  workbook.creator = config.name;
-  workbook.created = summary.generatedAt;
-
-  const written: Record<string, number> = {};
   try {
-    writeSummary(workbook.addWorksheet('Summary'), config, summary);
-    for (const spec of config.exports) {
-      // Sorting needs all rows of the type in memory; a day is thousands of rows per type,
-      // and only one type is held at a time.
-      const rows: RowValues[] = [];
-      for await (const row of rowsOf(spec)) rows.push(row);
-      rows.sort(rowOrder(spec));
-      writeExportTab(workbook.addWorksheet(spec.tab, { views: frozenHeader }), spec, rows);
-      written[spec.type] = rows.length;
-    }
-    await workbook.commit();
+    const day = new DayStats(config);
+    for (const spec of config.exports) await writeExportTab(book, config, spec, rowsOf(spec), day);
+    const content = day.content(report.ingested);
+    await writeSummary(book, config, report, content);
+    await book.finish();
+    return content;
   } catch (error) {
     // An incomplete workbook is not left open (a warm Lambda would keep the descriptor).
+    book.abort();
     output.destroy();
     throw error;
   }
-  return written;
 }
 
-function writeSummary(sheet: ExcelJS.Worksheet, config: Config, summary: WorkbookSummary): void {
-  sheet.columns = summaryColumns.map((c) => ({ width: c.width }));
-
-  const details: [string, ExcelJS.CellValue, string?][] = [
-    ['Date', summary.date],
-    ['Generated at', localWallTime(instantToIso(summary.generatedAt.getTime(), config.timeZone)), dateTimeFormat],
-    ['Execution', summary.executionId],
-    ['Missing exports', summary.missing.length > 0 ? summary.missing.join(', ') : 'none'],
-  ];
-  let rowNumber = 1;
-  for (const [label, value, numFmt] of details) {
-    const row = sheet.getRow(rowNumber++);
-    row.getCell(1).value = label;
-    row.getCell(1).font = headerFont;
-    const cell = row.getCell(2);
-    cell.value = value;
-    if (numFmt) cell.numFmt = numFmt;
-    row.commit();
-  }
-
-  rowNumber++;
-  const tableHeader = rowNumber;
-  const header = sheet.getRow(rowNumber++);
-  summaryColumns.forEach((c, i) => {
-    const cell = header.getCell(i + 1);
-    cell.value = c.header;
-    cell.font = headerFont;
+/** The columns of a tab: the operator's, then the extra ones. */
+export function tabColumns(spec: ExportSpec): ColumnSpec[] {
+  return [...spec.operatorColumns, ...spec.extraColumns].map((name) => {
+    const column = spec.columns.find((c) => c.name === name);
+    if (!column) throw new Error(`${spec.type}: column ${name} is not configured`);
+    return column;
   });
-  header.commit();
-
-  for (const type of summary.types) {
-    const row = sheet.getRow(rowNumber++);
-    const missing = type.rows === 0;
-    const lastExport = type.lastExportAt
-      ? localWallTime(instantToIso(Date.parse(type.lastExportAt), config.timeZone))
-      : null;
-    const { read, inserted, updated, unchanged, stale, rejected, blank } = type.ingest;
-    const values: ExcelJS.CellValue[] = [
-      type.type,
-      type.tab,
-      type.rows,
-      lastExport,
-      type.files,
-      read,
-      inserted,
-      updated,
-      unchanged,
-      stale,
-      rejected,
-      blank,
-      missing ? 'Missing' : 'OK',
-    ];
-    values.forEach((value, i) => {
-      row.getCell(i + 1).value = value;
-    });
-    row.getCell(4).numFmt = dateTimeFormat;
-    if (missing) {
-      const status = row.getCell(values.length);
-      status.font = { bold: true, color: { argb: 'FFC00000' } };
-      status.fill = { type: 'pattern', pattern: 'solid', fgColor: { argb: 'FFFFC7CE' } };
-    }
-    row.commit();
-  }
-
-  sheet.autoFilter = {
-    from: { row: tableHeader, column: 1 },
-    to: { row: Math.max(tableHeader, rowNumber - 1), column: summaryColumns.length },
-  };
-  sheet.commit();
 }
 
-function writeExportTab(sheet: ExcelJS.Worksheet, spec: ExportSpec, rows: readonly RowValues[]): void {
+/** The columns of a type the workbook reads: those it shows, sorts by and takes figures from. */
+export function workbookColumns(spec: ExportSpec): string[] {
+  const agent = agentColumn(spec);
+  return [
+    ...new Set([
+      spec.dateColumn,
+      ...(agent ? [agent] : []),
+      ...tabColumns(spec).map((c) => c.name),
+      ...figureColumnsOf(spec),
+    ]),
+  ];
+}
+
+async function writeExportTab(
+  book: XlsxWriter,
+  config: Config,
+  spec: ExportSpec,
+  rows: AsyncIterable<readonly SourceRow[]>,
+  day: DayStats,
+): Promise<void> {
+  const columns = tabColumns(spec);
   const first = columnNumber(spec.firstColumn);
-  const columns = spec.operatorColumns.map((name) => columnSpec(spec, name));
   const last = first + columns.length - 1;
-
-  // Column widths are written with the first committed row, so they are set before any row.
-  sheet.columns = [
-    ...Array.from({ length: first - 1 }, () => ({})),
-    ...columns.map((column) => ({ width: columnWidth(column, rows) })),
-  ];
-
-  const header = sheet.getRow(1);
-  columns.forEach((column, i) => {
-    const cell = header.getCell(first + i);
-    cell.value = column.name;
-    cell.font = headerFont;
-  });
-  header.commit();
-
-  rows.forEach((values, r) => {
-    const row = sheet.getRow(r + 2);
-    columns.forEach((column, i) => {
-      const value = values[column.name];
-      if (value === null || value === undefined) return;
-      const cell = row.getCell(first + i);
-      cell.value = cellValue(column, value);
-      const numFmt = numberFormat(column);
-      if (numFmt) cell.numFmt = numFmt;
+  const tally = day.type(spec);
+  const iterator = rows[Symbol.asyncIterator]();
+  try {
+    // Column widths come before the rows in the sheet: they are sized on the first rows.
+    const sample: (readonly SourceRow[])[] = [];
+    let sampled = 0;
+    while (sampled < widthSampleRows) {
+      const next = await iterator.next();
+      if (next.done) break;
+      sample.push(next.value);
+      sampled += next.value.length;
+    }
+    const widths = columns.map((column) => columnWidth(column, sample));
+    const sheet = await book.sheet(spec.tab, {
+      widths: [...new Array<number>(first - 1).fill(0), ...widths],
+      frozenRows: 1,
+      landscape: widths.reduce((sum, w) => sum + w, 0) > portraitWidth,
+      printTitleRows: 1,
     });
-    row.commit();
-  });
+    await sheet.row(
+      columns.map((c) => c.name),
+      columns.map((c) => (c.kind === 'text' || c.kind === 'flag' ? style.header : style.headerRight)),
+      { first, height: 30 },
+    );
 
-  sheet.autoFilter = { from: { row: 1, column: first }, to: { row: rows.length + 1, column: last } };
-  sheet.commit();
-}
-
-function columnSpec(spec: ExportSpec, name: string): ColumnSpec {
-  const column = spec.columns.find((c) => c.name === name);
-  if (!column) throw new Error(`${spec.type}: operator column ${name} is not configured`);
-  return column;
-}
-
-/** A stored value as the Excel cell the operator expects; values of an unexpected shape are kept as they are. */
-function cellValue(column: ColumnSpec, value: string | number | boolean): ExcelJS.CellValue {
-  switch (column.kind) {
-    case 'datetime':
-      return typeof value === 'string' ? (localWallTime(value) ?? value) : value;
-    case 'duration_ms':
-      return typeof value === 'number' ? value / msPerDay : value;
-    default:
-      return value;
+    const encode = cellEncoder(columns, config.workbook.durations);
+    const cells = new Array<CellInput>(columns.length);
+    const styles = columns.map((column) => columnStyle(column, config.workbook.durations));
+    const write = async (batch: readonly SourceRow[]) => {
+      for (const row of batch) {
+        tally.add(row);
+        encode(row.values, cells);
+        const drained = sheet.row(cells, styles, { first });
+        if (drained) await drained;
+      }
+    };
+    for (const batch of sample) await write(batch);
+    for (let next = await iterator.next(); !next.done; next = await iterator.next()) await write(next.value);
+    await sheet.end({
+      autoFilter: { firstRow: 1, firstColumn: first, lastRow: Math.max(sheet.rowNumber, 1), lastColumn: last },
+    });
+  } finally {
+    await iterator.return?.();
   }
 }
 
-function numberFormat(column: ColumnSpec): string | undefined {
-  if (column.kind === 'datetime') return dateTimeFormat;
-  if (column.kind === 'duration_ms') return durationFormat;
-  return undefined;
+/** Fills `cells` with a row's values as Excel cells, column by column. */
+function cellEncoder(
+  columns: readonly ColumnSpec[],
+  durations: Config['workbook']['durations'],
+): (values: RowValues, cells: CellInput[]) => void {
+  const names = columns.map((c) => c.name);
+  const kinds = columns.map((c) => c.kind);
+  const excelDurations = durations === 'excel';
+  return (values, cells) => {
+    for (let i = 0; i < names.length; i++) {
+      const value = values[names[i] as string];
+      const kind = kinds[i];
+      if (kind === 'datetime' && typeof value === 'string') cells[i] = wallTimeSerial(value) ?? value;
+      else if (kind === 'duration_ms' && excelDurations && typeof value === 'number') cells[i] = value / msPerDay;
+      else cells[i] = value;
+    }
+  };
 }
 
+function columnStyle(column: ColumnSpec, durations: Config['workbook']['durations']): number {
+  if (column.kind === 'datetime') return style.datetime;
+  if (column.kind === 'duration_ms') return durations === 'excel' ? style.duration : 0;
+  if (column.kind === 'count') return style.count;
+  return 0;
+}
+
+const serials = new Map<string, number | undefined>();
 const wallTimePattern = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})/;
 
 /**
- * The local wall time of `2026-03-09T08:00:00-05:00` as a Date whose UTC fields read
- * 08:00: exceljs writes dates as UTC serials, and the sheet shows the contact center's time.
+ * The Excel serial of the local wall time of `2026-03-09T08:00:00-05:00`: the sheet shows
+ * the contact center's time (08:00), whatever the offset. Cached: a day has few distinct
+ * interval starts.
  */
-export function localWallTime(iso: string): Date | null {
-  const m = wallTimePattern.exec(iso.slice(0, 19));
-  if (!m) return null;
-  const [year, month, day, hour, minute, second] = m.slice(1).map(Number) as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
-  return new Date(Date.UTC(year, month - 1, day, hour, minute, second));
-}
-
-/** The columns of a type the workbook reads: the date column and agent it sorts by, then the operator's columns. */
-export function workbookColumns(spec: ExportSpec): string[] {
-  const agent = agentColumns.find((name) => spec.columns.some((c) => c.name === name));
-  return [...new Set([spec.dateColumn, ...(agent ? [agent] : []), ...spec.operatorColumns])];
-}
-
-/** Rows ordered by the instant of the date column, then by agent, then by the visible columns (a stable order whatever the read order). */
-function rowOrder(spec: ExportSpec): (a: RowValues, b: RowValues) => number {
-  const keys = workbookColumns(spec);
-  const instant = (value: CellValue | undefined) => (typeof value === 'string' ? Date.parse(value) : Number.NaN);
-  return (a, b) => {
-    const byTime = compareNumbers(instant(a[spec.dateColumn]), instant(b[spec.dateColumn]));
-    if (byTime !== 0) return byTime;
-    for (const key of keys.slice(1)) {
-      const order = compareValues(a[key], b[key]);
-      if (order !== 0) return order;
-    }
-    return 0;
-  };
-}
-
-const collator = new Intl.Collator('en', { sensitivity: 'base', numeric: true });
-
-/** Empty and unreadable values sort last. */
-function compareNumbers(a: number, b: number): number {
-  if (Number.isNaN(a)) return Number.isNaN(b) ? 0 : 1;
-  if (Number.isNaN(b)) return -1;
-  return a - b;
-}
-
-function compareValues(a: CellValue | undefined, b: CellValue | undefined): number {
-  const aEmpty = a === null || a === undefined;
-  const bEmpty = b === null || b === undefined;
-  if (aEmpty || bEmpty) return aEmpty === bEmpty ? 0 : aEmpty ? 1 : -1;
-  if (typeof a === 'number' && typeof b === 'number') return a - b;
-  return collator.compare(String(a), String(b));
+export function wallTimeSerial(iso: string): number | undefined {
+  if (serials.has(iso)) return serials.get(iso);
+  const m = wallTimePattern.exec(iso);
+  const serial = m
+    ? Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6])) / msPerDay +
+      unixEpochSerial
+    : undefined;
+  if (serials.size >= 100_000) serials.clear();
+  serials.set(iso, serial);
+  return serial;
 }
 
 const fixedWidths: Record<ColumnSpec['kind'], number> = {
   datetime: 20,
   duration_ms: 12,
   count: 10,
-  flag: 8,
-  text: 10,
+  flag: 10,
+  text: 12,
 };
 
-/** Wide enough for the header and, for text, the longest value (capped). */
-function columnWidth(column: ColumnSpec, rows: readonly RowValues[]): number {
-  let width = Math.max(column.name.length + 2, fixedWidths[column.kind]);
+/** Wide enough for the header and, for text, the longest value among the first rows (capped). */
+function columnWidth(column: ColumnSpec, sample: readonly (readonly SourceRow[])[]): number {
+  let width = Math.max(column.name.length + 4, fixedWidths[column.kind]);
   if (column.kind === 'text') {
-    for (const row of rows) {
-      const value = row[column.name];
-      if (typeof value === 'string') width = Math.max(width, value.length + 2);
+    for (const batch of sample) {
+      for (const row of batch) {
+        const value = row.values[column.name];
+        if (typeof value === 'string') width = Math.max(width, value.length + 2);
+      }
     }
   }
   return Math.min(width, 60);
 }
 
-/** `A` → 1, `D` → 4, `AA` → 27. */
-export function columnNumber(letters: string): number {
-  let n = 0;
-  for (const ch of letters.toUpperCase()) n = n * 26 + (ch.charCodeAt(0) - 64);
-  return n;
+const summaryWidths = [26, 22, 13, 20, 13, 13, 13, 13, 13, 13, 13, 13, 13];
+const exportHeaders = [
+  'Export',
+  'Tab',
+  'Rows',
+  'Last data at',
+  'Status',
+  'Files',
+  'Read',
+  'Inserted',
+  'Updated',
+  'Unchanged',
+  'Stale',
+  'Rejected',
+  'Blank',
+];
+const agentHeaders = [
+  'Agent',
+  'Calls',
+  'Dials',
+  'Avg handle',
+  'Avg talk',
+  'Avg hold',
+  'Avg ACW',
+  'Logged in',
+  'On queue %',
+  'Interacting %',
+];
+
+/** The Summary: the run, each export type's rows and freshness, volume by hour, agent KPIs. */
+async function writeSummary(book: XlsxWriter, config: Config, report: WorkbookRun, day: DayContent): Promise<void> {
+  const { run, mail, ingested } = report;
+  const longestAgent = Math.max(0, ...day.agents.map((a) => a.agent.length));
+  const sheet = await book.sheet('Summary', {
+    widths: [Math.min(Math.max(summaryWidths[0] ?? 26, longestAgent + 2), 40), ...summaryWidths.slice(1)],
+    landscape: true,
+  });
+  // The Summary is small: every row waits for the output, if it must.
+  const row = async (values: CellInput[], styles: number[], height?: number) => {
+    await sheet.row(values, styles, height ? { height } : undefined);
+  };
+  const localSerial = (instant: string | Date) =>
+    wallTimeSerial(instantToIso(new Date(instant).getTime(), config.timeZone)) ?? null;
+
+  const when = run.intradayTime ? `, ${run.intradayTime.slice(0, 2)}:${run.intradayTime.slice(2)}` : '';
+  await row([`Charlie intraday report — ${longDate(run.date)}${when}`], [style.title], 24);
+  sheet.skip();
+  const detail = (label: string, value: CellInput, valueStyle = 0) => row([label, value], [style.label, valueStyle]);
+  await detail('Business date', wallTimeSerial(`${run.date}T00:00:00`) ?? run.date, style.detailDate);
+  await detail('Run', run.intradayTime ? `Intraday, the day so far at ${when.slice(2)}` : 'Daily, the whole day');
+  await detail('Generated at', localSerial(report.generatedAt), style.detailDatetime);
+  await detail('Time zone', config.timeZone);
+  await detail('Execution', run.executionId);
+  await detail(
+    'Sources',
+    `${ingested.length} files ingested · mailbox: ${mail.messagesSeen} messages, ${mail.messagesMatched} matched, ` +
+      `${mail.messagesIgnored} ignored, ${mail.attachmentsStored} attachments stored, ${mail.attachmentsAlreadyStored} already stored · ` +
+      `agent inbox: ${mail.agentFiles} files`,
+  );
+  const tabOf = (type: string) => config.exports.find((spec) => spec.type === type)?.tab ?? type;
+  await detail(
+    'Missing exports',
+    day.missing.length > 0 ? day.missing.map(tabOf).join(', ') : 'none',
+    day.missing.length > 0 ? style.missingText : 0,
+  );
+  await detail(
+    'Late exports',
+    day.late.length > 0
+      ? `${day.late.map(tabOf).join(', ')} (no data in the last ${config.workbook.lateAfterMinutes} minutes before the newest export)`
+      : 'none',
+    day.late.length > 0 ? style.lateText : 0,
+  );
+  sheet.skip();
+
+  await row(['Exports'], [style.section]);
+  await row(
+    exportHeaders,
+    exportHeaders.map((_, i) => (i < 2 || i === 4 ? style.header : style.headerRight)),
+    30,
+  );
+  const counts = ['read', 'inserted', 'updated', 'unchanged', 'stale', 'rejected', 'blank'] as const;
+  for (const type of day.types) {
+    const status = day.missing.includes(type.type) ? 'Missing' : day.late.includes(type.type) ? 'Late' : 'OK';
+    const statusStyle = status === 'Missing' ? style.missing : status === 'Late' ? style.late : style.ok;
+    await row(
+      [
+        type.type,
+        type.tab,
+        type.rows,
+        type.lastExportAt ? localSerial(type.lastExportAt) : null,
+        status,
+        type.files,
+        ...counts.map((k) => type.ingest[k]),
+      ],
+      [0, 0, style.number, style.datetime, statusStyle, ...counts.map(() => style.number), style.number],
+    );
+  }
+  const newest = day.types.reduce<string | undefined>(
+    (latest, t) =>
+      t.lastExportAt && (!latest || Date.parse(t.lastExportAt) > Date.parse(latest)) ? t.lastExportAt : latest,
+    undefined,
+  );
+  const sum = (pick: (t: DayContent['types'][number]) => number) => day.types.reduce((total, t) => total + pick(t), 0);
+  await row(
+    [
+      'Total',
+      null,
+      sum((t) => t.rows),
+      newest ? localSerial(newest) : null,
+      null,
+      sum((t) => t.files),
+      ...counts.map((k) => sum((t) => t.ingest[k])),
+    ],
+    [
+      style.totalLabel,
+      style.totalLabel,
+      style.totalNumber,
+      style.totalDatetime,
+      style.totalLabel,
+      ...counts.map(() => style.totalNumber),
+      style.totalNumber,
+    ],
+  );
+  sheet.skip();
+
+  await row(
+    ['Volume by hour', 'Handle (interactions handled) where the export has it, else rows'],
+    [style.section, style.note],
+  );
+  const hourHeader = ['Hour', ...day.types.map((t) => t.tab), 'Total'];
+  await row(
+    hourHeader,
+    hourHeader.map((_, i) => (i === 0 ? style.header : style.headerRight)),
+    30,
+  );
+  const firstHourRow = sheet.rowNumber + 1;
+  for (const { hour, volumes } of day.hourly) {
+    const values = day.types.map((t) => volumes[t.type] ?? 0);
+    await row(
+      [`${pad(hour)}:00–${pad(hour + 1)}:00`, ...values, values.reduce((a, b) => a + b, 0)],
+      [0, ...values.map(() => style.volume), style.volume],
+    );
+  }
+  const lastHourRow = sheet.rowNumber;
+  const dayTotals = day.types.map((t) => day.hourly.reduce((total, h) => total + (h.volumes[t.type] ?? 0), 0));
+  await row(
+    ['Total', ...dayTotals, dayTotals.reduce((a, b) => a + b, 0)],
+    [style.totalLabel, ...dayTotals.map(() => style.totalNumber), style.totalNumber],
+  );
+  const dataBars = [...day.types.keys(), day.types.length].map((i) => ({
+    range: { firstRow: firstHourRow, firstColumn: i + 2, lastRow: lastHourRow, lastColumn: i + 2 },
+    color: dataBarColor,
+  }));
+  sheet.skip();
+
+  await row(
+    ['Agents', 'Avg handle: calls and dials · talk, hold, ACW: dials · percentages of logged-in time'],
+    [style.section, style.note],
+  );
+  const agentHeaderRow = sheet.rowNumber + 1;
+  await row(
+    agentHeaders,
+    agentHeaders.map((_, i) => (i === 0 ? style.header : style.headerRight)),
+    30,
+  );
+  const agentStyles = [
+    0,
+    style.number,
+    style.number,
+    style.duration,
+    style.duration,
+    style.duration,
+    style.duration,
+    style.duration,
+    style.percent,
+    style.percent,
+  ];
+  for (const { agent, kpis } of day.agents) {
+    await row([agent, ...kpiCells(kpis)], agentStyles);
+  }
+  const lastAgentRow = sheet.rowNumber;
+  await row(
+    ['All agents', ...kpiCells(day.everyone)],
+    [
+      style.totalLabel,
+      style.totalNumber,
+      style.totalNumber,
+      style.totalDuration,
+      style.totalDuration,
+      style.totalDuration,
+      style.totalDuration,
+      style.totalDuration,
+      style.totalPercent,
+      style.totalPercent,
+    ],
+  );
+  await sheet.end({
+    autoFilter: { firstRow: agentHeaderRow, firstColumn: 1, lastRow: lastAgentRow, lastColumn: agentHeaders.length },
+    dataBars,
+  });
+}
+
+function kpiCells(kpis: DayContent['everyone']): CellInput[] {
+  const duration = (ms: number | undefined) => (ms === undefined ? null : ms / msPerDay);
+  return [
+    kpis.calls,
+    kpis.dials,
+    duration(kpis.avgHandleMs),
+    duration(kpis.avgTalkMs),
+    duration(kpis.avgHoldMs),
+    duration(kpis.avgAcwMs),
+    duration(kpis.loggedInMs),
+    kpis.onQueue,
+    kpis.interacting,
+  ];
+}
+
+function longDate(date: string): string {
+  return new Intl.DateTimeFormat('en-GB', {
+    weekday: 'long',
+    day: 'numeric',
+    month: 'long',
+    year: 'numeric',
+    timeZone: 'UTC',
+  }).format(new Date(`${date}T00:00:00Z`));
+}
+
+function pad(n: number): string {
+  return String(n).padStart(2, '0');
 }

@@ -2,13 +2,13 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { BatchWriteCommand, type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildReport } from '../../functions/build/build.ts';
 import { loadConfigFile } from '../../functions/shared/config.ts';
 import type { BuildInput, IngestResult, RowCounts, Run } from '../../functions/shared/contracts.ts';
-import { reportKey, rowPartition } from '../../functions/shared/keys.ts';
+import { reportKey, rowPartition, rowSortKey } from '../../functions/shared/keys.ts';
 import type { CellValue, StoredRow } from '../../functions/shared/rows.ts';
 import { type LocalStack, startLocalStack } from '../../local/stack.ts';
 
@@ -23,6 +23,7 @@ let stackDir: string;
 let buildTmp: string;
 const originalTmp = process.env.TMPDIR;
 
+/** A row as ingest stores it: the sort key leads with the UTC instant of the date column. */
 function storedRow(
   type: string,
   date: string,
@@ -31,9 +32,10 @@ function storedRow(
   values: Record<string, CellValue>,
   exportedAt: string,
 ): StoredRow {
+  const dateColumn = config.exports.find((spec) => spec.type === type)?.dateColumn ?? '';
   return {
     pk: rowPartition(date, type, shard),
-    sk: id,
+    sk: rowSortKey(new Date(String(values[dateColumn])).toISOString(), id),
     type,
     date,
     values,
@@ -77,7 +79,7 @@ function counts(partial: Partial<RowCounts>): RowCounts {
   return { read: 0, inserted: 0, updated: 0, unchanged: 0, stale: 0, rejected: 0, blank: 0, ...partial };
 }
 
-function run(date: string): Run {
+function run(date: string, intradayTime?: string): Run {
   return {
     date,
     reports: config.exports.map((e) => e.type),
@@ -85,12 +87,13 @@ function run(date: string): Run {
     deliver: true,
     executionId: `arn:aws:states:us-east-1:000000000000:execution:charlie:build-${date}`,
     window: { start: `${date}T05:00:00.000Z`, end: `${date}T07:00:00.000Z` },
+    ...(intradayTime ? { intradayTime } : {}),
   };
 }
 
-function buildInput(date: string, ingested: IngestResult[] = []): BuildInput {
+function buildInput(date: string, ingested: IngestResult[] = [], intradayTime?: string): BuildInput {
   return {
-    run: run(date),
+    run: run(date, intradayTime),
     ingested,
     mail: {
       messagesSeen: 0,
@@ -120,6 +123,17 @@ function column(book: ExcelJS.Workbook, tab: string, letter: string): unknown[] 
   return values;
 }
 
+/** The Summary's row of an export type: [type, tab, rows, ...]. */
+function summaryRow(book: ExcelJS.Workbook, type: string): unknown[] {
+  const summary = book.getWorksheet('Summary');
+  if (!summary) throw new Error('no Summary');
+  for (let r = 1; r <= summary.rowCount; r++) {
+    const values = (summary.getRow(r).values as unknown[]).slice(1);
+    if (values[0] === type && typeof values[2] === 'number') return values;
+  }
+  throw new Error(`no Summary row for ${type}`);
+}
+
 const deps = () => ({
   config,
   s3: stack.clients.s3,
@@ -128,6 +142,9 @@ const deps = () => ({
   now: () => new Date('2026-03-10T11:00:00Z'),
 });
 
+/** 24 IB_Calls rows of the day: four agents an hour from 08:00 to 13:00, spread over all eight shards. */
+const agents = ['Zed Zimmer', 'bob Brown', 'Émile Élan', 'Anna Adams'];
+
 beforeAll(async () => {
   stackDir = await mkdtemp(join(tmpdir(), 'charlie-build-stack-'));
   buildTmp = await mkdtemp(join(tmpdir(), 'charlie-build-tmp-'));
@@ -135,10 +152,12 @@ beforeAll(async () => {
   process.env.TMPDIR = buildTmp;
 
   const rows: StoredRow[] = [];
-  // 24 IB_Calls rows of the day spread over all eight shards, two exports.
   for (let i = 0; i < 24; i++) {
     const exportedAt = i < 12 ? '2026-03-09T18:00:00.000Z' : '2026-03-09T23:00:00.000Z';
-    rows.push(storedRow('IB_Calls', DAY, i % 8, `ib-${i}`, ibCall(DAY, 8 + (i % 6), `Agent ${i}`, i), exportedAt));
+    const agent = agents[i % 4] as string;
+    rows.push(
+      storedRow('IB_Calls', DAY, (i * 3) % 8, `ib-${i}`, ibCall(DAY, 8 + Math.floor(i / 4), agent, i), exportedAt),
+    );
   }
   // The next day's rows are in the same shards and must stay out of the day's workbook.
   for (let i = 0; i < 8; i++) {
@@ -183,7 +202,7 @@ afterAll(async () => {
 });
 
 describe('buildReport', () => {
-  it("writes the day's rows from every shard, and only that day's, to the reports bucket", async () => {
+  it("writes the day's rows from every shard, and only that day's, by interval then agent, to the reports bucket", async () => {
     const ingested: IngestResult[] = [
       { key: 'raw/a.csv', type: 'IB_Calls', counts: counts({ read: 14, inserted: 12, rejected: 2 }) },
       { key: 'raw/b.csv', type: 'IB_Calls', counts: counts({ read: 12, inserted: 12 }) },
@@ -193,13 +212,14 @@ describe('buildReport', () => {
 
     expect(result.workbook.bucket).toBe(stack.resources.reportsBucket);
     expect(result.workbook.key).toBe(reportKey(DAY));
+    expect(result.workbook.key).toBe('reports/2026-03-09/Charlie-Intraday-2026-03-09.xlsx');
     const { book, bytes, contentType } = await downloadWorkbook(result.workbook.key);
     expect(result.workbook.bytes).toBe(bytes);
     expect(contentType).toBe('application/vnd.openxmlformats-officedocument.spreadsheetml.sheet');
 
-    const agents = column(book, 'IB Calls', 'A');
-    expect(agents).toHaveLength(24);
-    expect(new Set(agents)).toEqual(new Set(Array.from({ length: 24 }, (_, i) => `Agent ${i}`)));
+    // Each hour's four agents, in collation order whatever their shards: Anna, bob, Émile, Zed.
+    const expected = Array.from({ length: 6 }, () => ['Anna Adams', 'bob Brown', 'Émile Élan', 'Zed Zimmer']).flat();
+    expect(column(book, 'IB Calls', 'A')).toEqual(expected);
     expect(column(book, 'IB Calls', 'B').reduce((sum: number, v) => sum + Number(v), 0)).toBe((23 * 24) / 2);
     expect(column(book, 'Campaign Interactions', 'D')).toEqual(['Carol Chen']);
     expect(book.getWorksheet('QCBS')?.rowCount).toBe(1);
@@ -223,10 +243,20 @@ describe('buildReport', () => {
     expect(result.types.map((t) => t.type)).toEqual(config.exports.map((e) => e.type));
     expect(result.totals).toEqual(counts({ read: 29, inserted: 24, rejected: 5 }));
     expect(result.missing).toEqual(['QCBS', 'Dials', 'Productivity', 'ACQ', 'RESC']);
+    // Campaign Interactions' last data (20:00Z) is 3 hours older than IB Calls' (23:00Z).
+    expect(result.late).toEqual(['Campaign_Interactions']);
 
-    const summary = book.getWorksheet('Summary');
+    // Hour 09:00 holds rows 4 to 7 of IB Calls: Handle 4 + 5 + 6 + 7.
+    expect(result.hourly?.[9]?.volumes.IB_Calls).toBe(22);
+    expect(result.hourly?.[10]?.volumes.Campaign_Interactions).toBe(1);
+    // Row i handled i calls of i minutes each: Σi² / Σi = 4324 / 276 minutes.
+    expect(result.kpis).toMatchObject({ callsHandled: 276, avgHandleMs: 940_000, agents: 4 });
+    // Execution history is no place for agent names.
+    const state = JSON.stringify(result);
+    for (const name of [...agents, 'Carol']) expect(state).not.toContain(name.split(' ')[0]);
+
     expect(book.worksheets[0]?.name).toBe('Summary');
-    expect(summary?.getCell('B3').value).toBe(run(DAY).executionId);
+    expect(summaryRow(book, 'IB_Calls').slice(0, 3)).toEqual(['IB_Calls', 'IB Calls', 24]);
     expect(await readdir(buildTmp)).toEqual([]);
   });
 
@@ -239,7 +269,7 @@ describe('buildReport', () => {
         BIG_DAY,
         3,
         `q-${String(i).padStart(5, '0')}`,
-        ibCall(BIG_DAY, 8, `Agent ${i}`, 1, filters),
+        ibCall(BIG_DAY, 8 + (i % 10), `Agent ${i}`, 1, filters),
         `2026-03-11T1${i % 10}:00:00.000Z`,
       ),
     );
@@ -262,22 +292,31 @@ describe('buildReport', () => {
     expect(new Set(column(book, 'QCBS', 'A')).size).toBe(2500);
   });
 
-  it('starts over when rows of the day arrive while the workbook is written', async () => {
+  it('names an intraday run’s workbook with its time, beside the daily one', async () => {
+    const result = await buildReport(buildInput(DAY, [], '1400'), deps());
+    expect(result.workbook.key).toBe('reports/2026-03-09/Charlie-Intraday-2026-03-09-1400.xlsx');
+    expect(result.workbook.key).toBe(reportKey(DAY, '1400'));
+    const { book } = await downloadWorkbook(result.workbook.key);
+    expect(book.getWorksheet('Summary')?.getCell('A1').value).toBe(
+      'Charlie intraday report — Monday, 9 March 2026, 14:00',
+    );
+    expect(column(book, 'IB Calls', 'A')).toHaveLength(24);
+  });
+
+  it('agrees with itself when rows of the day arrive while the workbook is written', async () => {
     const date = '2026-03-12';
     await putRows([storedRow('ACQ', date, 0, 'acq-1', ibCall(date, 8, 'First', 1), '2026-03-12T14:00:00.000Z')]);
     const table = stack.clients.dynamodb;
     let late = false;
-    // A concurrent ingest: one more row lands right after the counts were taken.
+    // A concurrent ingest: rows land while IB Calls (read before ACQ and RESC) is being read.
     const dynamodb = {
       async send(command: QueryCommand) {
-        if (!late && command.input.ProjectionExpression?.includes('#values')) {
+        if (!late && String(command.input.ExpressionAttributeValues?.[':pk']).includes('#IB_Calls#')) {
           late = true;
-          await table.send(
-            new PutCommand({
-              TableName: stack.resources.table,
-              Item: storedRow('ACQ', date, 1, 'acq-2', ibCall(date, 9, 'Second', 2), '2026-03-12T15:00:00.000Z'),
-            }),
-          );
+          await putRows([
+            storedRow('ACQ', date, 1, 'acq-2', ibCall(date, 9, 'Second', 2), '2026-03-12T15:00:00.000Z'),
+            storedRow('RESC', date, 2, 'resc-1', ibCall(date, 9, 'Third', 3), '2026-03-12T15:00:00.000Z'),
+          ]);
         }
         return table.send(command);
       },
@@ -285,10 +324,27 @@ describe('buildReport', () => {
 
     const result = await buildReport(buildInput(date), { ...deps(), dynamodb });
     expect(late).toBe(true);
-    expect(result.types.find((t) => t.type === 'ACQ')?.rows).toBe(2);
     const { book } = await downloadWorkbook(result.workbook.key);
     expect(column(book, 'ACQ', 'A')).toEqual(['First', 'Second']);
-    const summaryRow = book.getWorksheet('Summary')?.getRow(12).values as unknown[];
-    expect(summaryRow.slice(1, 4)).toEqual(['ACQ', 'ACQ', 2]);
+    expect(column(book, 'RESC', 'A')).toEqual(['Third']);
+    // The Summary counts what the tabs hold.
+    for (const type of ['ACQ', 'RESC']) {
+      const rows = result.types.find((t) => t.type === type)?.rows;
+      expect(summaryRow(book, type)[2]).toBe(rows);
+    }
+    expect(result.types.find((t) => t.type === 'ACQ')?.rows).toBe(2);
+    expect(result.missing).not.toContain('RESC');
+  });
+
+  it('fails when DynamoDB cannot be read, and leaves no file behind', async () => {
+    const dynamodb = {
+      async send() {
+        throw Object.assign(new Error('User is not authorized to perform dynamodb:Query'), {
+          name: 'AccessDeniedException',
+        });
+      },
+    } as unknown as DynamoDBDocumentClient;
+    await expect(buildReport(buildInput(DAY), { ...deps(), dynamodb })).rejects.toThrow('not authorized');
+    expect(await readdir(buildTmp)).toEqual([]);
   });
 });

@@ -2,93 +2,55 @@ import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import ExcelJS from 'exceljs';
+import { strFromU8, unzipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { columnNumber, type RowValues, writeWorkbook } from '../../functions/build/workbook.ts';
-import { type Config, loadConfigFile, parseConfig } from '../../functions/shared/config.ts';
-import { emptyCounts, type TypeSummary } from '../../functions/shared/contracts.ts';
+import type { DayContent, SourceRow } from '../../functions/build/stats.ts';
+import { writeWorkbook } from '../../functions/build/workbook.ts';
+import { columnLetter, columnNumber } from '../../functions/build/xlsx.ts';
+import { parseConfig } from '../../functions/shared/config.ts';
+import { config, DAY, fixtureRows, report, rowsByType } from './fixtures.ts';
 
-const shipped = loadConfigFile();
-// IB Calls shows every kind of cell here: text, datetime, count, duration and flag.
-const config: Config = parseConfig({
-  ...shipped,
-  exports: shipped.exports.map((spec) =>
-    spec.type === 'IB_Calls'
-      ? { ...spec, operatorColumns: ['Agent Name', 'Interval Start', 'Handle', 'Avg Handle', 'Interval Complete'] }
-      : spec,
-  ),
-});
+const msPerDay = 86_400_000;
 
-function ibCall(start: string, agent: string | null, handle: number, avgHandleMs: number | null): RowValues {
-  return {
-    'Interval Start': start,
-    'Interval End': start.replace(/T(\d\d)/, (_, h: string) => `T${String(Number(h) + 1).padStart(2, '0')}`),
-    'Interval Complete': true,
-    Filters: 'Queue: Inbound',
-    'Media Type': 'voice',
-    'Agent Id': `id-${agent}`,
-    'Agent Name': agent,
-    Handle: handle,
-    'Avg Handle': avgHandleMs,
-  };
+/** exceljs reads a cell with a date or time format as a Date: its Excel serial. */
+function serial(value: unknown): number {
+  return (value as Date).getTime() / msPerDay + 25_569;
 }
 
-// Deliberately out of order: the tab sorts by interval start, then agent name.
-const ibCalls: RowValues[] = [
-  ibCall('2026-03-09T09:00:00-05:00', 'Bob Brown', 4, 90_000),
-  ibCall('2026-03-09T08:00:00-05:00', 'Zed Zimmer', 2, 3_723_000),
-  ibCall('2026-03-09T08:00:00-05:00', 'alice Adams', 7, null),
-  ibCall('2026-03-09T08:00:00-05:00', 'Bob Brown', 1, 60_000),
-];
+/** exceljs reads a sheet's conditional formats into this property; its typings do not declare it. */
+interface ReadConditionalFormats {
+  conditionalFormattings: { ref: string; rules: { type: string }[] }[];
+}
 
-const campaignInteractions: RowValues[] = [
-  {
-    'Full Export Completed': 'YES',
-    'Partial Result Timestamp': null,
-    Filters: '',
-    Users: 'Carol Chen',
-    Date: '2026-03-09T10:15:00-05:00',
-    'Initial Direction': 'Outbound',
-    'First Queue': 'Campaign A',
-  },
-];
+function sheetOf(book: ExcelJS.Workbook, name: string): ExcelJS.Worksheet {
+  const found = book.getWorksheet(name);
+  if (!found) throw new Error(`no tab ${name}`);
+  return found;
+}
 
-const rowsByType: Record<string, RowValues[]> = { IB_Calls: ibCalls, Campaign_Interactions: campaignInteractions };
+/** The row whose first cell reads `label`, from `after` on. */
+function rowLabelled(sheet: ExcelJS.Worksheet, label: string, after = 0): ExcelJS.Row {
+  for (let r = after + 1; r <= sheet.rowCount; r++) {
+    if (sheet.getRow(r).getCell(1).value === label) return sheet.getRow(r);
+  }
+  throw new Error(`no row ${label} in ${sheet.name}`);
+}
 
-function typeSummary(type: string, tab: string, rows: number): TypeSummary {
-  return {
-    type,
-    tab,
-    rows,
-    ...(rows > 0 ? { lastExportAt: '2026-03-09T15:00:00.000Z' } : {}),
-    ingest: { ...emptyCounts(), read: rows + 1, inserted: rows, rejected: 1 },
-    files: rows > 0 ? 2 : 0,
-  };
+function valuesOf(row: ExcelJS.Row): unknown[] {
+  return (row.values as unknown[]).slice(1);
 }
 
 describe('writeWorkbook', () => {
   let dir: string;
   let book: ExcelJS.Workbook;
-  let written: Record<string, number>;
+  let content: DayContent;
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'charlie-workbook-'));
     const path = join(dir, 'report.xlsx');
-    const types = config.exports.map((spec) => typeSummary(spec.type, spec.tab, rowsByType[spec.type]?.length ?? 0));
-    written = await writeWorkbook(
-      config,
-      {
-        date: '2026-03-09',
-        executionId: 'arn:aws:states:us-east-1:000000000000:execution:charlie:run-1',
-        generatedAt: new Date('2026-03-10T12:00:05Z'),
-        types,
-        missing: types.filter((t) => t.rows === 0).map((t) => t.type),
-      },
-      async function* (spec) {
-        yield* rowsByType[spec.type] ?? [];
-      },
-      path,
-    );
+    content = await writeWorkbook(config, report, (spec) => fixtureRows(spec.type), path);
     book = new ExcelJS.Workbook();
     await book.xlsx.readFile(path);
   });
@@ -96,12 +58,6 @@ describe('writeWorkbook', () => {
   afterAll(async () => {
     await rm(dir, { recursive: true, force: true });
   });
-
-  const sheet = (name: string) => {
-    const found = book.getWorksheet(name);
-    if (!found) throw new Error(`no tab ${name}`);
-    return found;
-  };
 
   it('has the Summary tab first, then one tab per export type in config order', () => {
     expect(book.worksheets.map((w) => w.name)).toEqual([
@@ -114,37 +70,55 @@ describe('writeWorkbook', () => {
       'ACQ',
       'RESC',
     ]);
-    expect(written).toEqual({
-      IB_Calls: 4,
-      QCBS: 0,
-      Dials: 0,
-      Productivity: 0,
-      Campaign_Interactions: 1,
-      ACQ: 0,
-      RESC: 0,
-    });
+    expect(content.types.map((t) => [t.type, t.rows])).toEqual([
+      ['IB_Calls', 5],
+      ['QCBS', 1],
+      ['Dials', 1],
+      ['Productivity', 2],
+      ['Campaign_Interactions', 1],
+      ['ACQ', 0],
+      ['RESC', 0],
+    ]);
   });
 
-  it('puts the operator columns in a bold, frozen, filtered header row from column A', () => {
-    const tab = sheet('IB Calls');
-    expect(tab.getRow(1).values).toEqual([
-      undefined,
+  it('puts the operator columns, then the extra ones, under a styled, frozen, filtered header row', () => {
+    const tab = sheetOf(book, 'IB Calls');
+    expect(valuesOf(tab.getRow(1))).toEqual([
       'Agent Name',
-      'Interval Start',
       'Handle',
       'Avg Handle',
+      'Interval Start',
       'Interval Complete',
+      'Agent Id',
     ]);
-    expect(tab.getCell('A1').font?.bold).toBe(true);
-    expect(tab.views[0]).toMatchObject({ state: 'frozen', ySplit: 1 });
-    expect(tab.autoFilter).toBe('A1:E5');
+    const header = tab.getCell('A1');
+    expect(header.font?.bold).toBe(true);
+    expect(header.fill).toMatchObject({ type: 'pattern', pattern: 'solid', fgColor: { argb: 'FF1F4E78' } });
+    expect(tab.getCell('B1').alignment?.horizontal).toBe('right');
+    expect(tab.views[0]).toMatchObject({ state: 'frozen', ySplit: 1, topLeftCell: 'A2' });
+    expect(tab.autoFilter).toBe('A1:F6');
+    // Text columns fit the longest value; datetimes fit `2026-03-09 08:00:00`.
     expect(tab.getColumn(1).width).toBeGreaterThanOrEqual('Agent Name'.length);
-    expect(tab.getColumn(2).width).toBeGreaterThanOrEqual(19);
+    expect(tab.getColumn(4).width).toBeGreaterThanOrEqual(19);
+    expect(tab.getColumn(6).width).toBeGreaterThanOrEqual('id-alice-adams'.length);
+  });
+
+  it('fits every tab to the page width when printed, with the header on every page', () => {
+    for (const name of ['Summary', 'IB Calls', 'Dials']) {
+      expect(sheetOf(book, name).pageSetup, name).toMatchObject({ fitToPage: true, fitToWidth: 1, fitToHeight: 0 });
+    }
+    expect(sheetOf(book, 'IB Calls').pageSetup.orientation).toBe('portrait');
+    // Ten columns of figures print landscape, as does the Summary.
+    expect(sheetOf(book, 'Dials').pageSetup.orientation).toBe('landscape');
+    expect(sheetOf(book, 'Summary').pageSetup.orientation).toBe('landscape');
+    expect(sheetOf(book, 'IB Calls').pageSetup.printTitlesRow).toBe('1:1');
   });
 
   it('starts the Campaign Interactions tab at column D', () => {
     expect(columnNumber('D')).toBe(4);
-    const tab = sheet('Campaign Interactions');
+    expect(columnLetter(4)).toBe('D');
+    expect(columnLetter(27)).toBe('AA');
+    const tab = sheetOf(book, 'Campaign Interactions');
     for (const address of ['A1', 'B1', 'C1', 'A2', 'B2', 'C2']) expect(tab.getCell(address).value).toBeNull();
     expect(['D1', 'E1', 'F1', 'G1'].map((a) => tab.getCell(a).value)).toEqual([
       'Users',
@@ -152,56 +126,94 @@ describe('writeWorkbook', () => {
       'Initial Direction',
       'First Queue',
     ]);
-    expect(tab.getCell('D2').value).toBe('Carol Chen');
-    expect((tab.getCell('E2').value as Date).toISOString()).toBe('2026-03-09T10:15:00.000Z');
     expect(tab.autoFilter).toBe('D1:G2');
+    expect(tab.getColumn(1).width).toBeUndefined();
   });
 
-  it('sorts rows by the date column, then agent name', () => {
-    const tab = sheet('IB Calls');
-    const agents = [2, 3, 4, 5].map((r) => tab.getCell(`A${r}`).value);
-    expect(agents).toEqual(['alice Adams', 'Bob Brown', 'Zed Zimmer', 'Bob Brown']);
-    expect(tab.rowCount).toBe(5);
+  it('writes the rows in the order given: by interval, then agent', () => {
+    const tab = sheetOf(book, 'IB Calls');
+    expect([2, 3, 4, 5, 6].map((r) => tab.getCell(`A${r}`).value)).toEqual(
+      rowsByType.IB_Calls?.map((row) => row.values['Agent Name']),
+    );
+    expect(tab.rowCount).toBe(6);
+    // A type without rows still has its header, and a filter over it.
+    expect(sheetOf(book, 'ACQ').rowCount).toBe(1);
+    expect(sheetOf(book, 'ACQ').autoFilter).toBe('A1:B1');
   });
 
-  it('writes typed cells: local wall time dates, durations, counts, flags and empty cells', () => {
-    const tab = sheet('IB Calls');
-    const start = tab.getCell('B2');
-    expect(start.value).toBeInstanceOf(Date);
+  it('writes typed cells: local wall time dates, durations, integer counts, flags, text and empty cells', () => {
+    const tab = sheetOf(book, 'IB Calls');
+    const start = tab.getCell('D2');
     // 08:00 in Chicago stays 08:00 in the sheet: the serial holds the wall time.
     expect((start.value as Date).toISOString()).toBe('2026-03-09T08:00:00.000Z');
     expect(start.numFmt).toBe('yyyy-mm-dd hh:mm:ss');
 
-    const handle = tab.getCell('C4');
+    const handle = tab.getCell('B4');
     expect(handle.value).toBe(2);
     expect(handle.type).toBe(ExcelJS.ValueType.Number);
+    expect(handle.numFmt).toBe('0');
 
-    const avgHandle = tab.getCell('D4');
+    const avgHandle = tab.getCell('C4');
     expect(avgHandle.numFmt).toBe('[h]:mm:ss');
-    // exceljs reads a cell with a time format back as a Date; the serial is the fraction of a day.
-    const serial = (avgHandle.value as Date).getTime() / 86_400_000 + 25_569;
-    expect(serial).toBeCloseTo(3_723_000 / 86_400_000, 9);
+    expect(serial(avgHandle.value)).toBeCloseTo(3_723_000 / msPerDay, 9);
 
     expect(tab.getCell('E2').value).toBe(true);
-    // alice's Avg Handle is null in storage: an empty cell, not 0.
-    expect(tab.getCell('D2').value).toBeNull();
+    expect(tab.getCell('E5').value).toBe(false);
+    expect(tab.getCell('F2').value).toBe('id-alice-adams');
+    // José's Avg Handle is null in storage: an empty cell, not 0.
+    expect(tab.getCell('A6').value).toBe('José Peña');
+    expect(tab.getCell('C6').value).toBeNull();
+
+    // Markup characters and a leading space survive as text; a control character does not.
+    const campaigns = sheetOf(book, 'Campaign Interactions');
+    expect(campaigns.getCell('D2').value).toBe('Carol <Chen> & Co');
+    expect(campaigns.getCell('G2').value).toBe(' Campaign A');
+    expect((campaigns.getCell('E2').value as Date).toISOString()).toBe('2026-03-09T10:15:00.000Z');
   });
 
-  it('summarises the run and flags the missing exports', () => {
-    const summary = sheet('Summary');
-    expect(summary.getCell('A1').value).toBe('Date');
-    expect(summary.getCell('B1').value).toBe('2026-03-09');
-    // Generated at 12:00:05Z is 07:00:05 in Chicago (CDT).
-    expect((summary.getCell('B2').value as Date).toISOString()).toBe('2026-03-10T07:00:05.000Z');
-    expect(summary.getCell('B3').value).toBe('arn:aws:states:us-east-1:000000000000:execution:charlie:run-1');
-    expect(summary.getCell('B4').value).toBe('QCBS, Dials, Productivity, ACQ, RESC');
+  it('keeps durations as raw milliseconds when configured, for workbooks whose formulas expect them', async () => {
+    const path = join(dir, 'milliseconds.xlsx');
+    const raw = parseConfig({ ...config, workbook: { ...config.workbook, durations: 'milliseconds' } });
+    await writeWorkbook(raw, report, (spec) => fixtureRows(spec.type), path);
+    const rawBook = new ExcelJS.Workbook();
+    await rawBook.xlsx.readFile(path);
+    const cell = sheetOf(rawBook, 'IB Calls').getCell('C4');
+    expect(cell.value).toBe(3_723_000);
+    expect(cell.numFmt).toBeUndefined();
+    // The Summary's KPIs are for people: still durations.
+    const bob = rowLabelled(sheetOf(rawBook, 'Summary'), 'Bob Brown');
+    expect(bob.getCell(4).numFmt).toBe('[h]:mm:ss');
+  });
 
-    const header = summary.getRow(6).values as unknown[];
-    expect(header.slice(1)).toEqual([
-      'Export type',
+  it('tells about the run on the Summary', () => {
+    const summary = sheetOf(book, 'Summary');
+    expect(summary.getCell('A1').value).toBe('Charlie intraday report — Monday, 9 March 2026');
+    expect(summary.getCell('A1').font?.size).toBe(16);
+    const detail = (label: string) => rowLabelled(summary, label).getCell(2);
+    expect((detail('Business date').value as Date).toISOString()).toBe(`${DAY}T00:00:00.000Z`);
+    expect(detail('Run').value).toBe('Daily, the whole day');
+    // Generated at 12:00:05Z is 07:00:05 in Chicago (CDT).
+    expect((detail('Generated at').value as Date).toISOString()).toBe('2026-03-10T07:00:05.000Z');
+    expect(detail('Generated at').numFmt).toBe('yyyy-mm-dd hh:mm:ss');
+    expect(detail('Time zone').value).toBe('America/Chicago');
+    expect(detail('Execution').value).toBe(report.run.executionId);
+    expect(detail('Sources').value).toBe(
+      '3 files ingested · mailbox: 40 messages, 38 matched, 2 ignored, 3 attachments stored, 35 already stored · agent inbox: 0 files',
+    );
+    expect(detail('Missing exports').value).toBe('ACQ, RESC');
+    expect(detail('Missing exports').font?.color?.argb).toBe('FF9C0006');
+    expect(detail('Late exports').value).toBe('QCBS (no data in the last 90 minutes before the newest export)');
+  });
+
+  it('lists each export type with its rows, when its last data arrived, its status and this run’s ingest counts', () => {
+    const summary = sheetOf(book, 'Summary');
+    const header = rowLabelled(summary, 'Export');
+    expect(valuesOf(header)).toEqual([
+      'Export',
       'Tab',
-      'Rows in workbook',
-      'Last export at',
+      'Rows',
+      'Last data at',
+      'Status',
       'Files',
       'Read',
       'Inserted',
@@ -210,31 +222,189 @@ describe('writeWorkbook', () => {
       'Stale',
       'Rejected',
       'Blank',
-      'Status',
     ]);
-    const byType = new Map<string, unknown[]>();
-    for (let r = 7; r <= 13; r++) {
-      const values = (summary.getRow(r).values as unknown[]).slice(1);
-      byType.set(String(values[0]), values);
+    const byType = new Map<string, ExcelJS.Row>();
+    for (let r = header.number + 1; r <= header.number + config.exports.length; r++) {
+      byType.set(String(summary.getRow(r).getCell(1).value), summary.getRow(r));
     }
     expect([...byType.keys()]).toEqual(config.exports.map((e) => e.type));
-    const ib = byType.get('IB_Calls') ?? [];
-    expect(ib.slice(0, 3)).toEqual(['IB_Calls', 'IB Calls', 4]);
+    const ib = valuesOf(byType.get('IB_Calls') as ExcelJS.Row);
+    expect(ib.slice(0, 3)).toEqual(['IB_Calls', 'IB Calls', 5]);
+    // The newest export of IB Calls, 15:00Z, is 10:00 in Chicago.
     expect((ib[3] as Date).toISOString()).toBe('2026-03-09T10:00:00.000Z');
-    expect(ib.slice(4)).toEqual([2, 5, 4, 0, 0, 0, 1, 0, 'OK']);
-    expect(byType.get('QCBS')?.[12]).toBe('Missing');
-    expect(byType.get('Campaign_Interactions')?.[12]).toBe('OK');
-    expect(summary.getCell('M8').font?.bold).toBe(true);
+    expect(ib.slice(4)).toEqual(['OK', 2, 11, 5, 0, 5, 0, 1, 150]);
+
+    const status = (type: string) => byType.get(type)?.getCell(5);
+    expect(status('QCBS')?.value).toBe('Late');
+    expect(status('QCBS')?.fill).toMatchObject({ fgColor: { argb: 'FFFFEB9C' } });
+    expect(status('ACQ')?.value).toBe('Missing');
+    expect(status('ACQ')?.font).toMatchObject({ bold: true, color: { argb: 'FF9C0006' } });
+    expect(status('ACQ')?.fill).toMatchObject({ fgColor: { argb: 'FFFFC7CE' } });
+    expect(byType.get('ACQ')?.getCell(4).value).toBeNull();
+
+    const total = valuesOf(rowLabelled(summary, 'Total', header.number));
+    expect(total[2]).toBe(10);
+    expect(total.slice(5)).toEqual([3, 12, 6, 0, 5, 0, 1, 150]);
+  });
+
+  it('shows the volume of each hour with in-cell data bars', () => {
+    const summary = sheetOf(book, 'Summary');
+    const header = rowLabelled(summary, 'Hour');
+    expect(valuesOf(header)).toEqual(['Hour', ...config.exports.map((e) => e.tab), 'Total']);
+    const hour = (h: number) => valuesOf(summary.getRow(header.number + 1 + h));
+    expect(hour(0)[0]).toBe('00:00–01:00');
+    // Handle where the type has it (IB Calls 7 + 1 + 2; Dials 2), else rows (Productivity 2).
+    expect(hour(8)).toEqual(['08:00–09:00', 10, 0, 2, 2, 0, 0, 0, 14]);
+    expect(hour(10)).toEqual(['10:00–11:00', 0, 0, 0, 0, 1, 0, 0, 1]);
+    expect(hour(23)[0]).toBe('23:00–24:00');
+    expect(summary.getRow(header.number + 9).getCell(2).numFmt).toBe('#,##0;-#,##0;');
+    expect(valuesOf(summary.getRow(header.number + 25))).toEqual(['Total', 17, 5, 2, 2, 1, 0, 0, 27]);
+
+    const first = header.number + 1;
+    const last = header.number + 24;
+    const { conditionalFormattings } = summary as unknown as ReadConditionalFormats;
+    const bars = conditionalFormattings.map((cf) => ({ ref: cf.ref, type: cf.rules[0]?.type }));
+    expect(bars).toEqual(
+      ['B', 'C', 'D', 'E', 'F', 'G', 'H', 'I'].map((col) => ({ ref: `${col}${first}:${col}${last}`, type: 'dataBar' })),
+    );
+  });
+
+  it('shows each agent’s KPIs across the export types, and everyone’s', () => {
+    const summary = sheetOf(book, 'Summary');
+    const header = rowLabelled(summary, 'Agent');
+    expect(valuesOf(header)).toEqual([
+      'Agent',
+      'Calls',
+      'Dials',
+      'Avg handle',
+      'Avg talk',
+      'Avg hold',
+      'Avg ACW',
+      'Logged in',
+      'On queue %',
+      'Interacting %',
+    ]);
+    const agents = [1, 2, 3, 4].map((i) => summary.getRow(header.number + i).getCell(1).value);
+    expect(agents).toEqual(['alice Adams', 'Bob Brown', 'José Peña', 'Zed Zimmer']);
+    expect(summary.autoFilter).toBe(`A${header.number}:J${header.number + 4}`);
+
+    const bob = rowLabelled(summary, 'Bob Brown', header.number);
+    expect([bob.getCell(2).value, bob.getCell(3).value]).toEqual([5, 2]);
+    // (1 × 1:00 + 4 × 1:30 + 2 × 5:00) / 7 handled, over calls and dials.
+    expect(serial(bob.getCell(4).value)).toBeCloseTo(145_714 / msPerDay, 9);
+    expect(bob.getCell(4).numFmt).toBe('[h]:mm:ss');
+    // Talk, hold and ACW per dial: 400 s, 50 s, 150 s over 2.
+    expect([5, 6, 7].map((c) => Math.round(serial(bob.getCell(c).value) * msPerDay))).toEqual([
+      200_000, 25_000, 75_000,
+    ]);
+    expect(serial(bob.getCell(8).value)).toBeCloseTo(1 / 24, 9);
+    expect([bob.getCell(9).value, bob.getCell(10).value]).toEqual([0.75, 0.5]);
+    expect(bob.getCell(9).numFmt).toBe('0.0%');
+
+    // José's handle time is unknown: no average, yet his calls count.
+    const jose = rowLabelled(summary, 'José Peña', header.number);
+    expect([jose.getCell(2).value, jose.getCell(4).value]).toEqual([3, null]);
+
+    const everyone = rowLabelled(summary, 'All agents', header.number);
+    expect([everyone.getCell(2).value, everyone.getCell(3).value]).toEqual([17, 2]);
+    expect(Math.round(serial(everyone.getCell(4).value) * msPerDay)).toBe(581_625);
+    expect(everyone.getCell(9).value).toBeCloseTo(4.5 / 5.4, 12);
+    expect(everyone.getCell(1).font?.bold).toBe(true);
+  });
+
+  it('returns the day’s figures for the state payload, without agent names', () => {
+    expect(content.missing).toEqual(['ACQ', 'RESC']);
+    expect(content.late).toEqual(['QCBS']);
+    expect(content.kpis).toEqual({
+      callsHandled: 17,
+      dialsHandled: 2,
+      avgHandleMs: 581_625,
+      avgTalkMs: 200_000,
+      avgHoldMs: 25_000,
+      avgAcwMs: 75_000,
+      onQueuePct: 83.3,
+      interactingPct: 50,
+      agents: 4,
+    });
+    expect(content.hourly).toHaveLength(24);
+    expect(content.hourly[8]).toEqual({
+      hour: 8,
+      volumes: { IB_Calls: 10, QCBS: 0, Dials: 2, Productivity: 2, Campaign_Interactions: 0, ACQ: 0, RESC: 0 },
+    });
+    expect(content.types.find((t) => t.type === 'IB_Calls')).toMatchObject({
+      lastExportAt: '2026-03-09T15:00:00.000Z',
+      files: 2,
+      ingest: { read: 11, inserted: 5, unchanged: 5, rejected: 1, blank: 150 },
+    });
+    const state = JSON.stringify({ ...content, agents: undefined, everyone: undefined });
+    for (const name of ['alice', 'Bob', 'José', 'Zed', 'Carol']) expect(state).not.toContain(name);
+  });
+
+  it('waits for a slow output to drain, and still writes every row', async () => {
+    const rows = 60_000;
+    const agents = Array.from({ length: 500 }, (_, i) => `Agent ${i}`);
+    const big: SourceRow[][] = [];
+    for (let hour = 0; hour * agents.length < rows; hour++) {
+      const start = `${DAY}T${String(hour % 24).padStart(2, '0')}:00:00-05:00`;
+      big.push(
+        agents.map((agent, i) => ({
+          exportedAt: '2026-03-09T15:00:00.000Z',
+          values: {
+            'Interval Start': start,
+            'Interval Complete': true,
+            'Agent Id': `id-${i}`,
+            'Agent Name': agent,
+            Handle: (i + hour) % 9,
+            'Avg Handle': 60_000 + i * 17.5 + hour,
+          },
+        })),
+      );
+    }
+    /** A destination slower than the writer, that records how much was ever waiting in it. */
+    class SlowDisk extends Writable {
+      maxBuffered = 0;
+      received = 0;
+      readonly chunks: Buffer[] = [];
+      constructor() {
+        super({ highWaterMark: 64 * 1024 });
+      }
+      override _write(chunk: Buffer, _encoding: BufferEncoding, done: (error?: Error | null) => void): void {
+        this.maxBuffered = Math.max(this.maxBuffered, this.writableLength);
+        this.received += chunk.length;
+        this.chunks.push(chunk);
+        setImmediate(done);
+      }
+    }
+    const disk = new SlowDisk();
+    const result = await writeWorkbook(
+      config,
+      report,
+      async function* (spec) {
+        if (spec.type === 'IB_Calls') yield* big;
+      },
+      disk,
+    );
+    expect(result.types[0]?.rows).toBe(rows);
+    expect(disk.received).toBeGreaterThan(2 * 1024 * 1024);
+    // Without waiting for it to drain, the whole file would queue in the destination.
+    expect(disk.maxBuffered).toBeLessThan(256 * 1024);
+
+    // The archive is whole: the IB Calls sheet ends with its last row (reading 60k rows back with exceljs takes seconds).
+    const files = unzipSync(Buffer.concat(disk.chunks));
+    const sheet = strFromU8(files['xl/worksheets/sheet2.xml'] ?? new Uint8Array());
+    expect(sheet).toContain(`<row r="${rows + 1}">`);
+    expect(sheet).not.toContain(`<row r="${rows + 2}">`);
+    expect(sheet.endsWith('</worksheet>')).toBe(true);
   });
 
   it('fails, and closes its output, when the rows of a type cannot be read', async () => {
     const output = createWriteStream(join(dir, 'broken.xlsx'));
     const failing = writeWorkbook(
       config,
-      { date: '2026-03-09', executionId: 'run-2', generatedAt: new Date(), types: [], missing: [] },
+      report,
       async function* (spec) {
         if (spec.type === 'Dials') throw new Error('DynamoDB is down');
-        yield* rowsByType[spec.type] ?? [];
+        yield* fixtureRows(spec.type);
       },
       output,
     );
