@@ -1,14 +1,20 @@
 import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { type SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { Resources } from '../shared/clients.ts';
 import type { Config } from '../shared/config.ts';
-import type { DeliverInput, DeliveryResult, FailureInput } from '../shared/contracts.ts';
-import { deliveryKey, workbookName } from '../shared/keys.ts';
+import type { DeliverInput, DeliveryResult, FailureInput, Run } from '../shared/contracts.ts';
+import { deliveryKey, sentMessageKey } from '../shared/keys.ts';
+import { linkUrl, signLinkToken } from '../shared/link-token.ts';
 import { logger } from '../shared/observability.ts';
-import { isTransientAwsError, retry } from '../shared/retry.ts';
-import { type ComposedMessage, composeFailureMessage, composeReportMessage } from './message.ts';
+import { isTransientAwsError, retry, TransientError } from '../shared/retry.ts';
+import {
+  type ComposedMessage,
+  composeFailureMessage,
+  composeMissingExportsAlert,
+  composeReportMessage,
+  type ReportKind,
+} from './message.ts';
 
 export interface DeliverDeps {
   config: Config;
@@ -16,32 +22,50 @@ export interface DeliverDeps {
   sesv2: SESv2Client;
   dynamodb: DynamoDBDocumentClient;
   resources: Resources;
+  /** Download links: the link endpoint's address and the key that signs its tokens. */
+  links: { baseUrl: string; signingKey: () => Promise<string> };
+  /** The SES configuration set that records bounces and complaints; none on the local stack. */
+  configurationSet?: string;
   now?: () => Date;
 }
 
-/** The DynamoDB item that makes the daily delivery happen once: its presence means "sent". */
-export interface DeliveryRecord {
-  pk: string;
-  sk: string;
+/** One message sent: what, to whom, from which workbook version, by which execution. */
+export interface SentMessage {
+  kind: ReportKind | 'missing-exports';
   date: string;
   messageId: string;
   recipients: string[];
   bucket: string;
   reportKey: string;
-  /** The S3 version (or ETag when the bucket is not versioned) of the workbook sent. */
-  version: string;
+  /** The S3 version (or ETag when the bucket is not versioned) of the workbook sent; reports only. */
+  version?: string;
   attached: boolean;
   forced: boolean;
   sentAt: string;
   executionId: string;
 }
 
-/** SigV4 presigned URLs live at most seven days. */
-const maxLinkSeconds = 7 * 24 * 3600;
+/**
+ * The DynamoDB item that makes a message go out once per slot (see `deliveryKey`): `sent` is the
+ * last message sent, `claim` an execution sending right now. `revision` orders the writes.
+ */
+export interface DeliveryRecord {
+  pk: string;
+  sk: string;
+  revision: number;
+  claim?: { executionId: string; at: string };
+  sent?: SentMessage;
+}
+
+/** Longer than a deliver invocation may run: an older claim was left by an invocation that died. */
+const claimLeaseMs = 5 * 60_000;
 
 const awsRetry = { retryable: isTransientAwsError };
 
-/** Emails the day's report once (again only when forced), or tells the admins that an execution failed. */
+/**
+ * Emails the day's report once (again only when forced), tells the admins once when a finished
+ * day has missing exports, or tells them that an execution failed.
+ */
 export async function deliver(input: DeliverInput | FailureInput, deps: DeliverDeps): Promise<DeliveryResult> {
   return isFailure(input) ? notifyFailure(input, deps) : deliverReport(input, deps);
 }
@@ -50,79 +74,98 @@ export function isFailure(input: DeliverInput | FailureInput): input is FailureI
   return 'kind' in input && input.kind === 'failure';
 }
 
-async function deliverReport(input: DeliverInput, deps: DeliverDeps): Promise<DeliveryResult> {
-  const { config, resources } = deps;
-  const { run, report } = input;
-  const now = deps.now ?? (() => new Date());
-  const key = deliveryKey(run.date);
+/** A report sent before the collection window closes (the day plus its grace period) shows the day so far. */
+function reportKind(run: Run, at: Date): ReportKind {
+  return at.getTime() < Date.parse(run.window.end) ? 'intraday' : 'daily';
+}
 
-  if (!run.force) {
-    const existing = await retry(
-      () => deps.dynamodb.send(new GetCommand({ TableName: resources.table, Key: key, ConsistentRead: true })),
-      awsRetry,
-    );
-    const previous = existing.Item as DeliveryRecord | undefined;
-    if (previous) {
-      logger.info('report already delivered', { date: run.date, messageId: previous.messageId });
-      return {
-        sent: false,
-        reason: `already delivered at ${previous.sentAt} (message ${previous.messageId}); run with force to send again`,
-        recipients: [],
-        attached: false,
-      };
-    }
+async function deliverReport(input: DeliverInput, deps: DeliverDeps): Promise<DeliveryResult> {
+  const { run, report } = input;
+  const at = (deps.now ?? (() => new Date()))();
+  const kind = reportKind(run, at);
+  // Every intraday run shows a different moment of the day, so each execution sends its own once.
+  const reportSlot = deliveryKey(run.date, kind === 'daily' ? 'DAILY' : `INTRADAY#${run.executionId.split(':').pop()}`);
+
+  let result: DeliveryResult;
+  const reportClaim = await claim(deps, reportSlot, run, at);
+  if (reportClaim.claimed) {
+    const sent = await sendReport(input, deps, kind, at);
+    await record(deps, reportSlot, reportClaim.revision, sent.record);
+    result = sent.result;
+  } else {
+    logger.info('report not sent', { date: run.date, slot: reportSlot.sk, reason: reportClaim.reason });
+    result = { sent: false, reason: reportClaim.reason, recipients: [], attached: false, kind };
   }
 
+  // During the day, exports still to come are not missing yet.
+  if (kind === 'daily' && report.missing.length > 0) {
+    const alertSlot = deliveryKey(run.date, 'MISSING');
+    const alertClaim = await claim(deps, alertSlot, run, at);
+    if (alertClaim.claimed) {
+      const message = await composeMissingExportsAlert(deps.config, {
+        date: run.date,
+        report,
+        executionId: run.executionId,
+        sentAt: at,
+      });
+      const messageId = await send(deps, message);
+      await record(deps, alertSlot, alertClaim.revision, {
+        ...sentFor(input, at),
+        kind: 'missing-exports',
+        messageId,
+        recipients: message.to,
+        attached: false,
+      });
+      logger.warn('missing exports; admins alerted', { date: run.date, missing: report.missing, messageId });
+      result = { ...result, alertMessageId: messageId };
+    }
+  }
+  return result;
+}
+
+async function sendReport(
+  input: DeliverInput,
+  deps: DeliverDeps,
+  kind: ReportKind,
+  at: Date,
+): Promise<{ result: DeliveryResult; record: SentMessage }> {
+  const { config } = deps;
+  const { run, report } = input;
   const { bucket, key: objectKey, bytes } = report.workbook;
   const attach = bytes <= config.delivery.attachMaxBytes;
   const workbook = attach
     ? await downloadWorkbook(deps.s3, bucket, objectKey)
     : await headWorkbook(deps.s3, bucket, objectKey);
 
-  // Signed with the function's own credentials: in Lambda these are a role session, and the
-  // link stops working when that session expires even if the expiry asked for is later.
-  const expiresIn = Math.min(config.delivery.linkExpiryHours * 3600, maxLinkSeconds);
-  const sentAt = now();
-  const link = await getSignedUrl(
-    deps.s3,
-    new GetObjectCommand({
-      Bucket: bucket,
-      Key: objectKey,
-      ...(workbook.versionId ? { VersionId: workbook.versionId } : {}),
-      ResponseContentDisposition: `attachment; filename="${workbookName(run.date)}"`,
-    }),
-    { expiresIn },
+  // The link names the workbook version sent; the link endpoint checks it and presigns a fresh S3 URL.
+  const linkExpiresAt = new Date(
+    Math.floor((at.getTime() + config.delivery.linkExpiryHours * 3_600_000) / 1000) * 1000,
   );
+  const token = signLinkToken(
+    {
+      key: objectKey,
+      ...(workbook.versionId ? { versionId: workbook.versionId } : {}),
+      expiresAt: linkExpiresAt.getTime(),
+    },
+    await deps.links.signingKey(),
+  );
+  const link = linkUrl(deps.links.baseUrl, token);
 
   const message = await composeReportMessage(config, {
     date: run.date,
+    kind,
     report,
     executionId: run.executionId,
     link,
-    linkExpiresAt: new Date(sentAt.getTime() + expiresIn * 1000),
+    linkExpiresAt,
     ...(workbook.body ? { attachment: workbook.body } : {}),
-    sentAt,
+    sentAt: at,
   });
-  const messageId = await send(deps.sesv2, config.delivery.from, message);
+  const messageId = await send(deps, message);
   const recipients = [...message.to, ...message.cc, ...message.bcc];
-
-  const record: DeliveryRecord = {
-    ...key,
-    date: run.date,
-    messageId,
-    recipients,
-    bucket,
-    reportKey: objectKey,
-    version: workbook.version,
-    attached: attach,
-    forced: run.force,
-    sentAt: sentAt.toISOString(),
-    executionId: run.executionId,
-  };
-  await retry(() => deps.dynamodb.send(new PutCommand({ TableName: resources.table, Item: record })), awsRetry);
-
   logger.info('report delivered', {
     date: run.date,
+    kind,
     executionId: run.executionId,
     messageId,
     recipients: recipients.length,
@@ -130,13 +173,105 @@ async function deliverReport(input: DeliverInput, deps: DeliverDeps): Promise<De
     bytes,
     forced: run.force,
   });
-  return { sent: true, messageId, recipients, attached: attach, link };
+  return {
+    result: { sent: true, messageId, recipients, attached: attach, link, kind },
+    record: { ...sentFor(input, at), kind, messageId, recipients, version: workbook.version, attached: attach },
+  };
+}
+
+/** The fields of a sent message that come from the run and its workbook. */
+function sentFor(
+  input: DeliverInput,
+  at: Date,
+): Pick<SentMessage, 'date' | 'forced' | 'executionId' | 'bucket' | 'reportKey' | 'sentAt'> {
+  const { run, report } = input;
+  return {
+    date: run.date,
+    forced: run.force,
+    executionId: run.executionId,
+    bucket: report.workbook.bucket,
+    reportKey: report.workbook.key,
+    sentAt: at.toISOString(),
+  };
+}
+
+type Claim = { claimed: true; revision: number } | { claimed: false; reason: string };
+
+/**
+ * Takes the slot for this execution, or says why it must not send. A conditional write on the
+ * revision read makes two executions racing for the same slot send once: the loser retries.
+ */
+async function claim(deps: DeliverDeps, key: { pk: string; sk: string }, run: Run, at: Date): Promise<Claim> {
+  const table = deps.resources.table;
+  const existing = await retry(
+    () => deps.dynamodb.send(new GetCommand({ TableName: table, Key: key, ConsistentRead: true })),
+    awsRetry,
+  );
+  const current = existing.Item as DeliveryRecord | undefined;
+  const sent = current?.sent;
+  if (sent?.executionId === run.executionId) {
+    return { claimed: false, reason: `already sent by this execution at ${sent.sentAt} (message ${sent.messageId})` };
+  }
+  const other = current?.claim;
+  if (other && other.executionId !== run.executionId && at.getTime() - Date.parse(other.at) < claimLeaseMs) {
+    throw new TransientError(`${other.executionId} is sending ${key.sk} for ${run.date} right now`);
+  }
+  if (sent && !run.force) {
+    return {
+      claimed: false,
+      reason: `already delivered at ${sent.sentAt} (message ${sent.messageId}); run with force to send again`,
+    };
+  }
+  const revision = (current?.revision ?? 0) + 1;
+  const claimed: DeliveryRecord = {
+    ...current,
+    ...key,
+    revision,
+    claim: { executionId: run.executionId, at: at.toISOString() },
+  };
+  try {
+    await retry(
+      () =>
+        deps.dynamodb.send(
+          new PutCommand({
+            TableName: table,
+            Item: claimed,
+            ...(current
+              ? {
+                  ConditionExpression: '#revision = :read',
+                  ExpressionAttributeNames: { '#revision': 'revision' },
+                  ExpressionAttributeValues: { ':read': current.revision },
+                }
+              : { ConditionExpression: 'attribute_not_exists(pk)' }),
+          }),
+        ),
+      awsRetry,
+    );
+  } catch (error) {
+    if ((error as Error).name !== 'ConditionalCheckFailedException') throw error;
+    throw new TransientError(`another execution took ${key.sk} for ${run.date} at the same moment`);
+  }
+  return { claimed: true, revision };
+}
+
+/** Keeps what was sent in the slot (releasing the claim) and in the day's history of messages. */
+async function record(
+  deps: DeliverDeps,
+  key: { pk: string; sk: string },
+  claimedRevision: number,
+  sent: SentMessage,
+): Promise<void> {
+  const table = deps.resources.table;
+  const slot: DeliveryRecord = { ...key, revision: claimedRevision + 1, sent };
+  await retry(() => deps.dynamodb.send(new PutCommand({ TableName: table, Item: slot })), awsRetry);
+  const history = { ...sentMessageKey(sent.date, sent.sentAt, sent.messageId), ...sent };
+  await retry(() => deps.dynamodb.send(new PutCommand({ TableName: table, Item: history })), awsRetry);
 }
 
 async function notifyFailure(input: FailureInput, deps: DeliverDeps): Promise<DeliveryResult> {
   const now = deps.now ?? (() => new Date());
   const message = await composeFailureMessage(deps.config, input, now());
-  const messageId = await send(deps.sesv2, deps.config.delivery.from, message);
+  const messageId = await send(deps, message);
   logger.error('execution failed; admins notified', {
     executionId: input.executionId,
     error: input.error.Error,
@@ -170,18 +305,19 @@ function versionOf(object: { VersionId?: string; ETag?: string }): { versionId?:
 }
 
 /** Raw MIME keeps the attachment; the envelope lists Bcc, which the headers do not. */
-async function send(sesv2: SESv2Client, from: string, message: ComposedMessage): Promise<string> {
+async function send(deps: DeliverDeps, message: ComposedMessage): Promise<string> {
   const result = await retry(
     () =>
-      sesv2.send(
+      deps.sesv2.send(
         new SendEmailCommand({
-          FromEmailAddress: from,
+          FromEmailAddress: deps.config.delivery.from,
           Destination: {
             ToAddresses: message.to,
             ...(message.cc.length > 0 ? { CcAddresses: message.cc } : {}),
             ...(message.bcc.length > 0 ? { BccAddresses: message.bcc } : {}),
           },
           Content: { Raw: { Data: message.raw } },
+          ...(deps.configurationSet ? { ConfigurationSetName: deps.configurationSet } : {}),
         }),
       ),
     awsRetry,

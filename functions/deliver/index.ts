@@ -1,9 +1,17 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { loadBundledConfig } from '../shared/bundled-config.ts';
-import { createDynamoDbClient, createS3Client, createSesClient, resourcesFromEnvironment } from '../shared/clients.ts';
+import {
+  createDynamoDbClient,
+  createS3Client,
+  createSecretsClient,
+  createSesClient,
+  resourcesFromEnvironment,
+} from '../shared/clients.ts';
 import type { DeliverInput, FailureInput } from '../shared/contracts.ts';
 import { stageHandler } from '../shared/handler.ts';
+import { linkKeySecretExample, linkKeySecretName, readLinkKeySecret } from '../shared/link-token.ts';
 import { metrics } from '../shared/observability.ts';
+import { cachedSecret } from '../shared/secrets.ts';
 import { deliver, isFailure } from './deliver.ts';
 
 const config = loadBundledConfig();
@@ -11,14 +19,33 @@ const s3 = createS3Client();
 const sesv2 = createSesClient();
 const dynamodb = createDynamoDbClient();
 const resources = resourcesFromEnvironment();
+const links = {
+  baseUrl: fromEnvironment('LINK_BASE_URL'),
+  // Read again every minute, as the link function does: a replaced key signs new links at once.
+  signingKey: cachedSecret(
+    createSecretsClient(),
+    linkKeySecretName(config),
+    readLinkKeySecret,
+    linkKeySecretExample,
+    60_000,
+  ),
+};
+const configurationSet = fromEnvironment('SES_CONFIGURATION_SET');
 
 export const handler = stageHandler(async (event: DeliverInput | FailureInput) => {
-  const result = await deliver(event, { config, s3, sesv2, dynamodb, resources });
+  const result = await deliver(event, { config, s3, sesv2, dynamodb, resources, links, configurationSet });
   if (isFailure(event)) {
     metrics.addMetric('FailureNoticesSent', MetricUnit.Count, 1);
   } else {
     metrics.addMetric('ReportsSent', MetricUnit.Count, result.sent ? 1 : 0);
     metrics.addMetric('ReportsAttached', MetricUnit.Count, result.attached ? 1 : 0);
+    metrics.addMetric('MissingExportAlertsSent', MetricUnit.Count, result.alertMessageId ? 1 : 0);
   }
   return result;
 });
+
+function fromEnvironment(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`Environment variable ${name} is not set`);
+  return value;
+}

@@ -1,10 +1,13 @@
 import MailComposer, { type MailComposerOptions } from 'nodemailer/lib/mail-composer';
 import type { Config } from '../shared/config.ts';
-import type { BuildResult, FailureInput, RowCounts } from '../shared/contracts.ts';
+import type { BuildResult, DayKpis, FailureInput, HourlyVolume, RowCounts } from '../shared/contracts.ts';
 import { workbookName } from '../shared/keys.ts';
 import { instantToIso } from '../shared/time.ts';
 
 export const xlsxContentType = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
+
+/** `intraday` while the day's collection window is still open (the day so far), else `daily`. */
+export type ReportKind = 'daily' | 'intraday';
 
 /** A MIME message ready for SES, with the recipients its envelope needs (Bcc is not in the headers). */
 export interface ComposedMessage {
@@ -17,14 +20,32 @@ export interface ComposedMessage {
 
 export interface ReportMessage {
   date: string;
+  kind: ReportKind;
   report: BuildResult;
   executionId: string;
-  /** Presigned download link, sent always. */
+  /** The download link, sent always. */
   link: string;
   linkExpiresAt: Date;
   /** The workbook, when it is small enough to attach. */
   attachment?: Uint8Array;
   sentAt: Date;
+}
+
+interface Audience {
+  to: string[];
+  cc: string[];
+  bcc: string[];
+  subject: string;
+}
+
+/** Who gets a report: `delivery.intraday` for the day so far when configured, else `delivery.to/cc/bcc`. */
+function audienceFor(config: Config, kind: ReportKind): Audience {
+  const { delivery } = config;
+  const intraday = kind === 'intraday' ? delivery.intraday : undefined;
+  if (intraday) {
+    return { to: intraday.to, cc: intraday.cc, bcc: intraday.bcc, subject: intraday.subject ?? delivery.subject };
+  }
+  return { to: delivery.to, cc: delivery.cc, bcc: delivery.bcc, subject: delivery.subject };
 }
 
 const countLabels: [keyof RowCounts, string][] = [
@@ -37,80 +58,77 @@ const countLabels: [keyof RowCounts, string][] = [
   ['blank', 'blank'],
 ];
 
-/** The daily report email: a summary table, the download link and, when small enough, the workbook. */
+const font = 'font-family:Segoe UI,Arial,Helvetica,sans-serif';
+const cell = 'style="padding:3px 8px;border:1px solid #cccccc"';
+const numberCell = 'style="padding:3px 8px;border:1px solid #cccccc;text-align:right"';
+
+/**
+ * The report email: the download link, the day's KPIs, rows per export type with the missing
+ * ones, and an hour-by-hour chart; the workbook attached when small enough. The HTML is tables,
+ * widths and inline styles only (no images, scripts or style sheets), so that Outlook, Gmail
+ * and phones show it alike; the text part carries the same numbers.
+ */
 export async function composeReportMessage(config: Config, message: ReportMessage): Promise<ComposedMessage> {
-  const { date, report } = message;
+  const { date, report, kind } = message;
   const { delivery, timeZone } = config;
-  const subject = delivery.subject.replaceAll('{date}', date);
-  const local = (iso: string | undefined) => (iso ? localTime(Date.parse(iso), timeZone) : '—');
+  const audience = audienceFor(config, kind);
+  const subject = audience.subject.replaceAll('{date}', date);
+  const asOf = localTime(message.sentAt.getTime(), timeZone).slice(11);
+  const heading =
+    kind === 'intraday'
+      ? `Charlie intraday report for ${date}, the day so far (as of ${asOf})`
+      : `Charlie intraday report for ${date}`;
   const expires = localTime(message.linkExpiresAt.getTime(), timeZone);
-  const totalRows = report.types.reduce((sum, t) => sum + t.rows, 0);
-  const ingestLine = countLabels.map(([key, label]) => `${report.totals[key]} ${label}`).join(', ');
   const missing = report.missing.length > 0 ? report.missing.join(', ') : 'none';
+  const ingestLine = countLabels.map(([key, label]) => `${report.totals[key]} ${label}`).join(', ');
   const attachedNote = message.attachment
     ? `The workbook ${workbookName(date)} is attached.`
     : `The workbook is larger than ${formatBytes(delivery.attachMaxBytes)}, so it is not attached: use the link.`;
+  const kpis = kpiLines(report.kpis);
+  const summary = summaryRows(report, date, timeZone);
+  const chart = hourlyChart(report);
 
-  const textTable = [
-    ['Tab', 'Rows', 'Files', 'Last export'],
-    ...report.types.map((t) => [
-      t.tab,
-      String(t.rows),
-      String(t.files),
-      t.rows > 0 ? local(t.lastExportAt) : 'MISSING',
-    ]),
-    ['Total', String(totalRows), String(report.types.reduce((sum, t) => sum + t.files, 0)), ''],
-  ];
-  const widths = textTable[0]?.map((_, i) => Math.max(...textTable.map((row) => row[i]?.length ?? 0))) ?? [];
   const text = [
-    `Charlie intraday report for ${date}`,
-    '',
-    ...textTable.map((row) =>
-      row
-        .map((cell, i) => cell.padEnd(widths[i] ?? 0))
-        .join('  ')
-        .trimEnd(),
-    ),
-    '',
-    `Missing exports: ${missing}`,
-    `Rows ingested by this run: ${ingestLine}.`,
+    heading,
     '',
     `Download: ${message.link}`,
     `(the link works until ${expires})`,
     attachedNote,
+    ...(kpis.length > 0 ? ['', ...textTable([['Key figures', ''], ...kpis], [false, true])] : []),
+    '',
+    ...textTable(summary, [false, true, true, false]),
+    '',
+    `Missing exports: ${missing}`,
+    `Rows ingested by this run: ${ingestLine}.`,
+    ...(chart ? ['', ...chartText(chart)] : []),
     '',
     `Times are local to ${timeZone}. Execution: ${message.executionId}`,
   ].join('\n');
 
-  const cell = 'style="padding:2px 8px;border:1px solid #ccc"';
-  const numberCell = 'style="padding:2px 8px;border:1px solid #ccc;text-align:right"';
+  const section = (content: string) => `<tr><td style="padding:0 0 16px 0">${content}</td></tr>`;
   const html = `<!doctype html>
-<html><body style="font-family:Segoe UI,Arial,sans-serif;font-size:14px">
-<p>Charlie intraday report for <strong>${escapeHtml(date)}</strong></p>
-<table style="border-collapse:collapse">
-<thead><tr><th ${cell}>Tab</th><th ${cell}>Rows</th><th ${cell}>Files</th><th ${cell}>Last export</th></tr></thead>
-<tbody>
-${report.types
-  .map(
-    (t) =>
-      `<tr><td ${cell}>${escapeHtml(t.tab)}</td><td ${numberCell}>${t.rows}</td><td ${numberCell}>${t.files}</td><td ${cell}>${
-        t.rows > 0 ? escapeHtml(local(t.lastExportAt)) : '<strong style="color:#c00000">MISSING</strong>'
-      }</td></tr>`,
-  )
-  .join('\n')}
-<tr><th ${cell}>Total</th><th ${numberCell}>${totalRows}</th><th ${numberCell}>${report.types.reduce((sum, t) => sum + t.files, 0)}</th><th ${cell}></th></tr>
-</tbody></table>
-<p>Missing exports: ${escapeHtml(missing)}</p>
-<p>Rows ingested by this run: ${escapeHtml(ingestLine)}.</p>
-<p><a href="${escapeHtml(message.link)}">Download the workbook</a> (the link works until ${escapeHtml(expires)}).<br>${escapeHtml(attachedNote)}</p>
-<p style="color:#666;font-size:12px">Times are local to ${escapeHtml(timeZone)}. Execution: ${escapeHtml(message.executionId)}</p>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escapeHtml(subject)}</title></head>
+<body style="margin:0;padding:0;background-color:#ffffff">
+<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0"><tr><td align="center" style="padding:12px">
+<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" style="max-width:680px;${font};font-size:14px;color:#222222">
+${section(`<p style="margin:0;font-size:16px"><strong>${escapeHtml(heading)}</strong></p>`)}
+${section(`<table role="presentation" cellpadding="0" cellspacing="0" border="0"><tr><td bgcolor="#0b5cad" style="background-color:#0b5cad;padding:8px 16px"><a href="${escapeHtml(message.link)}" style="color:#ffffff;text-decoration:none;${font};font-size:14px"><strong>Download the workbook</strong></a></td></tr></table>
+<p style="margin:6px 0 0 0;font-size:12px;color:#555555">The link works until ${escapeHtml(expires)}. ${escapeHtml(attachedNote)}</p>`)}
+${kpis.length > 0 ? section(htmlTable(['Key figures', ''], kpis, [false, true])) : ''}
+${section(`${htmlTable(summary[0] ?? [], summary.slice(1), [false, true, true, false])}
+<p style="margin:8px 0 0 0">Missing exports: ${escapeHtml(missing)}</p>
+<p style="margin:4px 0 0 0">Rows ingested by this run: ${escapeHtml(ingestLine)}.</p>`)}
+${chart ? section(chartHtml(chart)) : ''}
+${section(`<p style="margin:0;color:#666666;font-size:12px">Times are local to ${escapeHtml(timeZone)}. Execution: ${escapeHtml(message.executionId)}</p>`)}
+</table>
+</td></tr></table>
 </body></html>`;
 
   const options: MailComposerOptions = {
     from: delivery.from,
-    to: delivery.to,
-    cc: delivery.cc,
-    bcc: delivery.bcc,
+    to: audience.to,
+    cc: audience.cc,
+    bcc: audience.bcc,
     subject,
     date: message.sentAt,
     text,
@@ -123,10 +141,53 @@ ${report.types
         }
       : {}),
   };
-  return { raw: await build(options), subject, to: delivery.to, cc: delivery.cc, bcc: delivery.bcc };
+  return { raw: await build(options), subject, to: audience.to, cc: audience.cc, bcc: audience.bcc };
 }
 
-/** Tells the admins which execution failed, with the error, its cause and the execution input. */
+export interface MissingExportsAlert {
+  date: string;
+  report: BuildResult;
+  executionId: string;
+  sentAt: Date;
+}
+
+/** Tells the admins that a finished day has export types with no rows, and where to look. */
+export async function composeMissingExportsAlert(config: Config, alert: MissingExportsAlert): Promise<ComposedMessage> {
+  const { date, report } = alert;
+  const subject = `[${config.name}] missing exports for ${date}: ${report.missing.join(', ')}`;
+  const summary = summaryRows(report, date, config.timeZone);
+  const consoleUrl = executionConsoleUrl(alert.executionId);
+  const lines = [
+    `The workbook for ${date} was built without any rows of: ${report.missing.join(', ')}.`,
+    `Check that Genesys still mails these exports to ${config.mailbox.user} (folder ${config.mailbox.folder}) and that their subjects and attachment names still match the configuration (exports[].match). Then rerun the day with force to send the complete workbook.`,
+  ];
+  const text = [
+    ...lines,
+    '',
+    ...textTable(summary, [false, true, true, false]),
+    '',
+    `Execution: ${alert.executionId}`,
+    ...(consoleUrl ? [consoleUrl] : []),
+  ].join('\n');
+  const html = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(subject)}</title></head>
+<body style="${font};font-size:14px;color:#222222">
+${lines.map((line) => `<p>${escapeHtml(line)}</p>`).join('\n')}
+${htmlTable(summary[0] ?? [], summary.slice(1), [false, true, true, false])}
+<p>Execution: ${consoleUrl ? `<a href="${escapeHtml(consoleUrl)}">${escapeHtml(alert.executionId)}</a>` : escapeHtml(alert.executionId)}</p>
+</body></html>`;
+  const raw = await build({
+    from: config.delivery.from,
+    to: config.delivery.admins,
+    subject,
+    date: alert.sentAt,
+    text,
+    html,
+  });
+  return { raw, subject, to: config.delivery.admins, cc: [], bcc: [] };
+}
+
+/** Tells the admins which execution failed, with a link to it in the console, the error, its cause and the input. */
 export async function composeFailureMessage(
   config: Config,
   failure: FailureInput,
@@ -137,8 +198,10 @@ export async function composeFailureMessage(
   const errorName = failure.error.Error ?? 'unknown error';
   const cause = readable(failure.error.Cause ?? '(no cause given)');
   const input = JSON.stringify(failure.input, null, 2) ?? 'undefined';
+  const consoleUrl = executionConsoleUrl(failure.executionId);
   const text = [
     `The execution ${failure.executionId} failed (reported ${localTime(sentAt.getTime(), config.timeZone)}, ${config.timeZone}).`,
+    ...(consoleUrl ? ['', `Open it in the console: ${consoleUrl}`] : []),
     '',
     `Error: ${errorName}`,
     '',
@@ -150,8 +213,10 @@ export async function composeFailureMessage(
   ].join('\n');
   const pre = 'style="background:#f6f6f6;padding:8px;white-space:pre-wrap"';
   const html = `<!doctype html>
-<html><body style="font-family:Segoe UI,Arial,sans-serif;font-size:14px">
+<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(subject)}</title></head>
+<body style="${font};font-size:14px;color:#222222">
 <p>The execution <code>${escapeHtml(failure.executionId)}</code> failed (reported ${escapeHtml(localTime(sentAt.getTime(), config.timeZone))}, ${escapeHtml(config.timeZone)}).</p>
+${consoleUrl ? `<p><a href="${escapeHtml(consoleUrl)}">Open the execution in the Step Functions console</a></p>` : ''}
 <p>Error: <strong>${escapeHtml(errorName)}</strong></p>
 <p>Cause:</p><pre ${pre}>${escapeHtml(cause)}</pre>
 <p>Execution input:</p><pre ${pre}>${escapeHtml(input)}</pre>
@@ -165,6 +230,192 @@ export async function composeFailureMessage(
     html,
   });
   return { raw, subject, to: config.delivery.admins, cc: [], bcc: [] };
+}
+
+/** The execution's page in the Step Functions console, in the region its ARN names. */
+export function executionConsoleUrl(executionArn: string): string | undefined {
+  const [prefix, , service, region] = executionArn.split(':');
+  if (prefix !== 'arn' || service !== 'states' || !region) return undefined;
+  return `https://${region}.console.aws.amazon.com/states/home?region=${region}#/v2/executions/details/${executionArn}`;
+}
+
+function summaryRows(report: BuildResult, date: string, timeZone: string): string[][] {
+  // The time alone on the report's own date keeps the table narrow enough for a phone.
+  const local = (iso: string | undefined) => {
+    if (!iso) return '—';
+    const time = localTime(Date.parse(iso), timeZone);
+    return time.startsWith(`${date} `) ? time.slice(11) : time;
+  };
+  return [
+    ['Tab', 'Rows', 'Files', 'Last export'],
+    ...report.types.map((t) => [
+      t.tab,
+      String(t.rows),
+      String(t.files),
+      t.rows > 0 ? local(t.lastExportAt) : 'MISSING',
+    ]),
+    [
+      'Total',
+      String(report.types.reduce((sum, t) => sum + t.rows, 0)),
+      String(report.types.reduce((sum, t) => sum + t.files, 0)),
+      '',
+    ],
+  ];
+}
+
+const kpiFormats: [keyof DayKpis, string, (value: number) => string][] = [
+  ['callsHandled', 'Calls handled', String],
+  ['dialsHandled', 'Dials handled', String],
+  ['agents', 'Agents', String],
+  ['avgHandleMs', 'Average handle time', formatDuration],
+  ['avgTalkMs', 'Average talk time', formatDuration],
+  ['avgHoldMs', 'Average hold time', formatDuration],
+  ['avgAcwMs', 'Average after-call work', formatDuration],
+  ['onQueuePct', 'On queue', formatPercent],
+  ['interactingPct', 'Interacting', formatPercent],
+];
+
+/** The KPIs the build could compute, labelled; none for results built before KPIs existed. */
+function kpiLines(kpis: DayKpis | undefined): string[][] {
+  return kpiFormats.flatMap(([key, label, format]) => {
+    const value = kpis?.[key];
+    return typeof value === 'number' && Number.isFinite(value) ? [[label, format(value)]] : [];
+  });
+}
+
+/** Colour-blind-safe colours (Okabe–Ito), one per export type in configuration order. */
+const palette = ['#0072B2', '#E69F00', '#009E73', '#CC79A7', '#56B4E9', '#D55E00', '#7F7F7F', '#000000'];
+
+interface Chart {
+  series: { label: string; type: string; color: string }[];
+  rows: { hour: number; volumes: number[]; total: number }[];
+  max: number;
+}
+
+/** The hours from the first to the last with any volume, for the types that have some; none without volumes. */
+function hourlyChart(report: BuildResult): Chart | undefined {
+  const hourly: HourlyVolume[] = report.hourly ?? [];
+  const volume = (entry: HourlyVolume | undefined, type: string) => {
+    const value = entry?.volumes[type];
+    return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : 0;
+  };
+  const series = report.types
+    .map((t, i) => ({ label: t.tab, type: t.type, color: palette[i % palette.length] ?? '#000000' }))
+    .filter((s) => hourly.some((entry) => volume(entry, s.type) > 0));
+  const hours = hourly
+    .filter((entry) => series.some((s) => volume(entry, s.type) > 0))
+    .map((entry) => entry.hour)
+    .sort((a, b) => a - b);
+  const first = hours[0];
+  const last = hours[hours.length - 1];
+  if (first === undefined || last === undefined) return undefined;
+  const byHour = new Map(hourly.map((entry) => [entry.hour, entry]));
+  const rows = [];
+  for (let hour = first; hour <= last; hour++) {
+    const volumes = series.map((s) => volume(byHour.get(hour), s.type));
+    rows.push({ hour, volumes, total: volumes.reduce((sum, v) => sum + v, 0) });
+  }
+  return { series, rows, max: Math.max(...rows.map((r) => r.total)) };
+}
+
+/** Segment widths in whole percent of the bar cell, rounded cumulatively so that they never exceed 100. */
+export function barWidths(volumes: number[], max: number): number[] {
+  let cumulative = 0;
+  let drawn = 0;
+  return volumes.map((volume) => {
+    cumulative += volume;
+    const edge = Math.round((cumulative / max) * 100);
+    const width = edge - drawn;
+    drawn = edge;
+    return width;
+  });
+}
+
+const chartTitle = 'Volume by hour';
+const chartNote = 'handled interactions, or rows for exports without a Handle column; local time';
+
+function chartHtml(chart: Chart): string {
+  // Names in a legend that wraps, colours over the number columns: narrow enough for a phone.
+  const swatch = (color: string) => `<span style="color:${color}">&#9632;</span>`;
+  const legend = chart.series
+    .map((s) => `<span style="white-space:nowrap">${swatch(s.color)}&nbsp;${escapeHtml(s.label)}</span>`)
+    .join(' &nbsp; ');
+  const head = chart.series
+    .map(
+      (s) =>
+        `<th align="right" valign="bottom" title="${escapeHtml(s.label)}" style="padding:2px 0 2px 6px;font-weight:normal">${swatch(s.color)}</th>`,
+    )
+    .join('');
+  const rows = chart.rows
+    .map((row) => {
+      const widths = barWidths(row.volumes, chart.max);
+      const segments = chart.series
+        .map((s, i) => {
+          const width = widths[i] ?? 0;
+          return width > 0
+            ? `<td width="${width}%" height="12" bgcolor="${s.color}" style="background-color:${s.color};height:12px;font-size:1px;line-height:1px">&nbsp;</td>`
+            : '';
+        })
+        .join('');
+      const rest = 100 - widths.reduce((sum, w) => sum + w, 0);
+      const filler =
+        rest > 0
+          ? `<td width="${rest}%" height="12" style="height:12px;font-size:1px;line-height:1px">&nbsp;</td>`
+          : '';
+      const bar = `<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0"><tr>${segments}${filler}</tr></table>`;
+      const numbers = row.volumes.map((v) => `<td align="right" style="padding:1px 0 1px 6px">${v}</td>`).join('');
+      return `<tr><td width="44" style="padding:1px 8px 1px 0;white-space:nowrap">${hourLabel(row.hour)}</td><td width="60%" style="padding:1px 0">${bar}</td>${numbers}</tr>`;
+    })
+    .join('\n');
+  return `<p style="margin:0 0 6px 0"><strong>${chartTitle}</strong> <span style="color:#666666;font-size:12px">(${chartNote})</span></p>
+<p style="margin:0 0 6px 0;font-size:12px">${legend}</p>
+<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" style="${font};font-size:12px;color:#222222">
+<tr><th align="left" valign="bottom" style="padding:2px 8px 2px 0;font-weight:normal;color:#444444">Hour</th><th>&nbsp;</th>${head}</tr>
+${rows}
+</table>`;
+}
+
+/** The chart's numbers as a text table, each hour with a bar of # scaled like the HTML bars. */
+function chartText(chart: Chart): string[] {
+  const barLength = 30;
+  const table = [
+    ['Hour', ...chart.series.map((s) => s.label), ''],
+    ...chart.rows.map((row) => [
+      hourLabel(row.hour),
+      ...row.volumes.map(String),
+      '#'.repeat(Math.round((row.total / chart.max) * barLength)),
+    ]),
+  ];
+  return [`${chartTitle} (${chartNote})`, ...textTable(table, [false, ...chart.series.map(() => true), false])];
+}
+
+function textTable(rows: string[][], rightAligned: boolean[]): string[] {
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((row) => row[i]?.length ?? 0))) ?? [];
+  return rows.map((row) =>
+    row
+      .map((value, i) => (rightAligned[i] ? value.padStart(widths[i] ?? 0) : value.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd(),
+  );
+}
+
+function htmlTable(head: string[], rows: string[][], rightAligned: boolean[]): string {
+  const headCells = head.map((h) => `<th ${cell} align="left">${escapeHtml(h)}</th>`).join('');
+  const bodyRows = rows
+    .map(
+      (row) =>
+        `<tr>${row
+          .map((value, i) => {
+            const content = value === 'MISSING' ? '<strong style="color:#c00000">MISSING</strong>' : escapeHtml(value);
+            return `<td ${rightAligned[i] ? numberCell : cell}>${content}</td>`;
+          })
+          .join('')}</tr>`,
+    )
+    .join('\n');
+  return `<table cellpadding="0" cellspacing="0" border="0" style="border-collapse:collapse;${font};font-size:14px">
+<tr>${headCells}</tr>
+${bodyRows}
+</table>`;
 }
 
 function build(options: MailComposerOptions): Promise<Buffer> {
@@ -181,8 +432,26 @@ function readable(cause: string): string {
   }
 }
 
+function hourLabel(hour: number): string {
+  return `${String(hour).padStart(2, '0')}:00`;
+}
+
 function localTime(instantMs: number, timeZone: string): string {
   return instantToIso(instantMs, timeZone).slice(0, 16).replace('T', ' ');
+}
+
+/** m:ss, or h:mm:ss from an hour on. */
+function formatDuration(ms: number): string {
+  const seconds = Math.round(ms / 1000);
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = String(seconds % 60).padStart(2, '0');
+  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${s}` : `${m}:${s}`;
+}
+
+/** DayKpis percentages are 0–100. */
+function formatPercent(value: number): string {
+  return `${value.toFixed(1)}%`;
 }
 
 function formatBytes(bytes: number): string {
