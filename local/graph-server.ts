@@ -1,15 +1,17 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { constants, createHash, randomUUID, verify, X509Certificate } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { simpleParser } from 'mailparser';
+import { isInlinePart, isMessage, mimeHeaders, mimeParserOptions } from '../functions/collect/mime.ts';
 
 /**
  * A stand-in for Microsoft Graph v1.0 on plain-HTTP loopback, shaped like the real service
- * for the calls the collect stage makes: the client-credentials token endpoint, mail
- * folders by well-known name and display name, a folder's messages with `$filter`,
- * `$select`, `$orderby`, `$top` and `$skip` paging, attachments and their raw `$value`.
+ * for the calls the collect stage makes: the client-credentials token endpoint (client
+ * secret or certificate assertion), mail folders by well-known name and display name, a
+ * folder's messages with `$filter`, `$select`, `$orderby`, `$top` and `$skip` paging, file
+ * and item attachments and their raw `$value`, and moving a message to another folder.
  */
 
 export interface FakeAttachment {
@@ -18,9 +20,12 @@ export interface FakeAttachment {
   content: Buffer;
   isInline?: boolean;
   contentId?: string;
-  /** `item` for an attached mail (message/rfc822). */
-  kind?: 'file' | 'item';
+  /** `item` for an attached mail: `content` is its MIME, `name` its subject, as Exchange shows it; `reference` for a link to a cloud file. */
+  kind?: 'file' | 'item' | 'reference';
 }
+
+/** What the app registration was granted: Mail.Read reads, Mail.ReadWrite also moves. */
+export type FakePermission = 'none' | 'Mail.Read' | 'Mail.ReadWrite';
 
 export interface FakeMessage {
   /** Graph id; by default derived from the Message-ID. */
@@ -48,10 +53,18 @@ export interface FakeGraphOptions {
   tenantId?: string;
   /** When set, the token endpoint checks the client secret. */
   clientSecret?: string;
-  /** Answer the first `requests` mailbox requests with 429 and this Retry-After. */
-  throttle?: { requests: number; retryAfterSeconds?: number };
-  /** Answer every mailbox request 403, as for an app without Mail.Read. */
-  forbidden?: boolean;
+  /** The certificate (PEM) uploaded to the app registration: client assertions must be signed with its key. */
+  clientCertificatePem?: string;
+  /** Answer the first `requests` mailbox requests with this status (default 429) and Retry-After. */
+  throttle?: { requests: number; status?: 429 | 503 | 504; retryAfterSeconds?: number };
+  /** Default Mail.Read; `none` answers every mailbox request 403. */
+  permission?: FakePermission;
+  /** More folder paths to create, e.g. where processed messages are moved. */
+  folders?: string[];
+  /** `$value` bodies are written in chunks this large, as a large attachment streams (default 64 KiB). */
+  chunkBytes?: number;
+  /** Cut the first `downloads` `$value` transfers off halfway, as a dropped connection does. */
+  interrupt?: { downloads: number };
   /** Concurrent requests allowed per mailbox before 429 (Exchange: 4). */
   maxConcurrent?: number;
 }
@@ -74,6 +87,8 @@ export interface FakeGraph {
   readonly maxInFlight: number;
   /** Invalidates every issued token, as when they expire. */
   expireTokens(): void;
+  /** Internet message ids of the messages in a folder, by path. */
+  messagesIn(folderPath: string): string[];
   stop(): Promise<void>;
 }
 
@@ -90,6 +105,7 @@ interface StoredAttachment extends FakeAttachment {
 
 interface StoredMessage extends Omit<FakeMessage, 'attachments'> {
   id: string;
+  folderId: string;
   attachments: StoredAttachment[];
 }
 
@@ -104,7 +120,7 @@ class HttpError extends Error {
   }
 }
 
-const standardFolders: [string, string][] = [
+const wellKnownFolderNames: [string, string][] = [
   ['Inbox', 'inbox'],
   ['Drafts', 'drafts'],
   ['Sent Items', 'sentitems'],
@@ -159,9 +175,14 @@ const folderProperties = new Set([
 
 export async function startFakeGraph(options: FakeGraphOptions): Promise<FakeGraph> {
   const sourceMessages = options.messages ?? (options.mailboxDir ? await loadMailboxDir(options.mailboxDir) : []);
-  const { folders, leaf } = buildFolders(options.folderPath);
+  const folders = standardFolders();
+  const leaf = walkFolders(folders, options.folderPath, true);
+  for (const path of options.folders ?? []) walkFolders(folders, path, true);
   const rootId = folders.get('msgfolderroot')?.id ?? '';
-  const messages = sourceMessages.map((m) => storeMessage(m));
+  const messages = sourceMessages.map((m) => storeMessage(m, leaf.id));
+  const permission = options.permission ?? 'Mail.Read';
+  const chunkBytes = options.chunkBytes ?? 64 * 1024;
+  let interruptsLeft = options.interrupt?.downloads ?? 0;
   const user = options.user.toLowerCase();
   const maxConcurrent = options.maxConcurrent ?? 4;
   const tokens = new Set<string>();
@@ -213,11 +234,21 @@ export async function startFakeGraph(options: FakeGraphOptions): Promise<FakeGra
       }
       if (throttleLeft > 0) {
         throttleLeft--;
-        throw new HttpError(429, 'ApplicationThrottled', 'Application is over its IncomingBytes limit.', {
+        const status = options.throttle?.status ?? 429;
+        const [code, message] =
+          status === 429
+            ? ['ApplicationThrottled', 'Application is over its IncomingBytes limit.']
+            : status === 503
+              ? ['ServiceUnavailable', 'The service is temporarily unavailable.']
+              : ['GatewayTimeout', 'The gateway did not receive a timely response.'];
+        throw new HttpError(status, code, message, {
           'Retry-After': String(options.throttle?.retryAfterSeconds ?? 0),
         });
       }
-      if (req.method !== 'GET') throw new HttpError(405, 'MethodNotAllowed', `${req.method} is not supported here.`);
+      const moving = /^\/v1\.0\/users\/[^/]+\/messages\/[^/]+\/move$/.test(url.pathname);
+      if (req.method !== (moving ? 'POST' : 'GET')) {
+        throw new HttpError(405, 'MethodNotAllowed', `${req.method} is not supported here.`);
+      }
 
       const segments = url.pathname.slice('/v1.0/'.length).split('/').map(decodeURIComponent);
       if (segments[0] !== 'users' || segments.length < 3) {
@@ -226,7 +257,7 @@ export async function startFakeGraph(options: FakeGraphOptions): Promise<FakeGra
       if ((segments[1] ?? '').toLowerCase() !== user) {
         throw new HttpError(404, 'ErrorInvalidUser', `The requested user '${segments[1]}' is invalid.`);
       }
-      if (options.forbidden) {
+      if (permission === 'none' || (moving && permission !== 'Mail.ReadWrite')) {
         throw new HttpError(403, 'ErrorAccessDenied', 'Access is denied. Check credentials and try again.');
       }
       const base = `${origin}/v1.0`;
@@ -257,13 +288,13 @@ export async function startFakeGraph(options: FakeGraphOptions): Promise<FakeGra
           );
         }
         if (rest.length === 3 && rest[2] === 'messages') {
-          const inFolder = folder.id === leaf.id ? messages : [];
+          const inFolder = messages.filter((m) => m.folderId === folder.id);
           return sendList(
             res,
             url,
             `${context}/mailFolders('${folder.id}')/messages`,
             queryMessages(inFolder, url),
-            (m) => messageJson(m, leaf.id),
+            messageJson,
             messageProperties,
           );
         }
@@ -271,10 +302,25 @@ export async function startFakeGraph(options: FakeGraphOptions): Promise<FakeGra
       if (rest[0] === 'messages' && rest.length >= 2) {
         const message = messages.find((m) => m.id === rest[1]);
         if (!message) throw new HttpError(404, 'ErrorItemNotFound', 'The specified object was not found in the store.');
+        if (moving) {
+          const destinationId = (JSON.parse((await readBody(req)) || '{}') as { destinationId?: unknown })
+            .destinationId;
+          if (typeof destinationId !== 'string') {
+            throw new HttpError(400, 'ErrorInvalidRequest', 'The destinationId parameter is required.');
+          }
+          const destination = findFolder(folders, destinationId);
+          // Exchange gives a moved message a new id.
+          message.folderId = destination.id;
+          message.id = graphId(`${message.id}/moved/${destination.id}`);
+          return sendJson(res, 201, {
+            '@odata.context': `${context}/messages/$entity`,
+            ...messageJson(message),
+          });
+        }
         if (rest.length === 2) {
           return sendJson(res, 200, {
             '@odata.context': `${context}/messages/$entity`,
-            ...select(messageJson(message, leaf.id), url, messageProperties),
+            ...select(messageJson(message), url, messageProperties),
           });
         }
         if (rest[2] === 'attachments') {
@@ -299,11 +345,23 @@ export async function startFakeGraph(options: FakeGraphOptions): Promise<FakeGra
             });
           }
           if (rest.length === 5 && rest[4] === '$value') {
+            if (attachment.kind === 'reference') {
+              throw new HttpError(400, 'ErrorInvalidRequest', 'A reference attachment has no content to download.');
+            }
+            // A file attachment's raw bytes, or an item attachment's MIME, streamed as it comes.
             res.writeHead(200, {
               'content-type': attachment.kind === 'item' ? 'message/rfc822' : attachment.contentType,
-              'content-length': attachment.content.byteLength,
             });
-            res.end(attachment.content);
+            const interrupted = interruptsLeft > 0;
+            if (interrupted) interruptsLeft--;
+            const length = interrupted ? Math.floor(attachment.content.byteLength / 2) : attachment.content.byteLength;
+            for (let offset = 0; offset < length; offset += chunkBytes) {
+              if (!res.write(attachment.content.subarray(offset, Math.min(length, offset + chunkBytes)))) {
+                await new Promise((resolve) => res.once('drain', resolve));
+              }
+            }
+            if (interrupted) res.destroy();
+            else res.end();
             return;
           }
         }
@@ -333,7 +391,24 @@ export async function startFakeGraph(options: FakeGraphOptions): Promise<FakeGra
       return fail(400, 'invalid_request', "AADSTS900144: The request body must contain the parameter 'client_id'.");
     }
     const secret = form.get('client_secret');
-    if (!secret || (options.clientSecret !== undefined && secret !== options.clientSecret)) {
+    const assertion = form.get('client_assertion');
+    if (assertion !== null) {
+      if (form.get('client_assertion_type') !== 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer') {
+        return fail(400, 'invalid_request', 'AADSTS50027: JWT token is invalid or malformed.');
+      }
+      const refusal = assertionRefusal(assertion, {
+        certificatePem: options.clientCertificatePem,
+        clientId: form.get('client_id') ?? '',
+        audience: `${origin}/${tenant}/oauth2/v2.0/token`,
+      });
+      if (refusal) return fail(401, 'invalid_client', refusal);
+    } else if (secret === null) {
+      return fail(
+        401,
+        'invalid_client',
+        "AADSTS7000218: The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+      );
+    } else if (options.clientSecret !== undefined && secret !== options.clientSecret) {
       return fail(401, 'invalid_client', 'AADSTS7000215: Invalid client secret provided.');
     }
     if (!form.get('scope')?.endsWith('/.default')) {
@@ -380,6 +455,10 @@ export async function startFakeGraph(options: FakeGraphOptions): Promise<FakeGra
     expireTokens() {
       tokens.clear();
     },
+    messagesIn(folderPath) {
+      const folder = walkFolders(folders, folderPath, false);
+      return messages.filter((m) => m.folderId === folder.id).map((m) => m.internetMessageId);
+    },
     stop() {
       return new Promise((resolve) => {
         server.closeAllConnections();
@@ -396,7 +475,8 @@ export async function loadMailboxDir(dir: string): Promise<FakeMessage[]> {
 }
 
 async function parseEml(raw: Buffer, fileName: string): Promise<FakeMessage> {
-  const mail = await simpleParser(raw, { skipHtmlToText: true, skipTextToHtml: true, skipImageLinks: true });
+  const mail = await simpleParser(raw, mimeParserOptions);
+  const headers = mimeHeaders(mail.headers, mail.headerLines);
   const sent = mail.date ?? new Date(0);
   const internetMessageId = mail.messageId ?? `<${fileName}@local>`;
   const sender = mail.from?.value[0];
@@ -409,40 +489,46 @@ async function parseEml(raw: Buffer, fileName: string): Promise<FakeMessage> {
     to: (Array.isArray(mail.to) ? mail.to : mail.to ? [mail.to] : []).flatMap((a) =>
       a.value.map((v) => v.address ?? ''),
     ),
-    receivedDateTime: graphTime(receivedTime(mail.headerLines) ?? sent),
+    receivedDateTime: graphTime(headers.received ?? sent),
     sentDateTime: graphTime(sent),
     bodyPreview: (mail.text ?? '').replace(/\s+/g, ' ').trim().slice(0, 255),
-    attachments: mail.attachments.map((a) => ({
-      name: a.filename ?? 'attachment',
-      contentType: a.contentType,
-      content: a.content,
-      isInline: a.contentDisposition === 'inline' || (Boolean(a.contentId) && a.contentType.startsWith('image/')),
-      ...(a.contentId ? { contentId: a.contentId.replace(/^<|>$/g, '') } : {}),
-      kind: a.contentType === 'message/rfc822' ? ('item' as const) : ('file' as const),
-    })),
+    attachments: await Promise.all(
+      mail.attachments.map(async (a): Promise<FakeAttachment> => {
+        if (isMessage(a.contentType)) {
+          // Exchange names an item attachment after the attached message's subject.
+          const inner = await simpleParser(a.content, mimeParserOptions);
+          return {
+            name: inner.subject ?? a.filename ?? '',
+            contentType: a.contentType,
+            content: a.content,
+            kind: 'item',
+          };
+        }
+        return {
+          name: a.filename ?? 'attachment',
+          contentType: a.contentType,
+          content: a.content,
+          isInline: isInlinePart(a.contentType, a.contentDisposition, a.contentId),
+          ...(a.contentId ? { contentId: a.contentId.replace(/^<|>$/g, '') } : {}),
+          kind: 'file',
+        };
+      }),
+    ),
   };
 }
 
-/** The newest `Received:` header (each hop adds one on top) tells when the mailbox got the message. */
-function receivedTime(headerLines: readonly { key: string; line: string }[]): Date | undefined {
-  const line = headerLines.find((h) => h.key === 'received')?.line;
-  if (!line) return undefined;
-  const unfolded = line.replace(/\r?\n[ \t]+/g, ' ');
-  const stamp = unfolded.slice(unfolded.lastIndexOf(';') + 1).trim();
-  const time = Date.parse(stamp);
-  return Number.isNaN(time) ? undefined : new Date(time);
-}
-
-function storeMessage(message: FakeMessage): StoredMessage {
+function storeMessage(message: FakeMessage, folderId: string): StoredMessage {
   const id = message.id ?? graphId(message.internetMessageId);
   return {
     ...message,
     id,
+    folderId,
     attachments: message.attachments.map((a, i) => ({ ...a, id: graphId(`${id}/${i}`) })),
   };
 }
 
-function buildFolders(path: string): { folders: Map<string, Folder>; leaf: Folder } {
+/** The root and the well-known folders under it, by well-known name. */
+function standardFolders(): Map<string, Folder> {
   const folders = new Map<string, Folder>();
   const root: Folder = {
     id: graphId('msgfolderroot'),
@@ -451,10 +537,15 @@ function buildFolders(path: string): { folders: Map<string, Folder>; leaf: Folde
     wellKnownName: 'msgfolderroot',
   };
   folders.set('msgfolderroot', root);
-  for (const [displayName, wellKnownName] of standardFolders) {
+  for (const [displayName, wellKnownName] of wellKnownFolderNames) {
     folders.set(wellKnownName, { id: graphId(wellKnownName), displayName, parentFolderId: root.id, wellKnownName });
   }
-  let parent = root;
+  return folders;
+}
+
+/** The folder at a path of display names from the root, made along the way when `create`. */
+function walkFolders(folders: Map<string, Folder>, path: string, create: boolean): Folder {
+  let parent = folders.get('msgfolderroot') as Folder;
   for (const segment of path
     .split('/')
     .map((s) => s.trim())
@@ -466,11 +557,12 @@ function buildFolders(path: string): { folders: Map<string, Folder>; leaf: Folde
       parent = existing;
       continue;
     }
+    if (!create) throw new Error(`No folder ${path} in the fake mailbox`);
     const folder: Folder = { id: graphId(`${parent.id}/${segment}`), displayName: segment, parentFolderId: parent.id };
     folders.set(folder.id, folder);
     parent = folder;
   }
-  return { folders, leaf: parent };
+  return parent;
 }
 
 function findFolder(folders: Map<string, Folder>, idOrWellKnown: string): Folder {
@@ -593,7 +685,7 @@ function folderJson(folder: Folder): Record<string, unknown> {
   };
 }
 
-function messageJson(message: StoredMessage, folderId: string): Record<string, unknown> {
+function messageJson(message: StoredMessage): Record<string, unknown> {
   const address = { emailAddress: { name: message.fromName ?? message.from, address: message.from } };
   return {
     '@odata.etag': `W/"${graphId(`${message.id}/etag`).slice(0, 24)}"`,
@@ -610,7 +702,7 @@ function messageJson(message: StoredMessage, folderId: string): Record<string, u
     bodyPreview: message.bodyPreview ?? '',
     body: { contentType: 'text', content: message.bodyPreview ?? '' },
     importance: 'normal',
-    parentFolderId: folderId,
+    parentFolderId: message.folderId,
     conversationId: graphId(`${message.subject}/conversation`),
     isRead: false,
     isDraft: false,
@@ -622,19 +714,75 @@ function messageJson(message: StoredMessage, folderId: string): Record<string, u
 }
 
 function attachmentJson(attachment: StoredAttachment, message: StoredMessage, withContent: boolean) {
-  const item = attachment.kind === 'item';
+  const kind = attachment.kind ?? 'file';
+  const file = kind === 'file';
   return {
-    '@odata.type': item ? '#microsoft.graph.itemAttachment' : '#microsoft.graph.fileAttachment',
-    ...(item ? {} : { '@odata.mediaContentType': attachment.contentType }),
+    '@odata.type': `#microsoft.graph.${kind}Attachment`,
+    ...(file ? { '@odata.mediaContentType': attachment.contentType } : {}),
     id: attachment.id,
     lastModifiedDateTime: message.receivedDateTime,
     name: attachment.name,
-    contentType: attachment.contentType,
+    contentType: kind === 'item' ? null : attachment.contentType,
     size: attachment.content.byteLength,
     isInline: attachment.isInline ?? false,
-    ...(item ? {} : { contentId: attachment.contentId ?? null }),
-    ...(withContent && !item ? { contentBytes: attachment.content.toString('base64') } : {}),
+    ...(file ? { contentId: attachment.contentId ?? null } : {}),
+    ...(withContent && file ? { contentBytes: attachment.content.toString('base64') } : {}),
   };
+}
+
+/**
+ * Why Entra ID would refuse a client assertion, or undefined when it accepts it: a JWT
+ * naming the registered certificate by thumbprint (`x5t#S256`, or SHA-1 `x5t`), signed with
+ * its key (PS256, or RS256), for this token endpoint, issued by and about the client, in date.
+ */
+function assertionRefusal(
+  assertion: string,
+  expected: { certificatePem: string | undefined; clientId: string; audience: string },
+): string | undefined {
+  const malformed = 'AADSTS50027: JWT token is invalid or malformed.';
+  const [headerPart, claimsPart, signaturePart, extra] = assertion.split('.');
+  if (!headerPart || !claimsPart || !signaturePart || extra !== undefined) return malformed;
+  let header: Record<string, unknown>;
+  let claims: Record<string, unknown>;
+  try {
+    header = JSON.parse(Buffer.from(headerPart, 'base64url').toString('utf8'));
+    claims = JSON.parse(Buffer.from(claimsPart, 'base64url').toString('utf8'));
+  } catch {
+    return malformed;
+  }
+  if (!expected.certificatePem) {
+    return `AADSTS700027: No certificate is registered on application ${expected.clientId}.`;
+  }
+  const certificate = new X509Certificate(expected.certificatePem);
+  const thumbprint = (algorithm: string) => createHash(algorithm).update(certificate.raw).digest('base64url');
+  if (header['x5t#S256'] !== thumbprint('sha256') && header.x5t !== thumbprint('sha1')) {
+    return 'AADSTS700027: The certificate with identifier used to sign the client assertion is not registered on application.';
+  }
+  if (header.alg !== 'PS256' && header.alg !== 'RS256') return malformed;
+  const signed = verify(
+    'sha256',
+    Buffer.from(`${headerPart}.${claimsPart}`),
+    {
+      key: certificate.publicKey,
+      ...(header.alg === 'PS256'
+        ? { padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST }
+        : {}),
+    },
+    Buffer.from(signaturePart, 'base64url'),
+  );
+  if (!signed) return 'AADSTS700027: Client assertion failed signature validation.';
+  if (claims.aud !== expected.audience) {
+    return `AADSTS700021: Client assertion audience claim does not match Realm issuer (${expected.audience}).`;
+  }
+  if (claims.iss !== expected.clientId || claims.sub !== expected.clientId) {
+    return 'AADSTS700023: Client assertion issuer and subject must be the client id.';
+  }
+  const seconds = Date.now() / 1000;
+  const skew = 300;
+  if (typeof claims.exp !== 'number' || claims.exp < seconds - skew || (Number(claims.nbf) || 0) > seconds + skew) {
+    return 'AADSTS700024: Client assertion is not within its valid time range.';
+  }
+  return undefined;
 }
 
 function integerParam(url: URL, name: string, fallback: number, min: number, max: number): number {

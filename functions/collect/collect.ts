@@ -1,10 +1,6 @@
-import { createHash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
 import { mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import {
   GetObjectCommand,
   HeadObjectCommand,
@@ -24,12 +20,18 @@ import type {
   RunInput,
   SourceFile,
 } from '../shared/contracts.ts';
-import { recogniseTypeFromHeader, recogniseTypeFromName } from '../shared/exports.ts';
+import { acceptsSender, matchFailure, recogniseTypeFromHeader, recogniseTypeFromName } from '../shared/exports.ts';
 import { rawKey } from '../shared/keys.ts';
+import { fromHeaderSafe, headerSafe, objectExists } from '../shared/objects.ts';
 import { logger } from '../shared/observability.ts';
 import { localToInstant } from '../shared/time.ts';
-import { GraphError, type MailAttachment, type MailMessage, type MailSource } from './graph.ts';
+import { mapPool } from './concurrency.ts';
+import { createSavedMailSource } from './eml.ts';
+import { type ExtractedCsv, extract, type FileForm, fileForm, notCollectable, tooLarge } from './extract.ts';
+import { GraphError } from './graph.ts';
+import type { MailMessage, MailSource } from './mail.ts';
 import { resolveRun } from './run.ts';
+import { type SpooledFile, Spooler } from './spool.ts';
 
 export interface CollectEvent {
   input: RunInput;
@@ -40,18 +42,15 @@ export interface CollectDeps {
   config: Config;
   s3: S3Client;
   resources: Resources;
-  /** The mailbox folder; none means only the agent inbox is collected. */
+  /** The Graph mailbox folder; none means only saved mail and the agent inbox are collected. */
   mail: MailSource | undefined;
   now?: () => number;
   /** Where attachments are spooled while hashed (default: the OS temp directory). */
   tempDir?: string;
 }
 
-/** Enough of the result to explain what was skipped, small enough for the state payload. */
+/** Enough of the result to explain what was skipped, small enough for the state payload; every one is logged. */
 const maxIgnoredListed = 50;
-
-/** Bytes kept from the start of a file, to read its header line. */
-const headBytes = 64 * 1024;
 
 /** Messages processed at once; the Graph client caps the requests in flight itself. */
 const messageConcurrency = 8;
@@ -67,19 +66,31 @@ interface StoreMetadata {
   origin: FileOrigin;
 }
 
-/** A file spooled to local disk with its digest. */
-interface SpooledFile {
-  path: string;
-  sha256: string;
-  bytes: number;
-  head: Uint8Array;
+/** Where a file came from, and whose rules decide which export types it may be. */
+interface Provenance {
+  messageId: string;
+  receivedAt: string;
+  exportedAt: string;
+  sender: string;
+  origin: FileOrigin;
+  /** Why a type's rules refuse the file, or undefined when they accept it. */
+  refuse: (spec: ExportSpec) => string | undefined;
+  /** What tells apart types that share a header, for the reason given when nothing does. */
+  tellApart: string;
+  /** The name a stored CSV records, from the name it was found under. */
+  storedName: (name: string) => string;
 }
 
-class TooLargeError extends Error {
-  override name = 'TooLargeError';
+/** An attachment or inbox file, before it is read. */
+interface IncomingFile {
+  name: string;
+  form: FileForm | undefined;
+  /** As its source reports it, before reading. */
+  size: number;
+  read<T>(consume: (chunks: AsyncIterable<Uint8Array>) => Promise<T>): Promise<T>;
 }
 
-type AttachmentOutcome =
+type FileOutcome =
   | { kind: 'stored' | 'alreadyStored'; type: string }
   /** An export of a type this run does not collect. */
   | { kind: 'notRequested'; type: string }
@@ -87,7 +98,8 @@ type AttachmentOutcome =
 
 /**
  * The first state: decides the run, stores every export of the day found in the mailbox
- * folder and the agent inbox under its content address, and lists all the day's raw files.
+ * folder, in saved mail and in the agent inbox under its content address, and lists all
+ * the day's raw files.
  */
 export async function collect(event: CollectEvent, deps: CollectDeps): Promise<CollectResult> {
   const { config } = deps;
@@ -103,9 +115,15 @@ export async function collect(event: CollectEvent, deps: CollectDeps): Promise<C
     attachmentsAlreadyStored: 0,
     agentFiles: 0,
   };
-  const context = new CollectContext(deps, run, work, summary);
+  const context = new CollectContext(deps, run, new Spooler(work, config.mailbox.maxAttachmentBytes), summary);
   try {
     if (deps.mail) await collectMail(context, deps.mail);
+    const savedMail = createSavedMailSource({
+      s3: deps.s3,
+      bucket: deps.resources.dataBucket,
+      prefix: config.mailbox.savedMailPrefix,
+    });
+    await collectMail(context, savedMail);
     await collectAgentInbox(context);
     const files = await listRawFiles(deps, run);
     logger.info('Collected', {
@@ -114,6 +132,7 @@ export async function collect(event: CollectEvent, deps: CollectDeps): Promise<C
       date: run.date,
       reports: run.reports,
       ...summaryCounts(summary),
+      messagesMoved: context.messagesMoved,
       files: files.length,
     });
     return { run, files, mail: summary };
@@ -125,12 +144,12 @@ export async function collect(event: CollectEvent, deps: CollectDeps): Promise<C
 /** What the collection of one run shares: where to spool, what to store, what was counted. */
 class CollectContext {
   private readonly claims = new Map<string, Promise<StoreClaim>>();
-  private spoolCount = 0;
+  messagesMoved = 0;
 
   constructor(
     readonly deps: CollectDeps,
     readonly run: Run,
-    private readonly work: string,
+    readonly spooler: Spooler,
     readonly summary: CollectSummary,
   ) {}
 
@@ -145,29 +164,6 @@ class CollectContext {
   listIgnored(entry: IgnoredMessage): void {
     if (this.summary.ignored.length < maxIgnoredListed) this.summary.ignored.push(entry);
     logger.info('Not collected', { messageId: entry.messageId, reason: entry.reason });
-  }
-
-  /** Writes the chunks to a fresh temp file, hashing them; rewrites from the start when called again. */
-  async spool(chunks: AsyncIterable<Uint8Array>, limit: number): Promise<SpooledFile> {
-    const path = join(this.work, `${++this.spoolCount}.part`);
-    const hash = createHash('sha256');
-    const head: Uint8Array[] = [];
-    let headLength = 0;
-    let bytes = 0;
-    async function* measured() {
-      for await (const chunk of chunks) {
-        bytes += chunk.byteLength;
-        if (bytes > limit) throw new TooLargeError(`over ${limit} bytes`);
-        hash.update(chunk);
-        if (headLength < headBytes) {
-          head.push(chunk.subarray(0, headBytes - headLength));
-          headLength += Math.min(chunk.byteLength, headBytes - headLength);
-        }
-        yield chunk;
-      }
-    }
-    await pipeline(Readable.from(measured()), createWriteStream(path));
-    return { path, sha256: hash.digest('hex'), bytes, head: Buffer.concat(head) };
   }
 
   /**
@@ -188,7 +184,7 @@ class CollectContext {
         return { ...earlier, outcome: 'alreadyStored' };
       }
       const { s3, resources } = this.deps;
-      if (await exists(s3, resources.dataBucket, key)) {
+      if (await objectExists(s3, resources.dataBucket, key)) {
         return { storedHere: false, exportedAt: metadata.exportedAt, outcome: 'alreadyStored' };
       }
       await this.put(key, file, type, metadata);
@@ -243,12 +239,12 @@ async function collectMail(context: CollectContext, mail: MailSource): Promise<v
 
   const { summary } = context;
   messages.forEach((message, i) => {
-    const attachments = outcomes[i] ?? [];
+    const files = outcomes[i] ?? [];
     const messageId = message.internetMessageId ?? message.id;
     summary.messagesSeen++;
     const reasons: string[] = [];
     let recognised = false;
-    for (const outcome of attachments) {
+    for (const outcome of files) {
       if (outcome.kind === 'ignored') reasons.push(outcome.reason);
       else recognised = true;
       if (outcome.kind === 'stored') summary.attachmentsStored++;
@@ -261,24 +257,53 @@ async function collectMail(context: CollectContext, mail: MailSource): Promise<v
   });
 }
 
-async function collectMessage(
-  context: CollectContext,
-  mail: MailSource,
-  message: MailMessage,
-): Promise<AttachmentOutcome[]> {
+async function collectMessage(context: CollectContext, mail: MailSource, message: MailMessage): Promise<FileOutcome[]> {
   const { config } = context;
   const sender = message.from;
   if (!config.exports.some((spec) => acceptsSender(spec, sender, config))) {
     return [{ kind: 'ignored', reason: `sender ${sender ?? '(none)'} is not an accepted sender` }];
   }
+  const provenance: Provenance = {
+    messageId: message.internetMessageId ?? message.id,
+    receivedAt: isoInstant(message.receivedAt),
+    exportedAt: isoInstant(message.sentAt),
+    sender: sender ?? '',
+    origin: mail.origin,
+    refuse: (spec) => matchFailure(spec, message, config),
+    tellApart: 'the name or subject',
+    storedName: (name) => name,
+  };
   try {
     const attachments = await mail.attachments(message.id);
-    const files = attachments.filter((a) => a.kind === 'file' && !a.isInline);
-    if (files.length === 0) {
-      return [{ kind: 'ignored', reason: `no file attachment (${attachments.length} inline or item attachments)` }];
+    const outcomes: FileOutcome[] = [];
+    let inline = 0;
+    for (const attachment of attachments) {
+      if (attachment.kind === 'reference') {
+        outcomes.push({ kind: 'ignored', reason: `${attachment.name}: a link to a file kept elsewhere, not a file` });
+        continue;
+      }
+      // An attached message is opened whatever it is called.
+      const form = attachment.kind === 'item' ? 'mail' : fileForm(attachment.name, attachment.contentType);
+      // Images shown in the body (signatures, banners) are no attachment to report.
+      if (!form && attachment.isInline) {
+        inline++;
+        continue;
+      }
+      const file: IncomingFile = {
+        name: attachment.name,
+        form,
+        size: attachment.size,
+        read: (consume) => mail.download(message.id, attachment.id, consume),
+      };
+      outcomes.push(...(await collectFile(context, file, provenance)));
     }
-    const outcomes: AttachmentOutcome[] = [];
-    for (const attachment of files) outcomes.push(await collectAttachment(context, mail, message, attachment));
+    if (outcomes.length === 0) {
+      return [{ kind: 'ignored', reason: `no attachment to collect (${inline} inline images)` }];
+    }
+    if (mail.messageCollected && outcomes.every((o) => o.kind === 'stored' || o.kind === 'alreadyStored')) {
+      await mail.messageCollected(message.id);
+      context.messagesMoved++;
+    }
     return outcomes;
   } catch (error) {
     // Moved or deleted since it was listed: nothing to collect, and no reason to fail the run.
@@ -289,59 +314,64 @@ async function collectMessage(
   }
 }
 
-async function collectAttachment(
+/**
+ * Stores the CSVs a file holds: itself, those in a zip, those attached to an attached email.
+ * A CSV named for a type this run does not take, or refused by its rules, is not downloaded.
+ */
+async function collectFile(
   context: CollectContext,
-  mail: MailSource,
-  message: MailMessage,
-  attachment: MailAttachment,
-): Promise<AttachmentOutcome> {
-  const { config } = context;
-  const name = attachment.name;
-  const ignored = (reason: string): AttachmentOutcome => ({ kind: 'ignored', reason: `${name}: ${reason}` });
-  if (!isCsv(name, attachment.contentType)) return ignored('not a CSV file');
-
-  const named = recogniseTypeFromName(name, config);
-  if (named) {
-    const failure = matchFailure(named, message, config);
-    if (failure) return ignored(failure);
-    if (!context.requested(named)) return { kind: 'notRequested', type: named.type };
+  file: IncomingFile,
+  provenance: Provenance,
+): Promise<FileOutcome[]> {
+  const { config, spooler } = context;
+  const ignored = (reason: string): FileOutcome[] => [{ kind: 'ignored', reason: `${file.name}: ${reason}` }];
+  const { form } = file;
+  if (!form) return ignored(notCollectable);
+  if (form === 'csv') {
+    const named = recogniseTypeFromName(file.name, config);
+    const refusal = named && provenance.refuse(named);
+    if (refusal) return ignored(refusal);
+    if (named && !context.requested(named)) return [{ kind: 'notRequested', type: named.type }];
   }
-  const limit = config.mailbox.maxAttachmentBytes;
-  if (attachment.size > limit) return ignored(tooLarge(attachment.size, limit));
+  if (file.size > spooler.limit) return ignored(tooLarge(file.size, spooler.limit));
 
-  let file: SpooledFile;
-  try {
-    file = await mail.download(message.id, attachment.id, (chunks) => context.spool(chunks, limit));
-  } catch (error) {
-    if (error instanceof TooLargeError) return ignored(tooLarge(undefined, limit));
-    throw error;
-  }
-
-  try {
-    let spec = named;
-    if (!spec) {
-      const byHeader = typeFromHeader(
-        file,
-        config,
-        (candidate) => matchFailure(candidate, message, config),
-        'the name or subject',
-      );
-      if (typeof byHeader === 'string') return ignored(byHeader);
-      spec = byHeader;
-      if (!context.requested(spec)) return { kind: 'notRequested', type: spec.type };
+  const extraction = await file.read((chunks) => extract(chunks, form, file.name, spooler));
+  const outcomes: FileOutcome[] = extraction.ignored.map((reason) => ({ kind: 'ignored', reason }));
+  for (const csv of extraction.csvs) {
+    try {
+      outcomes.push(await storeCsv(context, csv, provenance));
+    } finally {
+      await rm(csv.file.path, { force: true });
     }
-    const kind = await context.store(file, spec.type, {
-      messageId: message.internetMessageId ?? message.id,
-      receivedAt: isoInstant(message.receivedAt),
-      exportedAt: isoInstant(message.sentAt),
-      sender: message.from ?? '',
-      attachmentName: name,
-      origin: 'graph',
-    });
-    return { kind, type: spec.type };
-  } finally {
-    await rm(file.path, { force: true });
   }
+  return outcomes;
+}
+
+async function storeCsv(context: CollectContext, csv: ExtractedCsv, provenance: Provenance): Promise<FileOutcome> {
+  const { config } = context;
+  const ignored = (reason: string): FileOutcome => ({ kind: 'ignored', reason: `${csv.name}: ${reason}` });
+  let spec =
+    recogniseTypeFromName(csv.name, config) ?? (csv.archive ? recogniseTypeFromName(csv.archive, config) : undefined);
+  if (spec) {
+    const refusal = provenance.refuse(spec);
+    if (refusal) return ignored(refusal);
+  } else {
+    const byHeader = typeFromHeader(csv.file, config, provenance.refuse, provenance.tellApart);
+    if (typeof byHeader === 'string') return ignored(byHeader);
+    spec = byHeader;
+  }
+  if (!context.requested(spec)) return { kind: 'notRequested', type: spec.type };
+  const kind = await context.store(csv.file, spec.type, {
+    messageId: provenance.messageId,
+    receivedAt: provenance.receivedAt,
+    // A CSV from an attached email is the export as it was first sent: that email's Date,
+    // not when someone forwarded it, places it among the day's exports.
+    exportedAt: csv.sentAt ?? provenance.exportedAt,
+    sender: provenance.sender,
+    attachmentName: provenance.storedName(csv.name),
+    origin: provenance.origin,
+  });
+  return { kind, type: spec.type };
 }
 
 /** Files pushed under the agent inbox prefix whose export time lies in the run's window. */
@@ -361,48 +391,44 @@ async function collectAgentInbox(context: CollectContext): Promise<void> {
   }
   const start = Date.parse(run.window.start);
   const end = Date.parse(run.window.end);
-  const limit = config.mailbox.maxAttachmentBytes;
 
   await mapPool(keys, s3Concurrency, async ({ key, size }) => {
     const name = key.split('/').pop() ?? key;
-    const ignored = (reason: string) =>
-      context.listIgnored({ messageId: key, subject: '', reason: `${name}: ${reason}` });
     const head = await deps.s3.send(new HeadObjectCommand({ Bucket: deps.resources.dataBucket, Key: key }));
     const exportedAt = agentExportTime(name, head, config.timeZone);
     if (exportedAt === undefined || exportedAt < start || exportedAt >= end) return;
 
-    if (!isCsv(name, head.ContentType ?? '')) return ignored('not a CSV file');
-    const named = recogniseTypeFromName(name, config);
-    if (named && !context.requested(named)) return;
-    if (size > limit) return ignored(tooLarge(size, limit));
-    const object = await deps.s3.send(new GetObjectCommand({ Bucket: deps.resources.dataBucket, Key: key }));
-    let file: SpooledFile;
-    try {
-      file = await context.spool(object.Body as AsyncIterable<Uint8Array>, limit);
-    } catch (error) {
-      if (error instanceof TooLargeError) return ignored(tooLarge(undefined, limit));
-      throw error;
-    }
-    try {
-      let spec = named;
-      if (!spec) {
-        const byHeader = typeFromHeader(file, config, () => undefined, 'a name like <Type>__YYYY-MM-DD_HHMM.csv');
-        if (typeof byHeader === 'string') return ignored(byHeader);
-        spec = byHeader;
-        if (!context.requested(spec)) return;
-      }
-      await context.store(file, spec.type, {
-        messageId: key,
-        receivedAt: (head.LastModified ?? new Date(exportedAt)).toISOString(),
-        exportedAt: new Date(exportedAt).toISOString(),
-        sender: fromHeaderSafe(head.Metadata?.sender) ?? '',
-        attachmentName: name,
-        origin: 'agent',
-      });
-      context.summary.agentFiles++;
-    } finally {
-      await rm(file.path, { force: true });
-    }
+    // The Windows agent declares the message a file came from; a file dropped by hand has only its key and upload time.
+    const declared = head.Metadata ?? {};
+    const declaredReceipt = Date.parse(declared['received-at'] ?? '');
+    const declaredName = fromHeaderSafe(declared['attachment-name']);
+    const provenance: Provenance = {
+      messageId: fromHeaderSafe(declared['message-id']) ?? key,
+      receivedAt: (Number.isNaN(declaredReceipt)
+        ? (head.LastModified ?? new Date(exportedAt))
+        : new Date(declaredReceipt)
+      ).toISOString(),
+      exportedAt: new Date(exportedAt).toISOString(),
+      sender: fromHeaderSafe(declared.sender) ?? '',
+      origin: 'agent',
+      refuse: () => undefined,
+      tellApart: 'a name like <Type>__YYYY-MM-DD_HHMM.csv',
+      // The key's name tells the type; the name the file had in the mail is its lineage.
+      storedName: (found) => (declaredName === undefined ? found : declaredName + found.slice(name.length)),
+    };
+    const file: IncomingFile = {
+      name,
+      form: fileForm(name, head.ContentType ?? ''),
+      size,
+      read: async (consume) => {
+        const object = await deps.s3.send(new GetObjectCommand({ Bucket: deps.resources.dataBucket, Key: key }));
+        return consume(object.Body as AsyncIterable<Uint8Array>);
+      },
+    };
+    const outcomes = await collectFile(context, file, provenance);
+    const reasons = outcomes.flatMap((o) => (o.kind === 'ignored' ? [o.reason] : []));
+    if (reasons.length > 0) context.listIgnored({ messageId: key, subject: '', reason: reasons.join('; ') });
+    context.summary.agentFiles += outcomes.filter((o) => o.kind === 'stored' || o.kind === 'alreadyStored').length;
   });
 }
 
@@ -447,7 +473,7 @@ async function listRawFiles(deps: CollectDeps, run: Run): Promise<SourceFile[]> 
       receivedAt: meta['received-at'] ?? stored,
       messageId: fromHeaderSafe(meta['message-id']) ?? key,
       attachmentName: fromHeaderSafe(meta['attachment-name']) ?? name,
-      origin: meta.origin === 'graph' ? 'graph' : 'agent',
+      origin: fileOrigin(meta.origin),
     };
   });
   return files.sort((a, b) => a.exportedAt.localeCompare(b.exportedAt) || a.key.localeCompare(b.key));
@@ -470,32 +496,6 @@ function typeFromHeader(
   if (fitting.length === 0) return `its header fits ${types}, but ${candidates.map(rejection).join('; ')}`;
   if (fitting.length > 1) return `its header fits ${fitting.map((c) => c.type).join(', ')}; only ${tellApart} can tell`;
   return fitting[0] as ExportSpec;
-}
-
-/** Why a type's rules reject a message, or undefined when they accept it. */
-function matchFailure(spec: ExportSpec, message: MailMessage, config: Config): string | undefined {
-  if (!acceptsSender(spec, message.from, config)) {
-    return `sender ${message.from ?? '(none)'} is not accepted for ${spec.type}`;
-  }
-  if (spec.match.subject && !new RegExp(spec.match.subject, 'i').test(message.subject)) {
-    return `the subject does not match ${spec.type}`;
-  }
-  return undefined;
-}
-
-/** A type's own senders override the mailbox's; an empty list accepts anyone. */
-function acceptsSender(spec: ExportSpec, sender: string | undefined, config: Config): boolean {
-  const senders = spec.match.senders ?? config.mailbox.senders;
-  if (senders.length === 0) return true;
-  return sender !== undefined && senders.some((s) => s.toLowerCase() === sender.toLowerCase());
-}
-
-function isCsv(name: string, contentType: string): boolean {
-  return /\.csv$/i.test(name) || /^(text|application)\/csv\b/i.test(contentType);
-}
-
-function tooLarge(size: number | undefined, limit: number): string {
-  return `${size === undefined ? 'more than' : `${size} bytes,`} over maxAttachmentBytes (${limit})`;
 }
 
 /** The header line's cells, for telling a file's type when its name does not. */
@@ -523,49 +523,15 @@ function headerCells(head: Uint8Array): string[] {
   return cells;
 }
 
-/** S3 metadata travels as HTTP headers: non-ASCII characters (and `%`) are percent-encoded. */
-function headerSafe(value: string): string {
-  return value.replace(/[^\x20-\x7e]|%/gu, (ch) => encodeURIComponent(ch));
-}
-
-function fromHeaderSafe(value: string | undefined): string | undefined {
-  if (value === undefined) return undefined;
-  try {
-    return decodeURIComponent(value);
-  } catch {
-    return value;
-  }
-}
-
 function isoInstant(value: string): string {
   return new Date(value).toISOString();
 }
 
-async function exists(s3: S3Client, bucket: string, key: string): Promise<boolean> {
-  try {
-    await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-    return true;
-  } catch (error) {
-    const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-    if ((error as Error).name === 'NotFound' || status === 404) return false;
-    throw error;
-  }
+function fileOrigin(value: string | undefined): FileOrigin {
+  return value === 'graph' || value === 'saved-mail' ? value : 'agent';
 }
 
 function summaryCounts(summary: CollectSummary): Omit<CollectSummary, 'ignored'> {
   const { ignored: _ignored, ...counts } = summary;
   return counts;
-}
-
-async function mapPool<T, R>(items: readonly T[], concurrency: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
-  return results;
 }

@@ -1,58 +1,38 @@
-import { z } from 'zod';
+import { constants, createHash, createPrivateKey, randomUUID, sign, X509Certificate } from 'node:crypto';
 import type { Config } from '../shared/config.ts';
 import { retry } from '../shared/retry.ts';
+import { limiter } from './concurrency.ts';
+import type { MailAttachment, MailMessage, MailSource } from './mail.ts';
 
-/** A message as collect sees it, whatever the mailbox behind it. */
-export interface MailMessage {
-  /** The mailbox's id of the message, for follow-up requests. */
-  id: string;
-  /** RFC 5322 Message-ID: unlike `id`, it survives moving the message between folders. */
-  internetMessageId: string | undefined;
-  subject: string;
-  /** Lower-case sender address. */
-  from: string | undefined;
-  /** ISO instants. */
-  receivedAt: string;
-  sentAt: string;
-}
+/**
+ * The app registration's credential, as stored in Secrets Manager: a client secret, or a
+ * certificate and its private key (PEM) to sign a client assertion with.
+ */
+export type GraphCredential = { clientSecret: string } | { certificatePem: string; privateKeyPem: string };
 
-export interface MailAttachment {
-  id: string;
-  name: string;
-  contentType: string;
-  size: number;
-  isInline: boolean;
-  /** Only file attachments hold bytes of their own; item attachments are mail items, reference attachments links. */
-  kind: 'file' | 'item' | 'reference';
-}
+export const graphCredentialExample =
+  '{"clientSecret":"..."} or {"certificatePem":"-----BEGIN CERTIFICATE-----...","privateKeyPem":"-----BEGIN PRIVATE KEY-----..."}';
 
-export interface MailWindow {
-  start: string;
-  end: string;
-}
-
-/** The mailbox folder collect reads, free of HTTP details. */
-export interface MailSource {
-  /** For logs and errors, e.g. `reports@example.com:Inbox/Genesys`. */
-  readonly name: string;
-  /** Messages with attachments received in [start, end), oldest first. */
-  messages(window: MailWindow): AsyncIterable<MailMessage>;
-  attachments(messageId: string): Promise<MailAttachment[]>;
-  /**
-   * Streams an attachment's bytes into `consume` and returns its result. A transfer that
-   * fails midway is retried from the start, so `consume` must start over when called again.
-   */
-  download<T>(
-    messageId: string,
-    attachmentId: string,
-    consume: (chunks: AsyncIterable<Uint8Array>) => Promise<T>,
-  ): Promise<T>;
+/** The credential in a secret's parsed JSON, or undefined when it holds neither form. */
+export function readGraphCredential(json: unknown): GraphCredential | undefined {
+  const fields = isJson(json) ? json : {};
+  const clientSecret = text(fields.clientSecret);
+  if (clientSecret) return { clientSecret };
+  const certificatePem = text(fields.certificatePem);
+  const privateKeyPem = text(fields.privateKeyPem);
+  if (certificatePem?.includes('BEGIN CERTIFICATE') && privateKeyPem?.includes('PRIVATE KEY')) {
+    return { certificatePem, privateKeyPem };
+  }
+  return undefined;
 }
 
 export interface GraphMailOptions {
-  mailbox: Pick<Config['mailbox'], 'user' | 'folder' | 'tenantId' | 'clientId' | 'graphBaseUrl' | 'authorityHost'>;
-  /** The app registration's client secret, or how to read it when a token is needed. */
-  clientSecret: string | (() => Promise<string>);
+  mailbox: Pick<
+    Config['mailbox'],
+    'user' | 'folder' | 'tenantId' | 'clientId' | 'graphBaseUrl' | 'authorityHost' | 'moveProcessedTo'
+  >;
+  /** The app registration's credential, or how to read it when a token is needed. */
+  credential: GraphCredential | (() => Promise<GraphCredential>);
   /** Messages per page (`$top`). */
   pageSize?: number;
   /** Requests in flight at once: Exchange allows an app four per mailbox. */
@@ -117,41 +97,89 @@ const messageFields = [
 ];
 const attachmentFields = ['id', 'name', 'contentType', 'size', 'isInline', 'lastModifiedDateTime'];
 
-const address = z
-  .object({ emailAddress: z.object({ address: z.string().nullish() }).nullish() })
-  .nullish()
-  .transform((value) => value?.emailAddress?.address?.toLowerCase() || undefined);
+/**
+ * Readers of Graph's JSON: what collect uses of each answer, or undefined when the answer
+ * lacks it (nulls stand for absent properties, as Graph writes them).
+ */
+type Json = Record<string, unknown>;
 
-const messageSchema = z.object({
-  id: z.string(),
-  internetMessageId: z.string().nullish(),
-  subject: z.string().nullish(),
-  from: address,
-  sender: address,
-  receivedDateTime: z.string(),
-  sentDateTime: z.string().nullish(),
-});
-
-const attachmentSchema = z.object({
-  '@odata.type': z.string(),
-  id: z.string(),
-  name: z.string().nullish(),
-  contentType: z.string().nullish(),
-  size: z.number().nullish(),
-  isInline: z.boolean().nullish(),
-});
-
-const folderSchema = z.object({ id: z.string(), displayName: z.string().nullish() });
-
-function pageSchema<T extends z.ZodType>(item: T) {
-  return z.object({ value: z.array(item), '@odata.nextLink': z.string().optional() });
+function isJson(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-const tokenSchema = z.object({ access_token: z.string().min(1), expires_in: z.coerce.number().positive() });
+function text(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
 
-const graphErrorSchema = z.object({ error: z.object({ code: z.string(), message: z.string().optional() }) });
+function readAddress(value: unknown): string | undefined {
+  const address = isJson(value) && isJson(value.emailAddress) ? text(value.emailAddress.address) : undefined;
+  return address?.toLowerCase() || undefined;
+}
 
-const tokenErrorSchema = z.object({ error: z.string(), error_description: z.string().optional() });
+function readMessage(item: Json): MailMessage | undefined {
+  const id = text(item.id);
+  const receivedAt = text(item.receivedDateTime);
+  if (id === undefined || receivedAt === undefined) return undefined;
+  return {
+    id,
+    internetMessageId: text(item.internetMessageId),
+    subject: text(item.subject) ?? '',
+    from: readAddress(item.from) ?? readAddress(item.sender),
+    receivedAt,
+    sentAt: text(item.sentDateTime) ?? receivedAt,
+  };
+}
+
+function readAttachment(item: Json): MailAttachment | undefined {
+  const id = text(item.id);
+  const odataType = text(item['@odata.type'])?.toLowerCase();
+  if (id === undefined || odataType === undefined) return undefined;
+  const kind = odataType.endsWith('fileattachment')
+    ? 'file'
+    : odataType.endsWith('itemattachment')
+      ? 'item'
+      : 'reference';
+  return {
+    id,
+    name: text(item.name) ?? '',
+    // Graph gives an item attachment no content type; its $value is the item's MIME.
+    contentType: text(item.contentType) ?? (kind === 'item' ? 'message/rfc822' : 'application/octet-stream'),
+    size: typeof item.size === 'number' ? item.size : 0,
+    isInline: item.isInline === true,
+    kind,
+  };
+}
+
+function readFolderId(item: unknown): string | undefined {
+  return isJson(item) ? text(item.id) : undefined;
+}
+
+function readPage(json: unknown): { items: Json[]; nextLink: string | undefined } | undefined {
+  if (!isJson(json) || !Array.isArray(json.value) || !json.value.every(isJson)) return undefined;
+  const nextLink = json['@odata.nextLink'];
+  if (nextLink !== undefined && typeof nextLink !== 'string') return undefined;
+  return { items: json.value, nextLink };
+}
+
+function readToken(json: unknown): { accessToken: string; expiresInSeconds: number } | undefined {
+  if (!isJson(json)) return undefined;
+  const accessToken = text(json.access_token);
+  // Entra ID writes expires_in as a number; older endpoints wrote it as a string.
+  const expiresInSeconds = Number(json.expires_in);
+  if (!accessToken || !(expiresInSeconds > 0)) return undefined;
+  return { accessToken, expiresInSeconds };
+}
+
+function readGraphFailure(json: unknown): { code: string; message: string | undefined } | undefined {
+  const error = isJson(json) && isJson(json.error) ? json.error : undefined;
+  const code = text(error?.code);
+  return code === undefined ? undefined : { code, message: text(error?.message) };
+}
+
+function readTokenFailure(json: unknown): { error: string; description: string | undefined } | undefined {
+  const error = isJson(json) ? text(json.error) : undefined;
+  return error === undefined ? undefined : { error, description: text((json as Json).error_description) };
+}
 
 /** The mailbox folder through Microsoft Graph v1.0 with an app-only (client credentials) token. */
 export function createGraphMailSource(options: GraphMailOptions): MailSource {
@@ -184,14 +212,19 @@ export function createGraphMailSource(options: GraphMailOptions): MailSource {
   }
 
   async function requestToken(): Promise<string> {
-    const secret = typeof options.clientSecret === 'string' ? options.clientSecret : await options.clientSecret();
+    const credential = typeof options.credential === 'function' ? await options.credential() : options.credential;
     const url = `${mailbox.authorityHost.replace(/\/+$/, '')}/${encodeURIComponent(mailbox.tenantId)}/oauth2/v2.0/token`;
     const body = new URLSearchParams({
       client_id: mailbox.clientId,
-      client_secret: secret,
       scope: `${new URL(base).origin}/.default`,
       grant_type: 'client_credentials',
     });
+    if ('clientSecret' in credential) {
+      body.set('client_secret', credential.clientSecret);
+    } else {
+      body.set('client_assertion_type', 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer');
+      body.set('client_assertion', clientAssertion(credential, mailbox.clientId, url, now()));
+    }
     const response = await send(fetchImpl, url, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
@@ -199,9 +232,9 @@ export function createGraphMailSource(options: GraphMailOptions): MailSource {
     });
     const json = await readJson(response);
     if (!response.ok) {
-      const parsed = tokenErrorSchema.safeParse(json);
-      const code = parsed.success ? parsed.data.error : `HTTP ${response.status}`;
-      const description = parsed.success ? (parsed.data.error_description?.split(/\r?\n/)[0] ?? '') : '';
+      const failed = readTokenFailure(json);
+      const code = failed?.error ?? `HTTP ${response.status}`;
+      const description = failed?.description?.split(/\r?\n/)[0] ?? '';
       throw new GraphError(
         `Could not get a Microsoft Graph token for app ${mailbox.clientId} in tenant ${mailbox.tenantId}: ${code}${description ? ` (${description})` : ''}`,
         {
@@ -212,21 +245,29 @@ export function createGraphMailSource(options: GraphMailOptions): MailSource {
         },
       );
     }
-    const parsed = tokenSchema.safeParse(json);
-    if (!parsed.success) {
+    const issued = readToken(json);
+    if (!issued) {
       throw new GraphError('The token endpoint answered without an access token', {
         status: response.status,
         code: 'InvalidTokenResponse',
       });
     }
-    const lifetimeMs = parsed.data.expires_in * 1000;
+    const lifetimeMs = issued.expiresInSeconds * 1000;
     // Refresh five minutes early, or halfway through a short lifetime.
-    token = { value: parsed.data.access_token, refreshAt: now() + lifetimeMs - Math.min(300_000, lifetimeMs / 2) };
+    token = { value: issued.accessToken, refreshAt: now() + lifetimeMs - Math.min(300_000, lifetimeMs / 2) };
     return token.value;
   }
 
-  /** One Graph GET, retried when throttled or unavailable; a rejected token is renewed once. */
-  async function request<T>(url: string, context: string, read: (response: Response) => Promise<T>): Promise<T> {
+  /**
+   * One Graph request, retried when throttled or unavailable; a rejected token is renewed
+   * once. A 403 names `permission`, the application permission the request needs.
+   */
+  async function request<T>(
+    url: string,
+    context: string,
+    read: (response: Response) => Promise<T>,
+    options: { method?: 'GET' | 'POST'; json?: unknown; permission?: Permission } = {},
+  ): Promise<T> {
     if (new URL(url).origin !== baseOrigin) {
       throw new GraphError(`Refusing to send the mailbox token to ${new URL(url).origin} (${context})`, {
         status: 0,
@@ -237,12 +278,19 @@ export function createGraphMailSource(options: GraphMailOptions): MailSource {
       for (let renewed = false; ; renewed = true) {
         const bearer = await accessToken();
         const outcome = await slots(async () => {
-          const response = await send(fetchImpl, url, { headers: { authorization: `Bearer ${bearer}` } });
+          const response = await send(fetchImpl, url, {
+            method: options.method ?? 'GET',
+            headers: {
+              authorization: `Bearer ${bearer}`,
+              ...(options.json === undefined ? {} : { 'content-type': 'application/json' }),
+            },
+            ...(options.json === undefined ? {} : { body: JSON.stringify(options.json) }),
+          });
           if (response.status === 401 && !renewed) {
             await response.body?.cancel();
             return undefined;
           }
-          if (!response.ok) throw await failure(response, context);
+          if (!response.ok) throw await failure(response, context, options.permission ?? 'Mail.Read');
           try {
             return { value: await read(response) };
           } catch (error) {
@@ -257,10 +305,10 @@ export function createGraphMailSource(options: GraphMailOptions): MailSource {
     }, retryOptions);
   }
 
-  async function failure(response: Response, context: string): Promise<GraphError> {
-    const parsed = graphErrorSchema.safeParse(await readJson(response));
-    const code = parsed.success ? parsed.data.error.code : `HTTP ${response.status}`;
-    const detail = parsed.success && parsed.data.error.message ? `: ${parsed.data.error.message}` : '';
+  async function failure(response: Response, context: string, permission: Permission): Promise<GraphError> {
+    const failed = readGraphFailure(await readJson(response));
+    const code = failed?.code ?? `HTTP ${response.status}`;
+    const detail = failed?.message ? `: ${failed.message}` : '';
     const details = {
       status: response.status,
       code,
@@ -270,8 +318,10 @@ export function createGraphMailSource(options: GraphMailOptions): MailSource {
     if (response.status === 403) {
       return new GraphError(
         `Microsoft Graph denied access to mailbox ${mailbox.user} while ${context} (403 ${code}${detail}). ` +
-          `The app registration ${mailbox.clientId} needs the Microsoft Graph application permission Mail.Read ` +
-          'with admin consent, and access to this mailbox if an application access policy limits it.',
+          `The app registration ${mailbox.clientId} needs ${permission} on this mailbox: an "Application ${permission}" ` +
+          'role assignment in Exchange RBAC for Applications whose scope includes the mailbox, or the Microsoft Graph ' +
+          `application permission ${permission} with admin consent (tenant-wide)` +
+          (permission === 'Mail.ReadWrite' ? '; or turn off mailbox.moveProcessedTo.' : '.'),
         details,
       );
     }
@@ -285,61 +335,69 @@ export function createGraphMailSource(options: GraphMailOptions): MailSource {
     return request(url, context, readJson);
   }
 
-  async function* pages<T extends z.ZodType>(firstUrl: string, item: T, context: string): AsyncGenerator<z.infer<T>> {
-    const schema = pageSchema(item);
+  /** The items of a collection, page after page through `@odata.nextLink`. */
+  async function* pages<T>(firstUrl: string, read: (item: Json) => T | undefined, context: string): AsyncGenerator<T> {
+    const unexpected = (what: string) =>
+      new GraphError(`Unexpected Microsoft Graph response while ${context}: ${what}`, {
+        status: 200,
+        code: 'UnexpectedResponse',
+      });
     for (let url: string | undefined = firstUrl; url; ) {
-      const parsed = schema.safeParse(await getJson(url, context));
-      if (!parsed.success) {
-        throw new GraphError(`Unexpected Microsoft Graph response while ${context}: ${parsed.error.message}`, {
-          status: 200,
-          code: 'UnexpectedResponse',
-        });
+      const page = readPage(await getJson(url, context));
+      if (!page) throw unexpected('not a collection');
+      for (const item of page.items) {
+        const value = read(item);
+        if (value === undefined)
+          throw unexpected(`an item without the properties asked for (${JSON.stringify(item).slice(0, 200)})`);
+        yield value;
       }
-      yield* parsed.data.value as z.infer<T>[];
-      url = parsed.data['@odata.nextLink'];
+      url = page.nextLink;
     }
   }
 
-  let folderIdPromise: Promise<string> | undefined;
+  const folderIds = new Map<string, Promise<string>>();
 
-  function folderId(): Promise<string> {
-    folderIdPromise ??= resolveFolder().catch((error: unknown) => {
-      folderIdPromise = undefined;
-      throw error;
-    });
-    return folderIdPromise;
+  function folderId(path: string): Promise<string> {
+    let id = folderIds.get(path);
+    if (!id) {
+      id = resolveFolder(path).catch((error: unknown) => {
+        folderIds.delete(path);
+        throw error;
+      });
+      folderIds.set(path, id);
+    }
+    return id;
   }
 
-  /** Walks the configured path from the mailbox root, one display name at a time. */
-  async function resolveFolder(): Promise<string> {
-    const segments = mailbox.folder
+  /** Walks a folder path from the mailbox root, one display name at a time. */
+  async function resolveFolder(path: string): Promise<string> {
+    const segments = path
       .split('/')
       .map((s) => s.trim())
       .filter(Boolean);
     let id: string | undefined;
     let walked = '';
     for (const segment of segments) {
-      const context = `resolving mail folder ${mailbox.folder}`;
+      const context = `resolving mail folder ${path}`;
       const byName = `$filter=${encodeURIComponent(`displayName eq '${segment.replace(/'/g, "''")}'`)}&$select=id,displayName`;
       let found: string | undefined;
       if (id === undefined && wellKnownFolders.has(segment.toLowerCase())) {
-        const parsed = folderSchema.safeParse(
+        found = readFolderId(
           await getJson(`${userPath}/mailFolders/${segment.toLowerCase()}?$select=id,displayName`, context),
         );
-        found = parsed.success ? parsed.data.id : undefined;
       } else {
         const url =
           id === undefined
             ? `${userPath}/mailFolders?${byName}`
             : `${userPath}/mailFolders/${encodeURIComponent(id)}/childFolders?${byName}`;
-        for await (const folder of pages(url, folderSchema, context)) {
-          found = folder.id;
+        for await (const folder of pages(url, readFolderId, context)) {
+          found = folder;
           break;
         }
       }
       if (found === undefined) {
         throw new GraphError(
-          `Mail folder ${mailbox.folder} not found in mailbox ${mailbox.user}: no folder "${segment}" ${walked ? `under ${walked}` : 'at the top level'}`,
+          `Mail folder ${path} not found in mailbox ${mailbox.user}: no folder "${segment}" ${walked ? `under ${walked}` : 'at the top level'}`,
           { status: 404, code: 'FolderNotFound' },
         );
       }
@@ -347,16 +405,17 @@ export function createGraphMailSource(options: GraphMailOptions): MailSource {
       walked = walked ? `${walked}/${segment}` : segment;
     }
     if (id === undefined) {
-      throw new GraphError(`Mail folder path "${mailbox.folder}" is empty`, { status: 0, code: 'FolderNotFound' });
+      throw new GraphError(`Mail folder path "${path}" is empty`, { status: 0, code: 'FolderNotFound' });
     }
     return id;
   }
 
-  return {
+  const source: MailSource = {
     name: `${mailbox.user}:${mailbox.folder}`,
+    origin: 'graph',
 
     async *messages(window) {
-      const folder = await folderId();
+      const folder = await folderId(mailbox.folder);
       const filter =
         `receivedDateTime ge ${graphInstant(window.start)} and receivedDateTime lt ${graphInstant(window.end)}` +
         ' and hasAttachments eq true';
@@ -364,35 +423,14 @@ export function createGraphMailSource(options: GraphMailOptions): MailSource {
         `${userPath}/mailFolders/${encodeURIComponent(folder)}/messages` +
         `?$filter=${encodeURIComponent(filter)}&$orderby=${encodeURIComponent('receivedDateTime asc')}` +
         `&$select=${messageFields.join(',')}&$top=${pageSize}`;
-      for await (const message of pages(url, messageSchema, 'listing messages')) {
-        yield {
-          id: message.id,
-          internetMessageId: message.internetMessageId ?? undefined,
-          subject: message.subject ?? '',
-          from: message.from ?? message.sender,
-          receivedAt: message.receivedDateTime,
-          sentAt: message.sentDateTime ?? message.receivedDateTime,
-        };
-      }
+      yield* pages(url, readMessage, 'listing messages');
     },
 
     async attachments(messageId) {
       const url = `${userPath}/messages/${encodeURIComponent(messageId)}/attachments?$select=${attachmentFields.join(',')}`;
       const result: MailAttachment[] = [];
-      for await (const attachment of pages(url, attachmentSchema, `listing the attachments of message ${messageId}`)) {
-        const odataType = attachment['@odata.type'].toLowerCase();
-        result.push({
-          id: attachment.id,
-          name: attachment.name ?? '',
-          contentType: attachment.contentType ?? 'application/octet-stream',
-          size: attachment.size ?? 0,
-          isInline: attachment.isInline ?? false,
-          kind: odataType.endsWith('fileattachment')
-            ? 'file'
-            : odataType.endsWith('itemattachment')
-              ? 'item'
-              : 'reference',
-        });
+      for await (const attachment of pages(url, readAttachment, `listing the attachments of message ${messageId}`)) {
+        result.push(attachment);
       }
       return result;
     },
@@ -403,6 +441,85 @@ export function createGraphMailSource(options: GraphMailOptions): MailSource {
       return request(url, context, (response) => consume(bodyChunks(response, context)));
     },
   };
+
+  const moveTo = mailbox.moveProcessedTo;
+  if (moveTo) {
+    source.messageCollected = async (messageId) => {
+      const destinationId = await folderId(moveTo);
+      const url = `${userPath}/messages/${encodeURIComponent(messageId)}/move`;
+      try {
+        await request(url, `moving message ${messageId} to ${moveTo}`, readJson, {
+          method: 'POST',
+          json: { destinationId },
+          permission: 'Mail.ReadWrite',
+        });
+      } catch (error) {
+        // Moved already: a retried move whose first answer was lost, or someone else filed it.
+        if (error instanceof GraphError && error.status === 404 && error.code === 'ErrorItemNotFound') return;
+        throw error;
+      }
+    };
+  }
+  return source;
+}
+
+type Permission = 'Mail.Read' | 'Mail.ReadWrite';
+
+/**
+ * A client assertion (RFC 7523) as the Microsoft identity platform takes it: a JWT signed
+ * PS256 with the certificate's key, naming the certificate by its SHA-256 thumbprint
+ * (`x5t#S256`) — the certificate uploaded to the app registration.
+ */
+function clientAssertion(
+  credential: { certificatePem: string; privateKeyPem: string },
+  clientId: string,
+  audience: string,
+  nowMs: number,
+): string {
+  let certificate: X509Certificate;
+  let key: ReturnType<typeof createPrivateKey>;
+  try {
+    certificate = new X509Certificate(credential.certificatePem);
+    key = createPrivateKey(credential.privateKeyPem);
+  } catch (error) {
+    throw new GraphError(`The Graph certificate or its private key cannot be read: ${(error as Error).message}`, {
+      status: 0,
+      code: 'InvalidCredential',
+    });
+  }
+  if (!certificate.checkPrivateKey(key)) {
+    throw new GraphError('The Graph private key does not belong to the certificate stored with it', {
+      status: 0,
+      code: 'InvalidCredential',
+    });
+  }
+  const seconds = Math.floor(nowMs / 1000);
+  const header = {
+    alg: 'PS256',
+    typ: 'JWT',
+    'x5t#S256': createHash('sha256').update(certificate.raw).digest('base64url'),
+  };
+  // Valid for ten minutes: long enough for the token request, short as the platform advises.
+  const claims = {
+    aud: audience,
+    iss: clientId,
+    sub: clientId,
+    jti: randomUUID(),
+    nbf: seconds,
+    iat: seconds,
+    exp: seconds + 600,
+  };
+  const signed = `${base64url(header)}.${base64url(claims)}`;
+  const signature = sign('sha256', Buffer.from(signed), {
+    key,
+    padding: constants.RSA_PKCS1_PSS_PADDING,
+    saltLength: constants.RSA_PSS_SALTLEN_DIGEST,
+  });
+  return `${signed}.${signature.toString('base64url')}`;
+}
+
+function base64url(json: unknown): string {
+  return Buffer.from(JSON.stringify(json)).toString('base64url');
 }
 
 /** Network failures, before or during a response, are worth another try. */
@@ -458,21 +575,4 @@ function retryAfter(response: Response): number | undefined {
 
 function graphInstant(iso: string): string {
   return new Date(iso).toISOString().replace(/\.000Z$/, 'Z');
-}
-
-/** Runs at most `max` tasks at once, the rest in arrival order. */
-function limiter(max: number): <T>(task: () => Promise<T>) => Promise<T> {
-  let active = 0;
-  const waiting: (() => void)[] = [];
-  return async (task) => {
-    if (active >= max) await new Promise<void>((resolve) => waiting.push(resolve));
-    else active++;
-    try {
-      return await task();
-    } finally {
-      const next = waiting.shift();
-      if (next) next();
-      else active--;
-    }
-  };
 }

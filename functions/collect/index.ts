@@ -5,25 +5,14 @@ import { stageHandler } from '../shared/handler.ts';
 import { logger, metrics } from '../shared/observability.ts';
 import { cachedSecret } from '../shared/secrets.ts';
 import { type CollectEvent, collect } from './collect.ts';
-import { createGraphMailSource } from './graph.ts';
+import { createGraphMailSource, graphCredentialExample, readGraphCredential } from './graph.ts';
 
 const config = loadBundledConfig();
 const s3 = createS3Client();
 const secrets = createSecretsClient();
 const resources = resourcesFromEnvironment();
-const graphSecret = cachedSecret(
-  secrets,
-  config.mailbox.secretName,
-  (json) => {
-    const secret = (json as { clientSecret?: unknown } | undefined)?.clientSecret;
-    return typeof secret === 'string' && secret !== '' ? { clientSecret: secret } : undefined;
-  },
-  '{"clientSecret":"..."}',
-);
-const mail = createGraphMailSource({
-  mailbox: config.mailbox,
-  clientSecret: async () => (await graphSecret()).clientSecret,
-});
+const graphCredential = cachedSecret(secrets, config.mailbox.secretName, readGraphCredential, graphCredentialExample);
+const mail = createGraphMailSource({ mailbox: config.mailbox, credential: graphCredential });
 
 export const handler = stageHandler(async (event: CollectEvent) => {
   logger.appendKeys({ executionId: event.executionId });

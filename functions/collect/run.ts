@@ -1,6 +1,6 @@
 import type { Config } from '../shared/config.ts';
 import type { Run, RunInput } from '../shared/contracts.ts';
-import { dayWindow, isDate, localDate, previousLocalDate } from '../shared/time.ts';
+import { dayWindow, instantToIso, isDate, localDate, previousLocalDate } from '../shared/time.ts';
 
 export class RunInputError extends Error {
   override name = 'RunInputError';
@@ -29,7 +29,11 @@ export function resolveRun(input: RunInput, executionId: string, config: Config,
     start: new Date(day.start).toISOString(),
     end: new Date(day.end + config.mailbox.graceMinutes * 60_000).toISOString(),
   };
-  return { date, reports, force, deliver, executionId, window };
+  // An intraday run's workbook is named with its local time, so the day's runs do not overwrite each other.
+  const intradayTime = fields.intraday
+    ? instantToIso(scheduledMs, config.timeZone).slice(11, 16).replace(':', '')
+    : undefined;
+  return { date, reports, force, deliver, executionId, window, ...(intradayTime ? { intradayTime } : {}) };
 }
 
 function checkInput(input: unknown, config: Config): RunInput {

@@ -1,140 +1,42 @@
-import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import {
-  DeleteObjectCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-} from '@aws-sdk/client-s3';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type CollectDeps, collect } from '../../functions/collect/collect.ts';
-import { createGraphMailSource, type GraphMailOptions, type MailSource } from '../../functions/collect/graph.ts';
-import { loadConfigFile } from '../../functions/shared/config.ts';
-import type { RunInput } from '../../functions/shared/contracts.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createGraphMailSource } from '../../functions/collect/graph.ts';
+import type { MailSource } from '../../functions/collect/mail.ts';
 import { rawKey } from '../../functions/shared/keys.ts';
-import { type FakeGraph, type FakeGraphOptions, type FakeMessage, startFakeGraph } from '../../local/graph-server.ts';
+import type { FakeGraphOptions } from '../../local/graph-server.ts';
 import { type SampleEmail, writeSampleMailbox } from '../../local/sample-day.ts';
-import { type LocalStack, startLocalStack } from '../../local/stack.ts';
+import {
+  acqHeader,
+  clientSecret,
+  config,
+  csvMessage,
+  date,
+  dialsHeader,
+  genesys,
+  ibCallsCsv,
+  sha256,
+  useHarness,
+} from './harness.ts';
 
-const config = loadConfigFile();
-const date = '2026-03-09';
-const executionId = 'arn:aws:states:us-east-1:000000000000:execution:charlie:collect-test';
-const clientSecret = 'local-secret';
-const genesys = config.mailbox.senders[0] as string;
-
-let dir: string;
-let stack: LocalStack;
+const h = useHarness();
+const { graphSource, run, storedKeys, objectBytes } = h;
 let sample: SampleEmail[];
 let mailboxDir: string;
-const fakes: FakeGraph[] = [];
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'charlie-collect-test-'));
-  stack = await startLocalStack(join(dir, 'stack'));
-  mailboxDir = join(dir, 'mailbox');
+  mailboxDir = join(h.dir, 'mailbox');
   sample = await writeSampleMailbox({ config, date, dir: mailboxDir });
 });
 
-afterAll(async () => {
-  await stack?.stop();
-  await rm(dir, { recursive: true, force: true });
-});
-
-beforeEach(async () => {
-  const bucket = stack.resources.dataBucket;
-  const listed = await stack.clients.s3.send(new ListObjectsV2Command({ Bucket: bucket }));
-  for (const object of listed.Contents ?? []) {
-    await stack.clients.s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: object.Key }));
-  }
-});
-
-afterEach(async () => {
-  await Promise.all(fakes.splice(0).map((fake) => fake.stop()));
-});
-
-async function fakeGraph(options: Partial<FakeGraphOptions> = {}): Promise<FakeGraph> {
-  const fake = await startFakeGraph({
-    user: config.mailbox.user,
-    folderPath: config.mailbox.folder,
-    tenantId: config.mailbox.tenantId,
-    clientSecret,
-    ...(options.messages ? {} : { mailboxDir }),
-    ...options,
-  });
-  fakes.push(fake);
-  return fake;
-}
-
-function graphSource(fake: FakeGraph, options: Partial<GraphMailOptions> = {}): MailSource {
-  return createGraphMailSource({
-    mailbox: { ...config.mailbox, graphBaseUrl: fake.graphBaseUrl, authorityHost: fake.authorityHost },
-    clientSecret,
-    retry: { sleep: async () => {} },
-    ...options,
-  });
-}
-
-function run(mail: MailSource | undefined, input: RunInput = { date }, overrides: Partial<CollectDeps> = {}) {
-  return collect(
-    { input, executionId },
-    {
-      config,
-      s3: stack.clients.s3,
-      resources: stack.resources,
-      mail,
-      now: () => Date.parse('2026-03-10T12:00:00Z'),
-      ...overrides,
-    },
-  );
-}
-
-async function storedKeys(prefix = 'raw/'): Promise<string[]> {
-  const listed = await stack.clients.s3.send(
-    new ListObjectsV2Command({ Bucket: stack.resources.dataBucket, Prefix: prefix }),
-  );
-  return (listed.Contents ?? []).map((o) => o.Key as string).sort();
-}
-
-async function objectBytes(key: string): Promise<Uint8Array> {
-  const object = await stack.clients.s3.send(new GetObjectCommand({ Bucket: stack.resources.dataBucket, Key: key }));
-  return (await object.Body?.transformToByteArray()) ?? new Uint8Array();
+/** A fake mailbox holding the sample day, unless given its messages. */
+function fakeGraph(options: Partial<FakeGraphOptions> = {}) {
+  return h.fakeGraph({ ...(options.messages ? {} : { mailboxDir }), ...options });
 }
 
 const exportEmails = () => sample.filter((m) => m.attachment);
 const distinctKeys = (emails: SampleEmail[]) =>
   [...new Set(emails.map((m) => rawKey(date, m.attachment?.type ?? '', m.attachment?.sha256 ?? '')))].sort();
-
-function csvMessage(id: string, overrides: Partial<FakeMessage> & { csv?: string; name?: string } = {}): FakeMessage {
-  const { csv, name, ...message } = overrides;
-  return {
-    internetMessageId: `<${id}@mypurecloud.com>`,
-    subject: 'Scheduled export: IB_Calls',
-    from: genesys,
-    receivedDateTime: '2026-03-09T15:00:30Z',
-    sentDateTime: '2026-03-09T15:00:00Z',
-    attachments: [
-      {
-        name: name ?? 'IB_Calls_2026-03-09_1000.csv',
-        contentType: 'text/csv',
-        content: Buffer.from(csv ?? ibCallsCsv),
-      },
-    ],
-    ...message,
-  };
-}
-
-const ibCallsCsv = [
-  'Interval Start,Interval End,Interval Complete,Filters,Media Type,Agent Id,Agent Name,Handle,Avg Handle',
-  '2026-03-09 09:00:00,2026-03-09 10:00:00,1.0,Initial Direction: Inbound; Queue: LLSA-IB-DM,voice,0b6a3b8e-2f4e-4d55-9a51-1b6f0c7e8d21,José Peña,4.0,900806.5',
-  ',,,,,,,,',
-  '',
-].join('\n');
-const acqHeader = 'Interval Start,Interval End,Interval Complete,Filters,Media Type,Agent Id,Agent Name,Handle\n';
-const dialsHeader =
-  'Interval Start,Interval End,Interval Complete,Filters,Media Type,Agent Id,Agent Name,Handle,Avg Handle,Avg Talk,Avg Hold,Avg ACW,Total Handle,Total Talk,Total Hold,Total ACW\n';
 
 describe('collect from the Graph mailbox', () => {
   it('stores one raw object per distinct CSV of the day, with its lineage as metadata', async () => {
@@ -167,7 +69,7 @@ describe('collect from the Graph mailbox', () => {
     const key = rawKey(date, 'Dials', first.attachment?.sha256 ?? '');
     const file = result.files.find((f) => f.key === key);
     expect(file).toEqual({
-      bucket: stack.resources.dataBucket,
+      bucket: h.stack.resources.dataBucket,
       key,
       type: 'Dials',
       sha256: first.attachment?.sha256,
@@ -178,8 +80,7 @@ describe('collect from the Graph mailbox', () => {
       attachmentName: 'Dials_2026-03-09_1400.csv',
       origin: 'graph',
     });
-    const head = await stack.clients.s3.send(new HeadObjectCommand({ Bucket: stack.resources.dataBucket, Key: key }));
-    expect(head.Metadata).toEqual({
+    expect(await h.metadata(key)).toEqual({
       'message-id': messageId,
       'received-at': first.receivedAt,
       'exported-at': first.sentAt,
@@ -190,7 +91,7 @@ describe('collect from the Graph mailbox', () => {
       sha256: first.attachment?.sha256,
     });
     const bytes = await objectBytes(key);
-    expect(createHash('sha256').update(bytes).digest('hex')).toBe(first.attachment?.sha256);
+    expect(sha256(bytes)).toBe(first.attachment?.sha256);
 
     // Pages of 25 messages, each next page requested through the nextLink's $skip.
     const listings = fake.requests.filter((r) => r.path.endsWith('/messages'));
@@ -254,7 +155,7 @@ describe('collect from the Graph mailbox', () => {
       ],
     });
     const result = await run(graphSource(fake));
-    const sha = createHash('sha256').update(ibCallsCsv).digest('hex');
+    const sha = sha256(ibCallsCsv);
     expect(await storedKeys()).toEqual([rawKey(date, 'IB_Calls', sha)]);
     expect(result.mail).toMatchObject({
       messagesSeen: 2,
@@ -351,8 +252,11 @@ describe('collect from the Graph mailbox', () => {
 });
 
 describe('Graph client', () => {
-  it('retries throttled requests after the Retry-After the server asked for', async () => {
-    const fake = await fakeGraph({ messages: [csvMessage('one')], throttle: { requests: 3, retryAfterSeconds: 1 } });
+  it.each([429, 503, 504] as const)('retries %i answers after the Retry-After the server asked for', async (status) => {
+    const fake = await fakeGraph({
+      messages: [csvMessage('one')],
+      throttle: { requests: 3, status, retryAfterSeconds: 1 },
+    });
     const waits: number[] = [];
     const result = await run(
       graphSource(fake, {
@@ -364,7 +268,7 @@ describe('Graph client', () => {
       }),
     );
     expect(waits).toEqual([1000, 1000, 1000]);
-    expect(fake.requests.filter((r) => r.status === 429)).toHaveLength(3);
+    expect(fake.requests.filter((r) => r.status === status)).toHaveLength(3);
     expect(result.mail.attachmentsStored).toBe(1);
   });
 
@@ -373,7 +277,7 @@ describe('Graph client', () => {
     const statuses = [503, 504, 503];
     const mail = createGraphMailSource({
       mailbox: { ...config.mailbox, graphBaseUrl: 'http://graph.test/v1.0', authorityHost: 'http://login.test' },
-      clientSecret,
+      credential: { clientSecret },
       retry: { attempts: 3, baseMs: 100, sleep: async (ms) => void waits.push(ms) },
       fetch: async (url) =>
         String(url).includes('/oauth2/')
@@ -386,11 +290,15 @@ describe('Graph client', () => {
   });
 
   it('explains a 403 by the mailbox and the missing Mail.Read permission', async () => {
-    const fake = await fakeGraph({ forbidden: true });
+    const fake = await fakeGraph({ permission: 'none' });
     const error = await run(graphSource(fake)).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(Error);
-    expect((error as Error).message).toMatch(
-      /^Microsoft Graph denied access to mailbox reports@example\.com while resolving mail folder Inbox\/Genesys \(403 ErrorAccessDenied: Access is denied\. Check credentials and try again\.\)\. The app registration 00000000-0000-0000-0000-000000000000 needs the Microsoft Graph application permission Mail\.Read/,
+    expect((error as Error).message).toBe(
+      'Microsoft Graph denied access to mailbox reports@example.com while resolving mail folder Inbox/Genesys ' +
+        '(403 ErrorAccessDenied: Access is denied. Check credentials and try again.). ' +
+        'The app registration 00000000-0000-0000-0000-000000000000 needs Mail.Read on this mailbox: ' +
+        'an "Application Mail.Read" role assignment in Exchange RBAC for Applications whose scope includes the mailbox, ' +
+        'or the Microsoft Graph application permission Mail.Read with admin consent (tenant-wide).',
     );
   });
 
@@ -407,9 +315,25 @@ describe('Graph client', () => {
     expect(fake.requests.filter((r) => r.status === 401)).toHaveLength(1);
   });
 
+  it('asks for a new token shortly before the old one expires', async () => {
+    const fake = await fakeGraph({ messages: [csvMessage('one')] });
+    let clock = Date.parse('2026-03-10T12:00:00Z');
+    const mail = graphSource(fake, { now: () => clock });
+    const tokenRequests = () => fake.requests.filter((r) => r.path.endsWith('/oauth2/v2.0/token')).length;
+    await collectMessages(mail);
+    // The fake's tokens last 3599 s; five minutes before that, a new one is asked for.
+    clock += 3_599_000 - 310_000;
+    await collectMessages(mail);
+    expect(tokenRequests()).toBe(1);
+    clock += 20_000;
+    await collectMessages(mail);
+    expect(tokenRequests()).toBe(2);
+    expect(fake.requests.filter((r) => r.status === 401)).toHaveLength(0);
+  });
+
   it('names the app and tenant when the token request is refused', async () => {
     const fake = await fakeGraph({ messages: [csvMessage('one')] });
-    const mail = graphSource(fake, { clientSecret: 'wrong' });
+    const mail = graphSource(fake, { credential: { clientSecret: 'wrong' } });
     await expect(run(mail)).rejects.toThrow(
       /^Could not get a Microsoft Graph token for app 00000000-0000-0000-0000-000000000000 in tenant 00000000-0000-0000-0000-000000000000: invalid_client \(AADSTS7000215/,
     );
@@ -439,7 +363,7 @@ describe('Graph client', () => {
   it('refuses to send its token to a nextLink on another host', async () => {
     const mail = createGraphMailSource({
       mailbox: { ...config.mailbox, graphBaseUrl: 'http://graph.test/v1.0', authorityHost: 'http://login.test' },
-      clientSecret,
+      credential: { clientSecret },
       fetch: async (url) => {
         const text = String(url);
         if (text.includes('/oauth2/'))
@@ -478,16 +402,8 @@ describe('fake Graph', () => {
 });
 
 describe('collect from the agent inbox', () => {
-  async function push(name: string, body: string, metadata?: Record<string, string>) {
-    await stack.clients.s3.send(
-      new PutObjectCommand({
-        Bucket: stack.resources.dataBucket,
-        Key: `${config.agentInbox.prefix}${name}`,
-        Body: body,
-        ...(metadata ? { Metadata: metadata } : {}),
-      }),
-    );
-  }
+  const push = (name: string, body: string, metadata?: Record<string, string>) =>
+    h.put(`${config.agentInbox.prefix}${name}`, body, metadata);
 
   it('takes files whose export time lies in the day and its grace period', async () => {
     const dials = `${dialsHeader},,,,,,,,,,,,,,,\n`;
@@ -517,12 +433,12 @@ describe('collect from the agent inbox', () => {
       {
         messageId: 'inbox/agent/notes__2026-03-09_1200.txt',
         subject: '',
-        reason: 'notes__2026-03-09_1200.txt: not a CSV file',
+        reason: 'notes__2026-03-09_1200.txt: not a CSV file, a zip or an email',
       },
     ]);
     const dialsFile = result.files[0];
     expect(dialsFile?.messageId).toBe('inbox/agent/Dials__2026-03-09_1400.csv');
-    expect(dialsFile?.key).toBe(rawKey(date, 'Dials', createHash('sha256').update(dials).digest('hex')));
+    expect(dialsFile?.key).toBe(rawKey(date, 'Dials', sha256(dials)));
     expect(Buffer.from(await objectBytes(dialsFile?.key ?? '')).toString()).toBe(dials);
 
     // The inbox is left as it is; a rerun finds everything stored already.

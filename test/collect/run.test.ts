@@ -34,7 +34,10 @@ describe('resolveRun', () => {
   it('reports the day so far for intraday schedules', () => {
     const run = resolveRun({ scheduledTime: '2026-03-09T20:00:00Z', intraday: true }, executionId, config, 0);
     expect(run.date).toBe('2026-03-09');
+    // 20:00Z is 15:00 in Chicago (CDT): the intraday workbook is named with the local time.
+    expect(run.intradayTime).toBe('1500');
     expect(resolveRun({ intraday: true }, executionId, config, at('2026-03-10T04:30:00Z')).date).toBe('2026-03-09');
+    expect(resolveRun({ scheduledTime: '2026-03-09T20:00:00Z' }, executionId, config, 0).intradayTime).toBeUndefined();
   });
 
   it('windows the 23-hour spring-forward day plus the grace period', () => {

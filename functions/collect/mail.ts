@@ -1,0 +1,53 @@
+import type { FileOrigin } from '../shared/contracts.ts';
+
+/** A message as collect sees it, whatever the mailbox behind it. */
+export interface MailMessage {
+  /** The source's id of the message, for follow-up requests. */
+  id: string;
+  /** RFC 5322 Message-ID: unlike `id`, it survives moving the message between folders. */
+  internetMessageId: string | undefined;
+  subject: string;
+  /** Lower-case sender address. */
+  from: string | undefined;
+  /** ISO instants. */
+  receivedAt: string;
+  sentAt: string;
+}
+
+export interface MailAttachment {
+  id: string;
+  name: string;
+  contentType: string;
+  /** Bytes as the source reports them. */
+  size: number;
+  isInline: boolean;
+  /** File attachments hold bytes; item attachments are attached mail (their bytes are its MIME); reference attachments are links. */
+  kind: 'file' | 'item' | 'reference';
+}
+
+export interface MailWindow {
+  start: string;
+  end: string;
+}
+
+/** A mailbox folder collect reads, free of transport details: Graph, or saved `.eml` files. */
+export interface MailSource {
+  /** For logs and errors, e.g. `reports@example.com:Inbox/Genesys`. */
+  readonly name: string;
+  /** Recorded with every file stored from this source. */
+  readonly origin: FileOrigin;
+  /** Messages with attachments received in [start, end), oldest first. */
+  messages(window: MailWindow): AsyncIterable<MailMessage>;
+  attachments(messageId: string): Promise<MailAttachment[]>;
+  /**
+   * Streams an attachment's bytes into `consume` and returns its result. A transfer that
+   * fails midway is retried from the start, so `consume` must start over when called again.
+   */
+  download<T>(
+    messageId: string,
+    attachmentId: string,
+    consume: (chunks: AsyncIterable<Uint8Array>) => Promise<T>,
+  ): Promise<T>;
+  /** Told once every attachment of a message is stored; a source may then file the message away. */
+  messageCollected?(messageId: string): Promise<void>;
+}
