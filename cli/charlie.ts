@@ -19,7 +19,6 @@ const usage = `charlie — run and operate Charlie Reporting
   charlie rerun --date D [--reports A,B] [--force] [--no-deliver]
                                              start an execution in AWS for a day
   charlie status [--date D] [--limit N]      the latest executions and their counts
-  charlie undo --source KEY --date D         take a bad file's rows out and rebuild the day
 
 Common options: --config FILE (default ${defaultConfigPath}), --state-machine ARN (default: found by name),
 --region R (default: the AWS SDK's). AWS credentials come from the usual AWS SDK sources.
@@ -46,7 +45,6 @@ export async function main(argv: string[]): Promise<number> {
       force: { type: 'boolean' },
       'no-deliver': { type: 'boolean' },
       limit: { type: 'string' },
-      source: { type: 'string', multiple: true },
       config: { type: 'string' },
       'state-machine': { type: 'string' },
       region: { type: 'string' },
@@ -69,17 +67,6 @@ export async function main(argv: string[]): Promise<number> {
         ...(values['no-deliver'] ? { deliver: false } : {}),
       };
       return start(sfn, arn, input, `rerun-${values.date}`);
-    }
-    case 'undo': {
-      if (!values.date || !values.source?.length) {
-        throw new UsageError('undo needs --date YYYY-MM-DD and --source raw/<date>/<type>/<sha256>.csv (repeatable)');
-      }
-      return start(
-        sfn,
-        arn,
-        { date: values.date, undo: { sources: values.source }, force: true },
-        `undo-${values.date}`,
-      );
     }
     case 'status':
       return status(sfn, arn, values.date, Number(values.limit ?? 10));

@@ -10,9 +10,12 @@ import { fromRoot, repoRoot } from './paths.ts';
 
 export type StageName = 'collect' | 'ingest' | 'build' | 'deliver';
 
+/** Functions outside the workflow, called over HTTP. */
+export type EndpointName = 'agent-upload' | 'link';
+
 export interface CharlieFunctionProps {
   /** The folder under functions/ whose index.ts exports `handler`. */
-  readonly stage: StageName;
+  readonly stage: StageName | EndpointName;
   readonly description: string;
   readonly memorySize: number;
   readonly timeout: Duration;

@@ -2,7 +2,9 @@ import { CfnOutput, Stack, type StackProps, Tags } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { Config } from '../functions/shared/config.ts';
 import { stateMachineName } from '../functions/shared/keys.ts';
+import { AgentEndpoint } from './agent-endpoint.ts';
 import { Functions } from './functions.ts';
+import { DownloadLinks } from './link.ts';
 import { Mail } from './mail.ts';
 import { Monitoring } from './monitoring.ts';
 import { RunSchedule } from './schedule.ts';
@@ -17,10 +19,12 @@ export interface CharlieStackProps extends StackProps {
 export class CharlieStack extends Stack {
   readonly storage: Storage;
   readonly mail: Mail;
+  readonly links: DownloadLinks;
   readonly functions: Functions;
   readonly workflow: Workflow;
   readonly schedule: RunSchedule;
   readonly monitoring: Monitoring;
+  readonly agentEndpoint: AgentEndpoint;
 
   constructor(scope: Construct, id: string, props: CharlieStackProps) {
     super(scope, id, props);
@@ -28,12 +32,15 @@ export class CharlieStack extends Stack {
     Tags.of(this).add('app', config.name);
 
     this.storage = new Storage(this, 'Storage');
-    this.mail = new Mail(this, 'Mail', { from: config.delivery.from });
+    this.mail = new Mail(this, 'Mail', { from: config.delivery.from, admins: config.delivery.admins });
+    this.links = new DownloadLinks(this, 'Links', { config, storage: this.storage });
     this.functions = new Functions(this, 'Functions', {
       config,
       storage: this.storage,
       sender: this.mail.identity,
     });
+    this.links.allowSigning(this.functions.deliver);
+    this.mail.useConfigurationSet(this.functions.deliver);
     this.workflow = new Workflow(this, 'Workflow', {
       functions: this.functions,
       stateMachineName: stateMachineName(config),
@@ -44,6 +51,7 @@ export class CharlieStack extends Stack {
       stateMachine: this.workflow.stateMachine,
       functions: this.functions.all,
     });
+    this.agentEndpoint = new AgentEndpoint(this, 'AgentEndpoint', { config, storage: this.storage });
 
     new CfnOutput(this, 'DataBucketName', {
       value: this.storage.dataBucket.bucketName,
@@ -54,6 +62,14 @@ export class CharlieStack extends Stack {
       description: 'Workbooks under reports/',
     });
     new CfnOutput(this, 'TableName', { value: this.storage.table.tableName });
+    new CfnOutput(this, 'AgentEndpointUrl', {
+      value: this.agentEndpoint.url.url,
+      description: 'The Windows agent endpoint: put it in agent.config.json as "endpoint"',
+    });
+    new CfnOutput(this, 'DownloadLinkUrl', {
+      value: this.links.url.url,
+      description: 'The download link endpoint the report emails point to',
+    });
     new CfnOutput(this, 'StateMachineArn', {
       value: this.workflow.stateMachine.stateMachineArn,
       description: 'Start a run by hand with this state machine',

@@ -34,7 +34,7 @@ export class Functions extends Construct {
     this.collect = new CharlieFunction(this, 'Collect', {
       ...common,
       stage: 'collect',
-      description: 'Reads the mailbox and the agent inbox; stores the day’s CSV files under raw/',
+      description: 'Reads the mailbox, saved mail and the agent inbox; stores the day’s CSV files under raw/',
       memorySize: 512,
       timeout: Duration.minutes(5),
     });
@@ -43,12 +43,18 @@ export class Functions extends Construct {
     graphSecret.grantRead(this.collect);
     allowList(this.collect, dataBucket);
     allowObjects(this.collect, dataBucket, `${config.agentInbox.prefix}*`, ['s3:GetObject']);
+    // Saved .eml files for backfills: read, never changed.
+    allowObjects(this.collect, dataBucket, `${config.mailbox.savedMailPrefix}*`, ['s3:GetObject']);
     allowObjects(this.collect, dataBucket, `${PREFIX.raw}*`, ['s3:GetObject', 's3:PutObject']);
     this.acknowledgeObjectWildcards(this.collect, [
       {
         finding: `Resource::${arnRef(dataBucket)}/${config.agentInbox.prefix}*`,
         reason:
           'Collect reads any file an agent drops under the agent inbox prefix; key names are not known in advance.',
+      },
+      {
+        finding: `Resource::${arnRef(dataBucket)}/${config.mailbox.savedMailPrefix}*`,
+        reason: 'Collect reads any saved .eml file an operator puts under the saved-mail prefix for a backfill.',
       },
       {
         finding: `Resource::${arnRef(dataBucket)}/${PREFIX.raw}*`,
@@ -128,6 +134,6 @@ export class Functions extends Construct {
 }
 
 /** How cdk-nag renders a `Fn::GetAtt [..., Arn]` of the construct's resource in a finding. */
-function arnRef(construct: IConstruct): string {
+export function arnRef(construct: IConstruct): string {
   return `<${Stack.of(construct).getLogicalId(construct.node.defaultChild as CfnElement)}.Arn>`;
 }

@@ -1,13 +1,16 @@
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { SendEmailCommandInput } from '@aws-sdk/client-sesv2';
-import { createGraphMailSource } from '../functions/collect/graph.ts';
+import { createGraphMailSource, type GraphCredential } from '../functions/collect/graph.ts';
+import type { DeliverDeps } from '../functions/deliver/deliver.ts';
 import type { Config } from '../functions/shared/config.ts';
 import type { DeliveryResult, RunInput, TypeSummary } from '../functions/shared/contracts.ts';
 import { previousLocalDate } from '../functions/shared/time.ts';
 import { startFakeGraph } from './graph-server.ts';
+import { startLinkServer } from './link-server.ts';
 import { type ExecutionEvent, type PipelineResult, runPipeline } from './pipeline.ts';
 import { writeSampleMailbox } from './sample-day.ts';
 import { type LocalStack, startLocalStack } from './stack.ts';
@@ -16,8 +19,10 @@ export interface LocalRunOptions {
   config: Config;
   /** Business date; default: the day that has just ended in the configured time zone. */
   date?: string;
-  /** A folder of .eml files served as the Graph mailbox; default: a generated sample day. */
+  /** A folder of .eml files put under the saved-mail prefix and collected as saved mail, as in AWS. */
   mailboxDir?: string;
+  /** A Graph endpoint (a tenant, a national cloud, a stand-in) collected instead of a generated sample day served by the fake Graph. */
+  graph?: GraphEndpoint;
   /** A folder of CSVs named `<Type>__YYYY-MM-DD_HHMM.csv`, pushed to the agent inbox. */
   inboxDir?: string;
   reports?: string[];
@@ -31,6 +36,14 @@ export interface LocalRunOptions {
   onStep?: (message: string) => void;
 }
 
+/** Where and as whom to read Graph mail; the folder is the configuration's. */
+export type GraphEndpoint = Pick<
+  Config['mailbox'],
+  'graphBaseUrl' | 'authorityHost' | 'tenantId' | 'clientId' | 'user'
+> & {
+  credential: GraphCredential;
+};
+
 export interface LocalRunResult {
   date: string;
   execution: PipelineResult;
@@ -41,6 +54,8 @@ export interface LocalRunResult {
   /** Stops the emulators when the run was asked to keep them up. */
   stop(): Promise<void>;
   stack: LocalStack;
+  /** The local download-link endpoint and its key, for further runs on the same stack. */
+  links: DeliverDeps['links'];
 }
 
 /** The state machine's output (its last Pass state). */
@@ -72,17 +87,17 @@ export async function runLocally(options: LocalRunOptions): Promise<LocalRunResu
   const stopAll: (() => Promise<void>)[] = [];
 
   try {
-    let mailboxDir = options.mailboxDir;
-    if (!mailboxDir && !options.inboxDir) {
-      mailboxDir = join(work, 'mailbox');
-      const written = await writeSampleMailbox({ config, date, dir: mailboxDir });
-      step(`Generated a sample day: ${written.length} emails for ${date} in ${mailboxDir}`);
-    }
-
     let mail: Parameters<typeof runPipeline>[0]['mail'];
-    if (mailboxDir) {
+    if (options.graph) {
+      const { credential, ...endpoint } = options.graph;
+      mail = createGraphMailSource({ mailbox: { ...config.mailbox, ...endpoint }, credential });
+      step(`Collecting the Graph mailbox ${endpoint.user}/${config.mailbox.folder} at ${endpoint.graphBaseUrl}`);
+    } else if (!options.mailboxDir && !options.inboxDir) {
+      const sampleDir = join(work, 'mailbox');
+      const written = await writeSampleMailbox({ config, date, dir: sampleDir });
+      step(`Generated a sample day: ${written.length} emails for ${date} in ${sampleDir}`);
       const graph = await startFakeGraph({
-        mailboxDir,
+        mailboxDir: sampleDir,
         user: config.mailbox.user,
         folderPath: config.mailbox.folder,
         tenantId: config.mailbox.tenantId,
@@ -90,10 +105,14 @@ export async function runLocally(options: LocalRunOptions): Promise<LocalRunResu
       stopAll.push(graph.stop);
       mail = createGraphMailSource({
         mailbox: { ...config.mailbox, graphBaseUrl: graph.graphBaseUrl, authorityHost: graph.authorityHost },
-        clientSecret: async () => 'local-client-secret',
+        credential: { clientSecret: 'local-client-secret' },
       });
+      step(`Serving it as the Graph mailbox ${config.mailbox.user}/${config.mailbox.folder} at ${graph.graphBaseUrl}`);
+    }
+    if (options.mailboxDir) {
+      const pushed = await pushSavedMail(stack, config, options.mailboxDir);
       step(
-        `Serving ${mailboxDir} as the Graph mailbox ${config.mailbox.user}/${config.mailbox.folder} at ${graph.graphBaseUrl}`,
+        `Put ${pushed} .eml files from ${options.mailboxDir} under s3://${stack.resources.dataBucket}/${config.mailbox.savedMailPrefix} (saved mail)`,
       );
     }
     if (options.inboxDir) {
@@ -102,6 +121,19 @@ export async function runLocally(options: LocalRunOptions): Promise<LocalRunResu
         `Pushed ${pushed} files from ${options.inboxDir} to s3://${stack.resources.dataBucket}/${config.agentInbox.prefix}`,
       );
     }
+
+    // The download-link endpoint on loopback, its key given directly: no Secrets Manager here.
+    const linkKey = randomBytes(32).toString('hex');
+    const signingKey = async () => linkKey;
+    const linkServer = await startLinkServer({
+      s3: stack.clients.s3,
+      bucket: stack.resources.reportsBucket,
+      signingKey,
+      timeZone: config.timeZone,
+      now: () => new Date(now()),
+    });
+    stopAll.push(linkServer.stop);
+    const links = { baseUrl: linkServer.baseUrl, signingKey };
 
     const input: RunInput = {
       date,
@@ -113,6 +145,7 @@ export async function runLocally(options: LocalRunOptions): Promise<LocalRunResu
       config,
       stack,
       mail,
+      links,
       input,
       now,
       ...(options.onEvent ? { onEvent: options.onEvent } : {}),
@@ -148,6 +181,7 @@ export async function runLocally(options: LocalRunOptions): Promise<LocalRunResu
       emailPaths,
       stop: options.keepRunning ? stop : async () => undefined,
       stack,
+      links,
     };
   } catch (error) {
     for (const s of stopAll) await s().catch(() => undefined);
@@ -168,6 +202,22 @@ function captureSentMail(stack: LocalStack, sent: Buffer[]): void {
     },
     { step: 'initialize', name: 'captureSentMail' },
   );
+}
+
+/** Uploads saved .eml files under the saved-mail prefix, as an operator does for a backfill. */
+async function pushSavedMail(stack: LocalStack, config: Config, dir: string): Promise<number> {
+  const names = readdirSync(dir).filter((name) => /\.eml$/i.test(name));
+  for (const name of names) {
+    await stack.clients.s3.send(
+      new PutObjectCommand({
+        Bucket: stack.resources.dataBucket,
+        Key: `${config.mailbox.savedMailPrefix}${name}`,
+        Body: readFileSync(join(dir, name)),
+        ContentType: 'message/rfc822',
+      }),
+    );
+  }
+  return names.length;
 }
 
 /** Uploads saved CSVs to the agent inbox, as the Windows agent or an operator would. */

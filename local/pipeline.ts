@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { buildReport } from '../functions/build/build.ts';
 import { type CollectDeps, collect } from '../functions/collect/collect.ts';
-import { deliver } from '../functions/deliver/deliver.ts';
+import { type DeliverDeps, deliver } from '../functions/deliver/deliver.ts';
 import { ingestFile } from '../functions/ingest/ingest.ts';
 import type { Config } from '../functions/shared/config.ts';
 import type { BuildInput, DeliverInput, FailureInput, IngestInput, RunInput } from '../functions/shared/contracts.ts';
@@ -36,8 +36,10 @@ export type ExecutionEvent = Execution['eventLogs'] extends AsyncGenerator<infer
 export interface PipelineOptions {
   config: Config;
   stack: LocalStack;
-  /** The mailbox collect reads; none means only the agent inbox. */
+  /** The Graph mailbox collect reads; none means only saved mail and the agent inbox. */
   mail: CollectDeps['mail'];
+  /** The download links deliver signs: the local link endpoint and its key. */
+  links: DeliverDeps['links'];
   input: RunInput;
   executionId?: string;
   now?: () => number;
@@ -65,7 +67,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     options.executionId ?? `arn:aws:states:us-east-1:000000000000:execution:charlie-local:${randomUUID()}`;
 
   const deliverOrNotify = (input: DeliverInput | FailureInput) =>
-    deliver(input, { config, s3, sesv2, dynamodb, resources, now: () => new Date(now()) });
+    deliver(input, { config, s3, sesv2, dynamodb, resources, links: options.links, now: () => new Date(now()) });
   const handlers = {
     Collect: (event: { input: RunInput; executionId: string }) => collect(event, { config, s3, resources, mail, now }),
     Ingest: (event: IngestInput) => ingestFile(event, { config, s3, dynamodb, resources, now: () => new Date(now()) }),

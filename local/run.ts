@@ -1,10 +1,11 @@
+import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ConfigError, defaultConfigPath, loadConfigFile } from '../functions/shared/config.ts';
+import { type Config, ConfigError, defaultConfigPath, loadConfigFile } from '../functions/shared/config.ts';
 import type { RowCounts } from '../functions/shared/contracts.ts';
 import { logger } from '../functions/shared/observability.ts';
 import { isDate } from '../functions/shared/time.ts';
-import { type LocalRunResult, runLocally } from './local-run.ts';
+import { type GraphEndpoint, type LocalRunResult, runLocally } from './local-run.ts';
 import type { ExecutionEvent } from './pipeline.ts';
 
 const usage = `Runs the Charlie Reporting workflow on this machine, against in-process emulators.
@@ -12,7 +13,7 @@ const usage = `Runs the Charlie Reporting workflow on this machine, against in-p
 Usage: npm start -- [options]
 
   --date YYYY-MM-DD   business day (default: the day that has just ended in the configured time zone)
-  --mailbox DIR       folder of .eml files served as the Graph mailbox (default: a generated sample day)
+  --mailbox DIR       folder of .eml files collected as saved mail (default: a generated sample day)
   --inbox DIR         folder of CSVs named <Type>__YYYY-MM-DD_HHMM.csv, pushed to the agent inbox
   --reports A,B       only collect and ingest these export types
   --no-deliver        build the workbook without emailing it
@@ -22,7 +23,31 @@ Usage: npm start -- [options]
   --serve             keep the emulators up after the run so the download link works; Ctrl-C stops
   --verbose           show the stages' JSON logs
   --help              this text
+
+Collecting a real Graph mailbox instead of the fake one (each also read from the variable
+in brackets; the configuration fills in what is not given):
+
+  --graph-base-url URL       Graph root, e.g. https://graph.microsoft.com/v1.0      [CHARLIE_GRAPH_BASE_URL]
+  --authority-host URL       Entra ID host, e.g. https://login.microsoftonline.com  [CHARLIE_AUTHORITY_HOST]
+  --tenant ID                directory (tenant) id                                  [CHARLIE_TENANT]
+  --client-id ID             application (client) id                                [CHARLIE_CLIENT_ID]
+  --client-secret S          client secret                                          [CHARLIE_CLIENT_SECRET]
+  --client-certificate FILE  or a certificate (PEM) ...                             [CHARLIE_CLIENT_CERTIFICATE]
+  --client-key FILE          ... and its private key (PEM)                          [CHARLIE_CLIENT_KEY]
+  --graph-mailbox UPN        the mailbox                                            [CHARLIE_GRAPH_MAILBOX]
 `;
+
+/** Flags naming a Graph endpoint, and the variables they may come from instead. */
+const graphFlags = {
+  'graph-base-url': 'CHARLIE_GRAPH_BASE_URL',
+  'authority-host': 'CHARLIE_AUTHORITY_HOST',
+  tenant: 'CHARLIE_TENANT',
+  'client-id': 'CHARLIE_CLIENT_ID',
+  'client-secret': 'CHARLIE_CLIENT_SECRET',
+  'client-certificate': 'CHARLIE_CLIENT_CERTIFICATE',
+  'client-key': 'CHARLIE_CLIENT_KEY',
+  'graph-mailbox': 'CHARLIE_GRAPH_MAILBOX',
+} as const;
 
 async function main(): Promise<number> {
   let args: ReturnType<typeof parse>;
@@ -44,6 +69,13 @@ async function main(): Promise<number> {
   if (!values.verbose) logger.setLogLevel('SILENT');
 
   const config = loadConfigFile(values.config ?? defaultConfigPath);
+  let graph: GraphEndpoint | undefined;
+  try {
+    graph = graphEndpoint(values, config);
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n`);
+    return 2;
+  }
   const reports = values.reports
     ?.split(',')
     .map((r) => r.trim())
@@ -54,6 +86,7 @@ async function main(): Promise<number> {
     outDir: values.out ?? 'out',
     ...(values.date ? { date: values.date } : {}),
     ...(values.mailbox ? { mailboxDir: values.mailbox } : {}),
+    ...(graph ? { graph } : {}),
     ...(values.inbox ? { inboxDir: values.inbox } : {}),
     ...(reports ? { reports } : {}),
     ...(values['no-deliver'] ? { deliver: false } : {}),
@@ -85,10 +118,44 @@ function parse() {
       serve: { type: 'boolean' },
       verbose: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
+      ...(Object.fromEntries(Object.keys(graphFlags).map((flag) => [flag, { type: 'string' }])) as Record<
+        keyof typeof graphFlags,
+        { type: 'string' }
+      >),
     },
     strict: true,
     allowPositionals: false,
   });
+}
+
+/** The Graph endpoint the flags (or their variables) name, the configuration filling in the rest; none if they name none. */
+function graphEndpoint(
+  values: Partial<Record<keyof typeof graphFlags, string | undefined>>,
+  config: Config,
+): GraphEndpoint | undefined {
+  const given = (flag: keyof typeof graphFlags) => values[flag] ?? (process.env[graphFlags[flag]] || undefined);
+  if (!Object.keys(graphFlags).some((flag) => given(flag as keyof typeof graphFlags) !== undefined)) return undefined;
+  const secret = given('client-secret');
+  const certificate = given('client-certificate');
+  const key = given('client-key');
+  if (!secret && !(certificate && key)) {
+    throw new Error(
+      'Collecting from a Graph endpoint needs --client-secret (or CHARLIE_CLIENT_SECRET), or --client-certificate and --client-key',
+    );
+  }
+  return {
+    graphBaseUrl: given('graph-base-url') ?? config.mailbox.graphBaseUrl,
+    authorityHost: given('authority-host') ?? config.mailbox.authorityHost,
+    tenantId: given('tenant') ?? config.mailbox.tenantId,
+    clientId: given('client-id') ?? config.mailbox.clientId,
+    user: given('graph-mailbox') ?? config.mailbox.user,
+    credential: secret
+      ? { clientSecret: secret }
+      : {
+          certificatePem: readFileSync(certificate as string, 'utf8'),
+          privateKeyPem: readFileSync(key as string, 'utf8'),
+        },
+  };
 }
 
 function say(message: string): void {
@@ -142,7 +209,7 @@ function report(result: LocalRunResult, seconds: number): void {
   );
   const delivery = summary.delivery;
   if (delivery.link)
-    say(`Download link (served by the local S3 emulator; add --serve to keep it up): ${delivery.link}`);
+    say(`Download link (the local link endpoint and S3 emulator; add --serve to keep them up): ${delivery.link}`);
   if (delivery.sent) {
     say(`Email to ${delivery.recipients.join(', ')}${delivery.attached ? ', workbook attached' : ''}`);
   } else {

@@ -25,7 +25,7 @@ const columnSchema = z.object({
   kind: z.enum(valueKinds),
 });
 
-const exportSchema = z
+export const exportSchema = z
   .object({
     /** Export type as Genesys names it, e.g. `IB_Calls`. */
     type: z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/, 'letters, digits and _ only'),
@@ -46,6 +46,8 @@ const exportSchema = z
       .string()
       .regex(/^[A-Z]{1,2}$/)
       .default('A'),
+    /** More columns shown to the right of the operator's, e.g. `Interval Start`, `Agent Id`. */
+    extraColumns: z.array(z.string()).default([]),
     /** Matching rules for mail: case-insensitive regular expressions. */
     match: z.object({
       subject: regexSource.optional(),
@@ -67,6 +69,12 @@ const exportSchema = z
     };
     mustExist(spec.identity, 'identity');
     mustExist(spec.operatorColumns, 'operatorColumns');
+    mustExist(spec.extraColumns, 'extraColumns');
+    spec.extraColumns.forEach((name, i) => {
+      if (spec.operatorColumns.includes(name)) {
+        ctx.addIssue({ code: 'custom', path: ['extraColumns', i], message: `"${name}" is already an operator column` });
+      }
+    });
     mustExist([spec.dateColumn], 'dateColumn');
     if (spec.completeColumn) mustExist([spec.completeColumn], 'completeColumn');
     const dateKind = spec.columns.find((c) => c.name === spec.dateColumn)?.kind;
@@ -82,7 +90,7 @@ const mailboxSchema = z.object({
   folder: z.string().min(1),
   tenantId: z.string().min(1),
   clientId: z.string().min(1),
-  /** Secrets Manager secret holding `{"clientSecret": "..."}`. */
+  /** Secrets Manager secret holding `{"clientSecret": "..."}` or `{"certificatePem": "...", "privateKeyPem": "..."}`. */
   secretName: z.string().min(1),
   graphBaseUrl: z.url().default('https://graph.microsoft.com/v1.0'),
   authorityHost: z.url().default('https://login.microsoftonline.com'),
@@ -96,6 +104,13 @@ const mailboxSchema = z.object({
     .int()
     .positive()
     .default(50 * 1024 * 1024),
+  /** Folder path messages are moved to once all their exports are stored; needs Mail.ReadWrite. Off when absent. */
+  moveProcessedTo: z.string().min(1).optional(),
+  /** S3 prefix of saved `.eml` files (backfills), collected like the mailbox. */
+  savedMailPrefix: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9/_-]*\/$/, 'a key prefix ending in /')
+    .default('inbox/eml/'),
 });
 
 const deliverySchema = z.object({
@@ -112,13 +127,36 @@ const deliverySchema = z.object({
     .int()
     .min(0)
     .default(10 * 1024 * 1024),
-  /** How long a download link works. */
+  /** How long a download link works; rotating the link key ends every link sooner. */
   linkExpiryHours: z
     .number()
     .int()
     .min(1)
     .max(24 * 30)
     .default(168),
+  /**
+   * Who gets the reports of a day not over yet (intraday schedules, runs for today) and their
+   * subject; default: to, cc, bcc and subject above.
+   */
+  intraday: z
+    .object({
+      to: z.array(email).min(1),
+      cc: z.array(email).default([]),
+      bcc: z.array(email).default([]),
+      subject: z.string().optional(),
+    })
+    .optional(),
+});
+
+const workbookSchema = z.object({
+  /** `excel`: millisecond durations become Excel durations shown [h]:mm:ss; `milliseconds`: raw numbers, for formulas that expect them. */
+  durations: z.enum(['excel', 'milliseconds']).default('excel'),
+  /** An export type whose latest data is this much older than the newest of any type is flagged late. */
+  lateAfterMinutes: z.number().int().min(1).default(90),
+  /** The export types the Summary's agent KPIs come from: calls (Handle, Avg Handle), dials (also Total Talk/Hold/ACW), agent status (Logged In, On Queue, Interacting). */
+  kpis: z
+    .object({ calls: z.string().optional(), dials: z.string().optional(), agentStatus: z.string().optional() })
+    .default({}),
 });
 
 export const configSchema = z
@@ -154,9 +192,16 @@ export const configSchema = z
         shards: z.number().int().min(1).max(64).default(8),
       })
       .default({ shards: 8 }),
+    workbook: workbookSchema.default({ durations: 'excel', lateAfterMinutes: 90, kpis: {} }),
   })
   .superRefine((config, ctx) => {
     const seen = new Map<string, number>();
+    const types = new Set(config.exports.map((spec) => spec.type));
+    for (const [role, type] of Object.entries(config.workbook.kpis)) {
+      if (type !== undefined && !types.has(type)) {
+        ctx.addIssue({ code: 'custom', path: ['workbook', 'kpis', role], message: `"${type}" is not an export type` });
+      }
+    }
     config.exports.forEach((spec, i) => {
       for (const key of [`type:${spec.type.toLowerCase()}`, `tab:${spec.tab.toLowerCase()}`]) {
         const first = seen.get(key);

@@ -17,8 +17,6 @@ export interface RunInput {
   scheduledTime?: string;
   /** Set by intraday schedules: report the day so far (the scheduled instant's local date), not the day before. */
   intraday?: boolean;
-  /** Take these stored source files (raw/… keys) out of the day: their rows are removed or restored to the previous version. */
-  undo?: { sources: string[] };
 }
 
 /** The normalised run, decided once by collect and passed to every later state. */
@@ -30,10 +28,12 @@ export interface Run {
   executionId: string;
   /** Window of receipt/export times collected, ISO instants. */
   window: { start: string; end: string };
+  /** Local `HHMM` of an intraday run (its scheduled time): the run's workbook is named with it. */
+  intradayTime?: string;
 }
 
 /** Where a file came from. */
-export type FileOrigin = 'graph' | 'agent';
+export type FileOrigin = 'graph' | 'agent' | 'saved-mail';
 
 /** One stored source file, ready for ingest. */
 export interface SourceFile {
@@ -132,7 +132,9 @@ export interface DayKpis {
   avgTalkMs?: number;
   avgHoldMs?: number;
   avgAcwMs?: number;
+  /** Percent (0–100) of logged-in time. */
   onQueuePct?: number;
+  /** Percent (0–100) of logged-in time. */
   interactingPct?: number;
   agents?: number;
 }
@@ -143,6 +145,8 @@ export interface BuildResult {
   totals: RowCounts;
   /** Export types with no rows for the day. */
   missing: string[];
+  /** Export types whose latest data is older than `workbook.lateAfterMinutes` before the newest of any type. */
+  late?: string[];
   hourly?: HourlyVolume[];
   kpis?: DayKpis;
 }
@@ -160,6 +164,10 @@ export interface DeliveryResult {
   recipients: string[];
   attached: boolean;
   link?: string;
+  /** `intraday` while the day's collection window is still open, else `daily`. */
+  kind?: 'daily' | 'intraday';
+  /** The missing-exports alert this run sent the admins, if it sent one. */
+  alertMessageId?: string;
 }
 
 /** What the failure path receives from a Catch. */

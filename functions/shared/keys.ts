@@ -14,12 +14,13 @@ export function rejectedFileKeys(sourceKey: string): { copy: string; reason: str
   return { copy: `${base}.csv`, reason: `${base}.reason.txt` };
 }
 
-export function workbookName(date: string): string {
-  return `Charlie-Intraday-${date}.xlsx`;
+/** `Charlie-Intraday-2026-03-09.xlsx`; an intraday run's adds its local time: `Charlie-Intraday-2026-03-09-1400.xlsx`. */
+export function workbookName(date: string, intradayTime?: string): string {
+  return `Charlie-Intraday-${date}${intradayTime ? `-${intradayTime}` : ''}.xlsx`;
 }
 
-export function reportKey(date: string): string {
-  return `reports/${date}/${workbookName(date)}`;
+export function reportKey(date: string, intradayTime?: string): string {
+  return `reports/${date}/${workbookName(date, intradayTime)}`;
 }
 
 /** Rows of one export type and day are spread over `shards` partitions. */
@@ -32,8 +33,41 @@ export function rowSortKey(instantIso: string, identityHash: string): string {
   return `${instantIso}#${identityHash}`;
 }
 
-export function deliveryKey(date: string): { pk: string; sk: string } {
-  return { pk: `DELIVERY#${date}`, sk: 'DAILY' };
+/**
+ * What was sent for a day, one item per slot: `DAILY` (the day's report), `INTRADAY#<execution>`
+ * (a report of the day so far), `MISSING` (the admins' missing-exports alert).
+ */
+export function deliveryKey(date: string, slot = 'DAILY'): { pk: string; sk: string } {
+  return { pk: `DELIVERY#${date}`, sk: slot };
+}
+
+/** Every message sent for a day, kept as its history beside the slots. */
+export function sentMessageKey(date: string, sentAt: string, messageId: string): { pk: string; sk: string } {
+  return { pk: `DELIVERY#${date}`, sk: `SENT#${sentAt}#${messageId}` };
+}
+
+/** Every Windows agent's token hash, in one partition so that they can be listed. */
+export const AGENT_TOKENS_PARTITION = 'AGENT_TOKENS';
+
+export function agentTokenKey(agentId: string): { pk: string; sk: string } {
+  return { pk: AGENT_TOKENS_PARTITION, sk: agentId };
+}
+
+/** An agent's request count in one UTC minute (`YYYY-MM-DDTHH:MM`), for its rate limit. */
+export function agentRateKey(agentId: string, minute: string): { pk: string; sk: string } {
+  return { pk: `AGENT#${agentId}`, sk: `RATE#${minute}` };
+}
+
+/** Where an agent's pushed file goes: its own folder under the inbox, then receipt time and content hash. */
+export function agentInboxKey(
+  prefix: string,
+  agentId: string,
+  receivedAt: string,
+  sha256: string,
+  objectName: string,
+): string {
+  const compact = new Date(receivedAt).toISOString().replace(/[-:]|\.\d{3}/g, '');
+  return `${prefix}${agentId}/${compact}_${sha256}/${objectName}`;
 }
 
 /** The table's key attributes (CDK and the local stack create the same table). */

@@ -28,8 +28,8 @@ function statements(stage: StageName) {
 }
 
 describe('functions', () => {
-  it('are the four stages', () => {
-    template.resourceCountIs('AWS::Lambda::Function', 4);
+  it('are the four stages and the two endpoints (agent upload, download links)', () => {
+    template.resourceCountIs('AWS::Lambda::Function', 6);
   });
 
   it.each(stages)('%s runs Node.js 24 on arm64 with active tracing', (stage) => {
@@ -58,7 +58,16 @@ describe('functions', () => {
   });
 
   it.each(stages)('%s has exactly the resource names and Powertools settings in its environment', (stage) => {
+    // Deliver also knows the download-link endpoint and the SES configuration set.
+    const delivery =
+      stage === 'deliver'
+        ? {
+            LINK_BASE_URL: { 'Fn::GetAtt': [logicalId(stack.links.url), 'FunctionUrl'] },
+            SES_CONFIGURATION_SET: { Ref: logicalId(stack.mail.configurationSet) },
+          }
+        : {};
     expect(properties(stage).Environment.Variables).toEqual({
+      ...delivery,
       DATA_BUCKET: { Ref: logicalId(stack.storage.dataBucket) },
       REPORTS_BUCKET: { Ref: logicalId(stack.storage.reportsBucket) },
       TABLE_NAME: { Ref: logicalId(stack.storage.table) },
@@ -92,7 +101,7 @@ describe('function roles', () => {
 
   const common = ['logs:CreateLogStream', 'logs:PutLogEvents', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments'];
 
-  it('collect reads the Graph secret and the inbox, writes raw/, lists the data bucket', () => {
+  it('collect reads the Graph secret, the inbox and saved mail, writes raw/, lists the data bucket', () => {
     const all = statements('collect');
     expect(actionsOf(all)).toEqual(
       [
@@ -109,7 +118,10 @@ describe('function roles', () => {
     expect(all).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ Action: 's3:ListBucket', Resource: { 'Fn::GetAtt': [data, 'Arn'] } }),
-        expect.objectContaining({ Action: 's3:GetObject', Resource: objects('/inbox/agent/*') }),
+        expect.objectContaining({
+          Action: 's3:GetObject',
+          Resource: [objects('/inbox/agent/*'), objects('/inbox/eml/*')],
+        }),
         expect.objectContaining({ Action: ['s3:GetObject', 's3:PutObject'], Resource: objects('/raw/*') }),
       ]),
     );
@@ -168,6 +180,8 @@ describe('function roles', () => {
         'dynamodb:PutItem',
         's3:GetObject',
         's3:GetObjectVersion',
+        'secretsmanager:DescribeSecret',
+        'secretsmanager:GetSecretValue',
         'ses:SendEmail',
         'ses:SendRawEmail',
       ].sort(),
@@ -185,7 +199,9 @@ describe('function roles', () => {
       ),
     );
     expect(invoke?.Resource).toHaveLength(4);
-    template.resourceCountIs('AWS::Lambda::Permission', 0);
+    // Function URLs give the endpoints public invoke permissions; no stage function has one.
+    const permissions = JSON.stringify(template.findResources('AWS::Lambda::Permission'));
+    for (const stage of stages) expect(permissions).not.toContain(logicalId(stack.functions[stage].function));
   });
 });
 

@@ -53,7 +53,7 @@ describe('cdk-nag AwsSolutions', () => {
       expect(matching, `${id} acknowledged at ${path}`).not.toEqual([]);
     }
     for (const finding of raw) {
-      expect(finding).toMatch(/^error AwsSolutions-(IAM5\[Resource::.*\]|SQS3) at /);
+      expect(finding).toMatch(/^error AwsSolutions-(IAM5\[Resource::.*\]|SQS3|SMG4) at /);
     }
   });
 

@@ -101,10 +101,17 @@ describe('table', () => {
 });
 
 describe('outputs', () => {
-  it('name the buckets, the table and the state machine', () => {
+  it('name the buckets, the table, the state machine and the endpoints', () => {
     const outputs = template.findOutputs('*');
     expect(Object.keys(outputs).sort()).toEqual(
-      ['DataBucketName', 'ReportsBucketName', 'StateMachineArn', 'TableName'].sort(),
+      [
+        'DataBucketName',
+        'ReportsBucketName',
+        'StateMachineArn',
+        'TableName',
+        'AgentEndpointUrl',
+        'DownloadLinkUrl',
+      ].sort(),
     );
     expect(outputs.DataBucketName?.Value).toEqual({ Ref: logicalId(stack.storage.dataBucket) });
     expect(outputs.ReportsBucketName?.Value).toEqual({ Ref: logicalId(stack.storage.reportsBucket) });

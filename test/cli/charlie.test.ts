@@ -48,14 +48,6 @@ describe('charlie CLI', () => {
     expect(out).toContain(`${arn}:run-1`);
   });
 
-  it('asks for an undo with the source files and forces the new report out', async () => {
-    sfn.on(StartExecutionCommand).resolves({ executionArn: `${arn}:undo-1`, startDate: new Date() });
-    const source = 'raw/2026-03-09/Dials/abc.csv';
-    expect(await main(['undo', '--date', '2026-03-09', '--source', source, '--region', 'us-east-1'])).toBe(0);
-    const input = JSON.parse(sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input.input ?? '{}');
-    expect(input).toEqual({ date: '2026-03-09', undo: { sources: [source] }, force: true });
-  });
-
   it('shows the latest executions of a day with their counts', async () => {
     sfn.on(ListExecutionsCommand).resolves({
       executions: [

@@ -73,10 +73,20 @@ describe('the local pipeline on a generated sample day', () => {
     expect(campaigns?.getCell('D1').value).toBe('Users');
     expect(campaigns?.getCell('A1').value).toBeNull();
     const names = new Set<string>();
+    let handled = 0;
     ib?.eachRow((row, n) => {
       if (n > 1) names.add(String(row.getCell(1).value));
+      if (n > 1) handled += Number(row.getCell(2).value);
     });
     expect(names).toContain('José Peña');
+    // The Summary's agent KPIs agree with the tabs: everyone's calls are the IB Calls tab's Handle.
+    const overview = workbook.getWorksheet('Summary');
+    let everyone: unknown[] = [];
+    overview?.eachRow((row) => {
+      if (row.getCell(1).value === 'All agents') everyone = (row.values as unknown[]).slice(1);
+    });
+    expect(everyone[1]).toBe(handled);
+    expect(handled).toBeGreaterThan(0);
   });
 
   it('delivers one email with the workbook attached and a working link', async () => {
@@ -97,13 +107,25 @@ describe('the local pipeline on a generated sample day', () => {
     expect(parsed.subject).toBe(email?.subject);
     expect(parsed.text).toContain(summary.delivery.link as string);
 
+    // The link goes to the local link endpoint, which redirects to a fresh presigned URL of the workbook.
+    expect((summary.delivery.link as string).startsWith(run.links.baseUrl)).toBe(true);
+    const redirect = await fetch(summary.delivery.link as string, { redirect: 'manual' });
+    expect(redirect.status).toBe(302);
+    expect(redirect.headers.get('location')).toContain(`/${run.stack.resources.reportsBucket}/reports/${date}/`);
     const download = await fetch(summary.delivery.link as string);
     expect(download.status).toBe(200);
     expect(Buffer.from(await download.arrayBuffer()).equals(readFileSync(run.workbookPath as string))).toBe(true);
   });
 
-  it('reruns the day without changing a row or emailing again', async () => {
-    const again = await runPipeline({ config, stack: run.stack, mail: undefined, input: { date }, now });
+  it('reruns the day without changing a row or emailing again, and emails once more when forced', async () => {
+    const again = await runPipeline({
+      config,
+      stack: run.stack,
+      mail: undefined,
+      links: run.links,
+      input: { date },
+      now,
+    });
     expect(again.succeeded).toBe(true);
     const output = again.output as ExecutionSummary;
     expect(output.totals.inserted + output.totals.updated).toBe(0);
@@ -111,10 +133,28 @@ describe('the local pipeline on a generated sample day', () => {
     expect(output.types.map((t) => t.rows)).toEqual(summary.types.map((t) => t.rows));
     expect(output.delivery.sent).toBe(false);
     expect(await sesStore(run)).toHaveLength(1);
+
+    const forced = await runPipeline({
+      config,
+      stack: run.stack,
+      mail: undefined,
+      links: run.links,
+      input: { date, force: true },
+      now,
+    });
+    expect((forced.output as ExecutionSummary).delivery.sent).toBe(true);
+    expect(await sesStore(run)).toHaveLength(2);
   });
 
   it('tells the admins when an execution fails', async () => {
-    const failed = await runPipeline({ config, stack: run.stack, mail: undefined, input: { date: '2026-02-30' }, now });
+    const failed = await runPipeline({
+      config,
+      stack: run.stack,
+      mail: undefined,
+      links: run.links,
+      input: { date: '2026-02-30' },
+      now,
+    });
     expect(failed.succeeded).toBe(false);
     expect(failed.error?.message).toMatch(/CharlieRunFailed|A stage failed/);
     const notices = (await sesStore(run)).filter((e) => e.destination.to.includes(config.delivery.admins[0] as string));
