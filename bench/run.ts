@@ -7,6 +7,8 @@ import { writeSection } from './report.ts';
  */
 const benchmarks: Record<string, string> = {
   bundles: 'bench/bundles.ts',
+  workbook: 'bench/workbook.ts',
+  ingest: 'bench/ingest.ts',
 };
 
 const { values } = parseArgs({ options: { only: { type: 'string' } } });

@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { PassThrough, type Readable } from 'node:stream';
 import { CopyObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -7,10 +8,11 @@ import type { Config } from '../shared/config.ts';
 import { emptyCounts, type IngestInput, type IngestResult, type RowCounts } from '../shared/contracts.ts';
 import { exportSpec } from '../shared/exports.ts';
 import { rejectedFileKeys, rejectsKey, rowPartition } from '../shared/keys.ts';
+import type { RowLineage } from '../shared/rows.ts';
 import { type CsvRecord, formatCsvRow, parseCsv } from './csv.ts';
 import { decodeChunks, type Encoding, encodingFromBom, isUtf8 } from './decode.ts';
-import { type HeaderLayout, isBlank, layoutHeader, type ParsedRow, readRow } from './rows.ts';
-import { type RowVersion, storeBatch, versionRank } from './store.ts';
+import { type HeaderLayout, isBlank, layoutHeader, type ParsedRow, RowReader } from './rows.ts';
+import { type RowStore, type RowVersion, RowWriter } from './store.ts';
 
 export interface IngestDeps {
   config: Config;
@@ -18,100 +20,112 @@ export interface IngestDeps {
   dynamodb: DynamoDBDocumentClient;
   resources: Resources;
   now?: () => Date;
+  /** Bounds of the write pipeline (defaults suit a Lambda with 1 GB) and how its backoff waits. */
+  store?: Pick<RowStore, 'batchesInFlight' | 'requestsInFlight' | 'backoff'>;
 }
-
-const BATCH = 100;
 
 /**
  * Ingests one stored file: streams it from S3, types and identifies each row, stores new
  * and newer versions, and writes rejected rows (with line and reason) beside the source.
  * Every data row is counted once: read = inserted + updated + unchanged + stale + rejected.
+ * Memory stays bounded whatever the file's size: text is parsed chunk by chunk, at most a
+ * few batches of rows are in flight, and rejects stream out with backpressure.
  */
 export async function ingestFile(input: IngestInput, deps: IngestDeps): Promise<IngestResult> {
   const { file } = input;
   const spec = exportSpec(deps.config, file.type);
-  const records = parseCsv(decodeChunks(...(await openDecoded(deps.s3, file.bucket, file.key))));
   const counts = emptyCounts();
+  const batches = parseCsv(decodeChunks(...(await openDecoded(deps.s3, file.bucket, file.key))));
 
-  const first = await records.next();
-  const header = first.done ? undefined : first.value.cells;
-  const layout = header ? layoutHeader(header, spec) : { missing: spec.columns.map((c) => c.name) };
-  if (!('layout' in layout)) {
-    const reason = header
-      ? `header lacks required column(s) of ${spec.type}: ${layout.missing.join(', ')}`
-      : 'the file is empty';
-    for await (const record of records) countRejectedWhole(record, counts);
-    await rejectWholeFile(deps.s3, file.bucket, file.key, reason, counts);
-    return { key: file.key, type: file.type, counts, fileRejected: reason };
+  const first = await batches.next();
+  const records = first.done ? [] : first.value;
+  const header = records.shift();
+  const layout = header ? layoutHeader(header.cells, spec, deps.config) : ({ rejected: 'the file is empty' } as const);
+  if ('rejected' in layout) {
+    for (const record of records) countRejectedWhole(record, counts);
+    for await (const batch of batches) for (const record of batch) countRejectedWhole(record, counts);
+    await rejectWholeFile(deps.s3, file.bucket, file.key, layout.rejected, counts);
+    return { key: file.key, type: file.type, counts, fileRejected: layout.rejected };
   }
 
-  const rejects = new RejectsWriter(deps.s3, file.bucket, file.key, header ?? []);
-  const ingestedAt = (deps.now?.() ?? new Date()).toISOString();
-  const store = { dynamodb: deps.dynamodb, table: deps.resources.table };
-  let batch: RowVersion[] = [];
-  let batchKeys = new Set<string>();
-  const flush = async () => {
-    if (batch.length === 0) return;
-    for (const outcome of await storeBatch(batch, store)) counts[outcome]++;
-    batch = [];
-    batchKeys = new Set();
-  };
-
-  for await (const record of records) {
-    const outcome = readRow(record.cells, layout.layout, deps.config.timeZone, deps.config.storage.shards);
-    if (outcome.kind === 'blank') {
-      counts.blank++;
-      continue;
-    }
-    counts.read++;
-    if (outcome.kind === 'rejected') {
-      counts.rejected++;
-      await rejects.add(record, outcome.reason);
-      continue;
-    }
-    const row = toVersion(outcome.row, record.line, input, layout.layout, ingestedAt);
-    // A batch holds each key once; a repeat of a key in the same file waits for the next batch.
-    if (batchKeys.has(row.pk + row.sk)) await flush();
-    batch.push(row);
-    batchKeys.add(row.pk + row.sk);
-    if (batch.length >= BATCH) await flush();
+  const reader = new RowReader(layout.layout, deps.config.timeZone, deps.config.storage.shards);
+  const toVersion = versionMaker(input, layout.layout, (deps.now?.() ?? new Date()).toISOString());
+  const writer = new RowWriter({ dynamodb: deps.dynamodb, table: deps.resources.table, ...deps.store });
+  const rejects = new RejectsWriter(deps.s3, file.bucket, file.key, header?.cells ?? []);
+  try {
+    const ingest = async (batch: CsvRecord[]) => {
+      for (const record of batch) {
+        const outcome = record.malformed
+          ? ({ kind: 'rejected', reason: record.malformed } as const)
+          : reader.read(record.cells);
+        if (outcome.kind === 'blank') {
+          counts.blank++;
+          continue;
+        }
+        counts.read++;
+        if (outcome.kind === 'rejected') {
+          counts.rejected++;
+          await rejects.add(record, outcome.reason);
+          continue;
+        }
+        const room = writer.add(toVersion(outcome.row, record.line));
+        if (room) await room;
+      }
+    };
+    await ingest(records);
+    for await (const batch of batches) await ingest(batch);
+    const stored = await writer.finish();
+    for (const outcome of ['inserted', 'updated', 'unchanged', 'stale'] as const) counts[outcome] = stored[outcome];
+    const rejectsObject = await rejects.close();
+    return { key: file.key, type: file.type, counts, ...(rejectsObject ? { rejectsKey: rejectsObject } : {}) };
+  } catch (error) {
+    await writer.settle();
+    await rejects.abandon();
+    throw error;
   }
-  await flush();
-  const rejectsObject = await rejects.close();
-  return { key: file.key, type: file.type, counts, ...(rejectsObject ? { rejectsKey: rejectsObject } : {}) };
 }
 
-function toVersion(
-  row: ParsedRow,
-  line: number,
+/**
+ * Turns a file's parsed rows into stored versions: the file's lineage and export time are
+ * shared by every row, and only the line makes each rank its own.
+ */
+export function versionMaker(
   { file }: IngestInput,
   layout: HeaderLayout,
   ingestedAt: string,
-): RowVersion {
-  return {
-    pk: rowPartition(row.date, layout.spec.type, row.shard),
-    sk: row.sk,
-    type: layout.spec.type,
-    date: row.date,
-    values: row.values,
-    ...(row.extra ? { extra: row.extra } : {}),
-    complete: row.complete,
+): (row: ParsedRow, line: number) => RowVersion {
+  const type = layout.spec.type;
+  const source: RowLineage = {
+    key: file.key,
+    messageId: file.messageId,
+    receivedAt: file.receivedAt,
     exportedAt: file.exportedAt,
-    digest: row.digest,
-    rank: versionRank(row.complete, file.exportedAt, file.sha256, line),
-    source: {
-      key: file.key,
-      messageId: file.messageId,
-      receivedAt: file.receivedAt,
+    attachmentName: file.attachmentName,
+  };
+  // versionRank's layout, with the per-file part formed once.
+  const rankTail = `|${new Date(file.exportedAt).toISOString()}|${file.sha256}|`;
+  return (row, line) => {
+    const version: RowVersion = {
+      pk: rowPartition(row.date, type, row.shard),
+      sk: row.sk,
+      type,
+      date: row.date,
+      values: row.values,
+      complete: row.complete,
       exportedAt: file.exportedAt,
-      attachmentName: file.attachmentName,
-    },
-    ingestedAt,
+      digest: row.digest,
+      rank: `${row.complete ? 1 : 0}${rankTail}${String(line).padStart(9, '0')}`,
+      source,
+      ingestedAt,
+    };
+    // Assigned, not spread into the literal: a spread makes V8 build every item the slow way.
+    if (row.extra) version.extra = row.extra;
+    return version;
   };
 }
 
 function countRejectedWhole(record: CsvRecord, counts: RowCounts): void {
-  if (isBlank(record.cells)) {
+  if (!record.malformed && isBlank(record.cells)) {
     counts.blank++;
   } else {
     counts.read++;
@@ -138,8 +152,10 @@ async function openDecoded(s3: S3Client, bucket: string, key: string): Promise<[
   };
   const bom = encodingFromBom(firstChunk);
   if (bom) return [replay(), bom.encoding];
-  if (await isUtf8(replay())) return [await open(), 'utf-8'];
-  return [await open(), 'windows-1252'];
+  const utf8 = await isUtf8(replay());
+  // Read to the end, or left at the first byte that is not UTF-8: either way, done with.
+  body.destroy();
+  return [await open(), utf8 ? 'utf-8' : 'windows-1252'];
 }
 
 async function rejectWholeFile(s3: S3Client, bucket: string, key: string, reason: string, counts: RowCounts) {
@@ -158,7 +174,8 @@ async function rejectWholeFile(s3: S3Client, bucket: string, key: string, reason
 /** Streams rejected rows to `rejects/…rejects.csv`, opened on the first reject only. */
 class RejectsWriter {
   private stream: PassThrough | undefined;
-  private upload: Promise<unknown> | undefined;
+  private upload: Upload | undefined;
+  private done: Promise<unknown> | undefined;
   readonly key: string;
 
   constructor(
@@ -176,18 +193,29 @@ class RejectsWriter {
       this.upload = new Upload({
         client: this.s3,
         params: { Bucket: this.bucket, Key: this.key, Body: this.stream, ContentType: 'text/csv; charset=utf-8' },
-      }).done();
+      });
+      this.done = this.upload.done();
+      // Awaited in close(); until then a failure must not surface as an unhandled rejection.
+      this.done.catch(() => undefined);
       this.stream.write(formatCsvRow(['line', 'reason', ...this.header]));
     }
     if (!this.stream.write(formatCsvRow([record.line, reason, ...record.cells]))) {
-      await new Promise((resolve) => this.stream?.once('drain', resolve));
+      // A failed upload never drains: its error ends the wait instead.
+      await Promise.race([once(this.stream, 'drain'), this.done]);
     }
   }
 
   async close(): Promise<string | undefined> {
     if (!this.stream) return undefined;
     this.stream.end();
-    await this.upload;
+    await this.done;
     return this.key;
+  }
+
+  /** The ingest failed: no partial rejects file is left (a rerun writes it whole). */
+  async abandon(): Promise<void> {
+    if (!this.upload) return;
+    await this.upload.abort().catch(() => undefined);
+    this.stream?.destroy();
   }
 }

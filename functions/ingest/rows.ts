@@ -1,26 +1,34 @@
-import { createHash } from 'node:crypto';
-import type { ColumnSpec, ExportSpec } from '../shared/config.ts';
-import { normaliseHeader } from '../shared/exports.ts';
+import { hash } from 'node:crypto';
+import type { Config, ExportSpec, ValueKind } from '../shared/config.ts';
+import { normaliseHeader, recogniseTypeFromHeader } from '../shared/exports.ts';
 import { rowSortKey } from '../shared/keys.ts';
 import type { CellValue } from '../shared/rows.ts';
-import { localToIso } from '../shared/time.ts';
+import { instantToIso, localToInstant, offsetMinutes } from '../shared/time.ts';
 
 /** Where each configured column sits in a file's header, and the extra columns kept. */
 export interface HeaderLayout {
   spec: ExportSpec;
+  names: string[];
+  kinds: ValueKind[];
   indexes: number[];
   extra: { name: string; index: number }[];
   width: number;
   /** Positions (in spec.columns) of the identity columns; all columns for whole-row identity. */
   identity: number[];
+  /** Positions of the other columns: what may differ between versions of a row, so what its digest covers. */
+  versioned: number[];
   dateIndex: number;
   completeIndex: number | undefined;
 }
 
-export type HeaderResult = { layout: HeaderLayout } | { missing: string[] };
+export type HeaderResult = { layout: HeaderLayout } | { rejected: string };
 
-/** Matches a header to the export's columns, ignoring case and surrounding spaces. */
-export function layoutHeader(header: readonly string[], spec: ExportSpec): HeaderResult {
+/**
+ * Matches a header to the export's columns, ignoring case and surrounding spaces. A header
+ * missing a column, or one that is plainly another export's (Dials' header holds all of
+ * IB_Calls' columns), is refused rather than stored under the wrong type.
+ */
+export function layoutHeader(header: readonly string[], spec: ExportSpec, config: Config): HeaderResult {
   const positions = new Map<string, number>();
   header.forEach((cell, index) => {
     const name = normaliseHeader(cell);
@@ -32,7 +40,11 @@ export function layoutHeader(header: readonly string[], spec: ExportSpec): Heade
     if (index === undefined) missing.push(column.name);
     return index ?? -1;
   });
-  if (missing.length > 0) return { missing };
+  if (missing.length > 0) return { rejected: `header lacks required column(s) of ${spec.type}: ${missing.join(', ')}` };
+  const fits = recogniseTypeFromHeader(header, config);
+  if (!fits.includes(spec)) {
+    return { rejected: `header is that of ${fits.map((s) => s.type).join(', ')}, not of ${spec.type}` };
+  }
   const used = new Set(indexes);
   const extra = header
     .map((cell, index) => ({ name: cell.replace(/^\uFEFF/, '').trim(), index }))
@@ -42,10 +54,13 @@ export function layoutHeader(header: readonly string[], spec: ExportSpec): Heade
   return {
     layout: {
       spec,
+      names: spec.columns.map((c) => c.name),
+      kinds: spec.columns.map((c) => c.kind),
       indexes,
       extra,
       width: header.length,
       identity,
+      versioned: spec.columns.map((_, i) => i).filter((i) => !identity.includes(i)),
       dateIndex: position(spec.dateColumn),
       completeIndex: spec.completeColumn ? position(spec.completeColumn) : undefined,
     },
@@ -65,93 +80,214 @@ export interface ParsedRow {
 
 export type RowOutcome = { kind: 'blank' } | { kind: 'rejected'; reason: string } | { kind: 'row'; row: ParsedRow };
 
+const BLANK: RowOutcome = { kind: 'blank' };
+
 export function isBlank(cells: readonly string[]): boolean {
-  return cells.every((cell) => cell.trim() === '');
+  for (const cell of cells) if (cell !== '' && cell.trim() !== '') return false;
+  return true;
 }
 
-/** Reads one record into a typed row, or says why it cannot be stored. */
-export function readRow(cells: readonly string[], layout: HeaderLayout, timeZone: string, shards: number): RowOutcome {
-  if (isBlank(cells)) return { kind: 'blank' };
-  if (cells.length !== layout.width) {
-    return { kind: 'rejected', reason: `expected ${layout.width} fields, found ${cells.length}` };
-  }
-  const { spec } = layout;
-  const values: Record<string, CellValue> = {};
-  const typed: CellValue[] = [];
-  for (let i = 0; i < spec.columns.length; i++) {
-    const column = spec.columns[i] as ColumnSpec;
-    const raw = (cells[layout.indexes[i] as number] ?? '').trim();
-    const value = readValue(raw, column, timeZone);
-    if (value instanceof Rejection) return { kind: 'rejected', reason: `${column.name}: ${value.reason}` };
-    values[column.name] = value;
-    typed.push(value);
-  }
-  const date = typed[layout.dateIndex];
-  if (typeof date !== 'string') return { kind: 'rejected', reason: `${spec.dateColumn}: missing` };
+/** A local wall-clock time read in the center's zone. */
+interface LocalTime {
+  /** Local ISO time with its offset, as stored. */
+  iso: string;
+  instant: number;
+  /** UTC ISO instant, for the sort key. */
+  utc: string;
+}
 
-  let extra: Record<string, string> | undefined;
-  if (layout.extra.length > 0) {
-    extra = {};
-    for (const column of layout.extra) extra[column.name] = cells[column.index] ?? '';
-  }
+/** A datetime cell; `later` is set for a wall time the autumn change shows twice. */
+interface DateTimeCell {
+  earlier: LocalTime;
+  later?: LocalTime;
+}
 
-  const identityText = [spec.type, ...layout.identity.map((i) => canonical(typed[i] ?? null))].join('\u001f');
-  const identity = createHash('sha1').update(identityText).digest('hex');
-  const sk = rowSortKey(new Date(date).toISOString(), identity);
-  const digest = createHash('sha1')
-    .update(JSON.stringify(typed))
-    .update(extra ? JSON.stringify(extra) : '')
-    .digest('hex');
-  const completeValue = layout.completeIndex === undefined ? undefined : typed[layout.completeIndex];
-  const complete = completeValue === true || (typeof completeValue === 'string' && /^yes$/i.test(completeValue));
+const maxCachedTimes = 100_000;
 
-  return {
-    kind: 'row',
-    row: {
-      sk,
-      shard: Number.parseInt(identity.slice(0, 8), 16) % shards,
-      date: date.slice(0, 10),
+/**
+ * Reads the records of one file into typed, identified rows. Exports hold few distinct
+ * times, so each is resolved in the zone once. One reader per file: it remembers the rows
+ * of the autumn's repeated hour to tell their two occurrences apart.
+ */
+export class RowReader {
+  private readonly times = new Map<string, DateTimeCell | null>();
+  private readonly repeatedHourRows = new Map<string, number>();
+
+  constructor(
+    readonly layout: HeaderLayout,
+    private readonly timeZone: string,
+    private readonly shards: number,
+  ) {}
+
+  /** One record as a typed row, or why it cannot be stored. */
+  read(cells: readonly string[]): RowOutcome {
+    const layout = this.layout;
+    if (cells.length !== layout.width) {
+      if (isBlank(cells)) return BLANK;
+      return { kind: 'rejected', reason: `expected ${layout.width} fields, found ${cells.length}` };
+    }
+    if (isBlank(cells)) return BLANK;
+    const { names, kinds, indexes, dateIndex } = layout;
+    const count = names.length;
+    const typed: CellValue[] = [];
+    let dateTime: LocalTime | undefined;
+    let ambiguous = false;
+    for (let i = 0; i < count; i++) {
+      const raw = (cells[indexes[i] as number] as string).trim();
+      if (raw === '') {
+        typed.push(null);
+        continue;
+      }
+      switch (kinds[i]) {
+        case 'text':
+          typed.push(raw);
+          break;
+        case 'datetime': {
+          const cell = this.dateTime(raw);
+          if (cell === null) return rejected(names[i], 'not a date and time', raw);
+          typed.push(cell.earlier.iso);
+          if (i === dateIndex) dateTime = cell.earlier;
+          if (cell.later) ambiguous = true;
+          break;
+        }
+        case 'duration_ms': {
+          const n = Number(raw);
+          if (!Number.isFinite(n)) return rejected(names[i], 'not a number', raw);
+          typed.push(n);
+          break;
+        }
+        case 'count': {
+          const n = Number(raw);
+          if (!Number.isFinite(n)) return rejected(names[i], 'not a number', raw);
+          if (!Number.isInteger(n)) return rejected(names[i], 'not a whole number', raw);
+          typed.push(n);
+          break;
+        }
+        case 'flag': {
+          const n = raw === '1.0' || raw === '1' ? 1 : raw === '0.0' || raw === '0' ? 0 : flagNumber(raw);
+          if (n !== 0 && n !== 1) return rejected(names[i], 'not 0 or 1', raw);
+          typed.push(n === 1);
+          break;
+        }
+      }
+    }
+    if (dateTime === undefined) return { kind: 'rejected', reason: `${names[dateIndex]}: missing` };
+    if (ambiguous) dateTime = this.resolveRepeatedHour(cells, typed);
+
+    const values: Record<string, CellValue> = {};
+    for (let i = 0; i < count; i++) values[names[i] as string] = typed[i] as CellValue;
+    // The identity columns are the same in every version of a row: the digest covers the rest.
+    let content = '';
+    for (const i of layout.versioned) {
+      const value = typed[i] as CellValue;
+      content += value === null ? '\u0000\u001f' : `${value}\u001f`;
+    }
+    let extra: Record<string, string> | undefined;
+    if (layout.extra.length > 0) {
+      extra = {};
+      for (const column of layout.extra) {
+        const value = cells[column.index] as string;
+        extra[column.name] = value;
+        content += `\u001e${column.name}\u001d${value}`;
+      }
+    }
+
+    let identityText = layout.spec.type;
+    for (const i of layout.identity) {
+      const value = typed[i] as CellValue;
+      identityText += value === null ? '\u001f' : `\u001f${value}`;
+    }
+    const identity = hash('sha1', identityText);
+    const completeValue = layout.completeIndex === undefined ? undefined : typed[layout.completeIndex];
+    const row: ParsedRow = {
+      sk: rowSortKey(dateTime.utc, identity),
+      shard: Number.parseInt(identity.slice(0, 8), 16) % this.shards,
+      date: dateTime.iso.slice(0, 10),
       values,
-      ...(extra ? { extra } : {}),
-      complete,
-      digest,
-    },
-  };
-}
+      complete: completeValue === true || (typeof completeValue === 'string' && /^yes$/i.test(completeValue)),
+      digest: hash('sha1', content),
+    };
+    if (extra) row.extra = extra;
+    return { kind: 'row', row };
+  }
 
-class Rejection {
-  constructor(readonly reason: string) {}
-}
+  private dateTime(raw: string): DateTimeCell | null {
+    let cell = this.times.get(raw);
+    if (cell === undefined) {
+      cell = readDateTime(raw, this.timeZone);
+      if (this.times.size >= maxCachedTimes) this.times.clear();
+      this.times.set(raw, cell);
+    }
+    return cell;
+  }
 
-function readValue(raw: string, column: ColumnSpec, timeZone: string): CellValue | Rejection {
-  if (raw === '') return null;
-  switch (column.kind) {
-    case 'text':
-      return raw;
-    case 'datetime':
-      return localToIso(raw, timeZone) ?? new Rejection(`not a date and time: ${clip(raw)}`);
-    case 'duration_ms': {
-      const n = Number(raw);
-      return Number.isFinite(n) ? n : new Rejection(`not a number: ${clip(raw)}`);
+  /**
+   * When clocks fall back, an hour's wall times happen twice and the text alone cannot
+   * say which. The row's datetimes are read together: an interval's end is after its
+   * start and the shortest reading wins (01:00–01:00 is daylight to standard, 01:00–02:00 is
+   * standard time). Where readings still tie (30-minute intervals, a single timestamp), the
+   * first occurrence in the file is daylight time and the next standard, as exports run in
+   * time order.
+   */
+  private resolveRepeatedHour(cells: readonly string[], typed: CellValue[]): LocalTime {
+    const { kinds, indexes, dateIndex, identity } = this.layout;
+    const positions: number[] = [];
+    const options: LocalTime[][] = [];
+    kinds.forEach((kind, i) => {
+      const cell = kind === 'datetime' ? this.times.get((cells[indexes[i] as number] as string).trim()) : undefined;
+      if (!cell) return;
+      positions.push(i);
+      options.push(cell.later ? [cell.earlier, cell.later] : [cell.earlier]);
+    });
+    let readings: LocalTime[][] = [[]];
+    for (const choices of options) readings = readings.flatMap((r) => choices.map((c) => [...r, c]));
+    const ordered = readings.filter((r) =>
+      r.every((time, k) => k === 0 || (r[k - 1] as LocalTime).instant < time.instant),
+    );
+    const span = (r: LocalTime[]) => (r[r.length - 1] as LocalTime).instant - (r[0] as LocalTime).instant;
+    const candidates = ordered.length > 0 ? ordered : readings;
+    const shortest = Math.min(...candidates.map(span));
+    const best = candidates.filter((r) => span(r) === shortest);
+    let reading = best[0] as LocalTime[];
+    if (best.length > 1) {
+      const key = identity.map((i) => (cells[indexes[i] as number] as string).trim()).join('\u001f');
+      const seen = this.repeatedHourRows.get(key) ?? 0;
+      this.repeatedHourRows.set(key, seen + 1);
+      reading = best[Math.min(seen, best.length - 1)] as LocalTime[];
     }
-    case 'count': {
-      const n = Number(raw);
-      if (!Number.isFinite(n)) return new Rejection(`not a number: ${clip(raw)}`);
-      return Number.isInteger(n) ? n : new Rejection(`not a whole number: ${clip(raw)}`);
-    }
-    case 'flag': {
-      const n = Number(raw);
-      if (n === 1 || /^true$/i.test(raw)) return true;
-      if (n === 0 || /^false$/i.test(raw)) return false;
-      return new Rejection(`not 0 or 1: ${clip(raw)}`);
-    }
+    let dateTime = reading[0] as LocalTime;
+    positions.forEach((i, k) => {
+      const time = reading[k] as LocalTime;
+      typed[i] = time.iso;
+      if (i === dateIndex) dateTime = time;
+    });
+    return dateTime;
   }
 }
 
-function canonical(value: CellValue): string {
-  return value === null ? '' : String(value);
+function flagNumber(raw: string): number {
+  if (/^true$/i.test(raw)) return 1;
+  if (/^false$/i.test(raw)) return 0;
+  return Number(raw);
 }
 
-function clip(text: string): string {
-  return text.length > 40 ? `${text.slice(0, 40)}…` : text;
+function rejected(column: string | undefined, problem: string, raw: string): RowOutcome {
+  return { kind: 'rejected', reason: `${column}: ${problem}: ${raw.length > 40 ? `${raw.slice(0, 40)}…` : raw}` };
+}
+
+function localTime(instant: number, timeZone: string): LocalTime {
+  return { iso: instantToIso(instant, timeZone), instant, utc: new Date(instant).toISOString() };
+}
+
+/** A local datetime in the zone, with its second reading when the autumn change repeats it. */
+function readDateTime(raw: string, timeZone: string): DateTimeCell | null {
+  const instant = localToInstant(raw, timeZone);
+  if (instant === undefined) return null;
+  const earlier = localTime(instant, timeZone);
+  const fallBack = offsetMinutes(instant, timeZone) - offsetMinutes(instant + 86_400_000, timeZone);
+  if (fallBack > 0) {
+    const later = localTime(instant + fallBack * 60_000, timeZone);
+    if (later.iso.slice(0, 19) === earlier.iso.slice(0, 19)) return { earlier, later };
+  }
+  return { earlier };
 }

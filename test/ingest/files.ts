@@ -1,7 +1,10 @@
 import { createHash } from 'node:crypto';
+import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { paginateScan } from '@aws-sdk/lib-dynamodb';
 import type { SourceFile } from '../../functions/shared/contracts.ts';
-import { rawKey } from '../../functions/shared/keys.ts';
+import { rawKey, TABLE_KEY } from '../../functions/shared/keys.ts';
+import type { StoredRow } from '../../functions/shared/rows.ts';
 import type { LocalStack } from '../../local/stack.ts';
 
 export const IB_HEADER =
@@ -41,4 +44,34 @@ export async function putSource(
     attachmentName: name,
     origin: 'graph',
   };
+}
+
+/** A fresh, empty row table in the local DynamoDB, named after the test. */
+export async function createRowTable(stack: LocalStack, name: string): Promise<string> {
+  await stack.clients.dynamodb.send(
+    new CreateTableCommand({
+      TableName: name,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [
+        { AttributeName: TABLE_KEY.partition, AttributeType: 'S' },
+        { AttributeName: TABLE_KEY.sort, AttributeType: 'S' },
+      ],
+      KeySchema: [
+        { AttributeName: TABLE_KEY.partition, KeyType: 'HASH' },
+        { AttributeName: TABLE_KEY.sort, KeyType: 'RANGE' },
+      ],
+    }),
+  );
+  return name;
+}
+
+/** Every item of a table in key order, without the time of ingest (the one thing a rerun may differ in). */
+export async function tableRows(stack: LocalStack, table: string): Promise<Omit<StoredRow, 'ingestedAt'>[]> {
+  const items: StoredRow[] = [];
+  for await (const page of paginateScan({ client: stack.clients.dynamodb }, { TableName: table })) {
+    items.push(...((page.Items ?? []) as StoredRow[]));
+  }
+  return items
+    .map(({ ingestedAt: _ingestedAt, ...rest }) => rest)
+    .sort((a, b) => a.pk.localeCompare(b.pk) || a.sk.localeCompare(b.sk));
 }

@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ingestFile } from '../../functions/ingest/ingest.ts';
 import { loadConfigFile } from '../../functions/shared/config.ts';
@@ -10,7 +10,7 @@ import type { Run, SourceFile } from '../../functions/shared/contracts.ts';
 import { rowPartition } from '../../functions/shared/keys.ts';
 import type { StoredRow } from '../../functions/shared/rows.ts';
 import { type LocalStack, startLocalStack } from '../../local/stack.ts';
-import { AGENT_1, AGENT_2, IB_HEADER, ibLine, putSource } from './files.ts';
+import { AGENT_1, AGENT_2, createRowTable, IB_HEADER, ibLine, putSource, tableRows } from './files.ts';
 
 const config = loadConfigFile();
 const run: Run = {
@@ -33,6 +33,35 @@ const ingest = (file: SourceFile) =>
     { run, file },
     { config, s3: stack.clients.s3, dynamodb: stack.clients.dynamodb, resources: stack.resources },
   );
+
+let tables = 0;
+/** A fresh table, and an ingest into it. */
+async function freshTable(name: string) {
+  const table = await createRowTable(stack, `${name}-${++tables}`);
+  const into = (file: SourceFile, now = new Date()) =>
+    ingestFile(
+      { run, file },
+      {
+        config,
+        s3: stack.clients.s3,
+        dynamodb: stack.clients.dynamodb,
+        resources: { ...stack.resources, table },
+        now: () => now,
+        // Few requests in flight, so that concurrent ingests interleave row by row.
+        store: { requestsInFlight: 4 },
+      },
+    );
+  return { table, ingest: into, rows: () => tableRows(stack, table) };
+}
+
+/** An IB_Calls export of `agents` agents in one hour, each row's Handle set by `handle`. */
+function ibExport(agents: number, handle: (agent: number) => number, complete = 0): string {
+  const lines = [IB_HEADER];
+  for (let a = 0; a < agents; a++) {
+    lines.push(ibLine(9, `agent-${String(a).padStart(4, '0')}`, `Agent ${a}`, handle(a), 1000, complete));
+  }
+  return `${lines.join('\r\n')}\r\n`;
+}
 
 async function storedRows(type: string, date = '2026-03-09'): Promise<StoredRow[]> {
   const rows: StoredRow[] = [];
@@ -176,4 +205,132 @@ describe('ingestFile', () => {
     const result = await ingest(await putSource(stack, 'Campaign_Interactions', csv, '2026-03-09T15:00:00Z'));
     expect(result.counts).toEqual({ read: 3, inserted: 2, updated: 0, unchanged: 1, stale: 0, rejected: 0, blank: 1 });
   });
+});
+
+describe('versions of a row', () => {
+  it('keeps the lineage of every row, and a file ingested again changes nothing', async () => {
+    const { table, ingest: into, rows } = await freshTable('again');
+    const file = await putSource(
+      stack,
+      'IB_Calls',
+      ibExport(30, (a) => a),
+      '2026-03-09T15:00:00Z',
+      'IB_Calls (1).csv',
+    );
+    expect((await into(file, new Date('2026-03-09T15:05:00Z'))).counts).toMatchObject({ read: 30, inserted: 30 });
+    const stored = await rows();
+    expect(stored[0]?.source).toEqual({
+      key: file.key,
+      messageId: file.messageId,
+      receivedAt: file.receivedAt,
+      exportedAt: file.exportedAt,
+      attachmentName: 'IB_Calls (1).csv',
+    });
+    const scan = async () => (await stack.clients.dynamodb.send(new ScanCommand({ TableName: table }))).Items;
+    const items = await scan();
+    expect((await into(file, new Date('2026-03-09T16:00:00Z'))).counts).toEqual({
+      read: 30,
+      inserted: 0,
+      updated: 0,
+      unchanged: 30,
+      stale: 0,
+      rejected: 0,
+      blank: 0,
+    });
+    // Not even the time of ingest moved: nothing was written.
+    expect(await scan()).toEqual(items);
+  });
+
+  it('keeps a complete interval over a partial one, whichever was exported later', async () => {
+    const { ingest: into, rows } = await freshTable('complete');
+    const complete = await putSource(
+      stack,
+      'IB_Calls',
+      ibExport(3, () => 5, 1),
+      '2026-03-09T10:05:00Z',
+    );
+    const partialLater = await putSource(
+      stack,
+      'IB_Calls',
+      ibExport(3, () => 9, 0),
+      '2026-03-09T11:00:00Z',
+    );
+    await into(complete);
+    expect((await into(partialLater)).counts).toMatchObject({ read: 3, stale: 3 });
+    expect((await rows()).map((r) => [r.values.Handle, r.complete])).toEqual([
+      [5, true],
+      [5, true],
+      [5, true],
+    ]);
+  });
+
+  it('ends with the same table whatever the order of ingest (A, B, then A again, newer)', async () => {
+    // X and Z hold the same values, Y different ones; Z is the newest export.
+    const x = await putSource(
+      stack,
+      'IB_Calls',
+      ibExport(20, () => 1),
+      '2026-03-09T10:00:00Z',
+      'x.csv',
+    );
+    const y = await putSource(
+      stack,
+      'IB_Calls',
+      ibExport(20, (a) => 2 + a),
+      '2026-03-09T11:00:00Z',
+      'y.csv',
+    );
+    const z = await putSource(stack, 'IB_Calls', `${ibExport(20, () => 1)}\r\n`, '2026-03-09T12:00:00Z', 'z.csv');
+    const orders = [
+      [x, y, z],
+      [x, z, y],
+      [y, x, z],
+      [y, z, x],
+      [z, x, y],
+      [z, y, x],
+    ];
+    const finals = [];
+    for (const order of orders) {
+      const { ingest: into, rows } = await freshTable('order');
+      for (const file of order) await into(file);
+      finals.push(await rows());
+    }
+    for (const final of finals) expect(final).toEqual(finals[0]);
+    expect(finals[0]?.every((r) => r.values.Handle === 1 && r.source.attachmentName === 'z.csv')).toBe(true);
+  });
+
+  for (const first of ['older', 'newer'] as const) {
+    it(`ends with the newer version when two files of one type are ingested at once (${first} started first)`, async () => {
+      const agents = 200;
+      const older = await putSource(
+        stack,
+        'IB_Calls',
+        ibExport(agents, (a) => a),
+        '2026-03-09T10:00:00Z',
+        'older.csv',
+      );
+      const newer = await putSource(
+        stack,
+        'IB_Calls',
+        ibExport(agents, (a) => a + 1000),
+        '2026-03-09T11:00:00Z',
+        'newer.csv',
+      );
+      const { ingest: into, rows } = await freshTable('race');
+      const [o, n] =
+        first === 'older'
+          ? await Promise.all([into(older), into(newer)])
+          : await Promise.all([into(newer), into(older)]).then(([n2, o2]) => [o2, n2] as const);
+      const stored = await rows();
+      expect(stored).toHaveLength(agents);
+      expect(stored.every((r) => r.source.attachmentName === 'newer.csv' && (r.values.Handle as number) >= 1000)).toBe(
+        true,
+      );
+      // Every identity: the newer version was either first (inserted, the older then stale)
+      // or replaced the older (updated).
+      expect(n.counts.inserted + n.counts.updated).toBe(agents);
+      expect(o.counts.inserted + o.counts.stale).toBe(agents);
+      expect(n.counts.updated).toBe(o.counts.inserted);
+    });
+  }
 });

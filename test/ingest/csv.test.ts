@@ -1,0 +1,91 @@
+import { describe, expect, it } from 'vitest';
+import { CsvParser, type CsvRecord, detectDelimiter, maxRecordChars } from '../../functions/ingest/csv.ts';
+
+/** Parses text pushed in pieces of `size` characters (every boundary a chunk can fall on). */
+function parse(text: string, size = text.length): CsvRecord[] {
+  const parser = new CsvParser();
+  const records: CsvRecord[] = [];
+  for (let i = 0; i < text.length; i += size) records.push(...parser.push(text.slice(i, i + size)));
+  records.push(...parser.end());
+  return records;
+}
+
+/** The same records whatever the chunk size, down to one character at a time. */
+function parseEverySplit(text: string): CsvRecord[] {
+  const whole = parse(text);
+  for (const size of [1, 2, 3, 7, 64]) expect(parse(text, size)).toEqual(whole);
+  return whole;
+}
+
+describe('detectDelimiter', () => {
+  it('takes the delimiter seen most often outside quotes', () => {
+    expect(detectDelimiter('a,b,c')).toBe(',');
+    expect(detectDelimiter('a;b;c')).toBe(';');
+    expect(detectDelimiter('a\tb\tc')).toBe('\t');
+    expect(detectDelimiter('"a;b;c;d",e,f')).toBe(',');
+    expect(detectDelimiter('single')).toBe(',');
+  });
+});
+
+describe('CsvParser', () => {
+  it('reads LF and CRLF lines with the line each record starts on', () => {
+    expect(parseEverySplit('h1,h2\r\na,b\r\nc,d\r\n')).toEqual([
+      { cells: ['h1', 'h2'], line: 1 },
+      { cells: ['a', 'b'], line: 2 },
+      { cells: ['c', 'd'], line: 3 },
+    ]);
+    expect(parseEverySplit('h1;h2\na;b\n\nc;d')).toEqual([
+      { cells: ['h1', 'h2'], line: 1 },
+      { cells: ['a', 'b'], line: 2 },
+      { cells: [''], line: 3 },
+      { cells: ['c', 'd'], line: 4 },
+    ]);
+  });
+
+  it('reads quoted fields holding delimiters, doubled quotes and line breaks', () => {
+    const text =
+      'name\tnote\tn\r\n' +
+      '"Peña, José"\t"said ""hi""\tand left"\t1\r\n' +
+      '"Zoë"\t"two\r\nlines\nthree"\t2\r\n' +
+      'plain\t""\t3\r\n' +
+      '"ends in a quote"""\t"\r"\t"3.5"\r\n' +
+      '"last"\t"end"\t"4"';
+    expect(parseEverySplit(text)).toEqual([
+      { cells: ['name', 'note', 'n'], line: 1 },
+      { cells: ['Peña, José', 'said "hi"\tand left', '1'], line: 2 },
+      { cells: ['Zoë', 'two\r\nlines\nthree', '2'], line: 3 },
+      { cells: ['plain', '', '3'], line: 6 },
+      { cells: ['ends in a quote"', '\r', '3.5'], line: 7 },
+      { cells: ['last', 'end', '4'], line: 8 },
+    ]);
+  });
+
+  it('keeps a quote inside an unquoted field, and text after a closing quote, as written', () => {
+    expect(parseEverySplit('a,b\n5" screen,"x"y\n')).toEqual([
+      { cells: ['a', 'b'], line: 1 },
+      { cells: ['5" screen', 'xy'], line: 2 },
+    ]);
+  });
+
+  it('rejects the line of a quote that never closes and reads on from the next line', () => {
+    expect(parseEverySplit('a,b\n"open,1\nc,d\n')).toEqual([
+      { cells: ['a', 'b'], line: 1 },
+      { cells: ['"open,1'], line: 2, malformed: 'a quoted field is never closed' },
+      { cells: ['c', 'd'], line: 3 },
+    ]);
+  });
+
+  it('gives up on a quoted field longer than the limit, so memory stays bounded', () => {
+    const parser = new CsvParser();
+    expect(parser.push('a,b\n"open,1\n')).toEqual([{ cells: ['a', 'b'], line: 1 }]);
+    const filler = 'x,y\n'.repeat(maxRecordChars / 4 + 1);
+    const records = parser.push(filler);
+    expect(records[0]).toEqual({ cells: ['"open,1'], line: 2, malformed: 'a quoted field is never closed' });
+    expect(records[1]).toEqual({ cells: ['x', 'y'], line: 3 });
+    expect(records).toHaveLength(1 + maxRecordChars / 4 + 1);
+  });
+
+  it('returns nothing for empty text', () => {
+    expect(parse('')).toEqual([]);
+  });
+});

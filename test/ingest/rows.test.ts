@@ -1,0 +1,186 @@
+import { describe, expect, it } from 'vitest';
+import { type HeaderLayout, layoutHeader, type ParsedRow, RowReader } from '../../functions/ingest/rows.ts';
+import { loadConfigFile } from '../../functions/shared/config.ts';
+import { exportSpec } from '../../functions/shared/exports.ts';
+
+const config = loadConfigFile();
+const tz = config.timeZone;
+const IB = 'Interval Start,Interval End,Interval Complete,Filters,Media Type,Agent Id,Agent Name,Handle,Avg Handle';
+
+function layout(header: string, type = 'IB_Calls'): HeaderLayout {
+  const result = layoutHeader(header.split(','), exportSpec(config, type), config);
+  if (!('layout' in result)) throw new Error(result.rejected);
+  return result.layout;
+}
+
+function row(reader: RowReader, line: string): ParsedRow {
+  const outcome = reader.read(line.split(','));
+  if (outcome.kind !== 'row') throw new Error(`not a row: ${JSON.stringify(outcome)}`);
+  return outcome.row;
+}
+
+const ib = (start: string, end: string, agent = 'a1', handle = '1.0') =>
+  `${start},${end},1.0,Queue: Q,voice,${agent},Zoë Müller,${handle},1500.5`;
+
+describe('layoutHeader', () => {
+  it('matches columns ignoring case and surrounding spaces, in any order, and keeps extra columns', () => {
+    const header =
+      ' agent id ,INTERVAL START,Interval End,interval complete,Filters,Media Type,Agent Name,Handle,Avg Handle, Notes ';
+    const reader = new RowReader(layout(header), tz, 8);
+    const parsed = row(reader, 'a1,2026-03-09 08:00:00,2026-03-09 09:00:00,1,Q,voice,José Peña,3,120000, called back ');
+    expect(parsed.values).toEqual({
+      'Interval Start': '2026-03-09T08:00:00-05:00',
+      'Interval End': '2026-03-09T09:00:00-05:00',
+      'Interval Complete': true,
+      Filters: 'Q',
+      'Media Type': 'voice',
+      'Agent Id': 'a1',
+      'Agent Name': 'José Peña',
+      Handle: 3,
+      'Avg Handle': 120000,
+    });
+    expect(parsed.extra).toEqual({ Notes: ' called back ' });
+  });
+
+  it('names the missing columns of a short header', () => {
+    expect(layoutHeader(['Interval Start', 'Agent Id'], exportSpec(config, 'QCBS'), config)).toEqual({
+      rejected:
+        'header lacks required column(s) of QCBS: Interval End, Interval Complete, Filters, Media Type, Agent Name, Handle',
+    });
+  });
+
+  it("refuses another export's header rather than storing it under the wrong type", () => {
+    const dials = exportSpec(config, 'Dials').columns.map((c) => c.name);
+    expect(layoutHeader(dials, exportSpec(config, 'IB_Calls'), config)).toEqual({
+      rejected: 'header is that of Dials, not of IB_Calls',
+    });
+    // ACQ, QCBS and RESC share a header: only the name tells them apart, so each accepts it.
+    const shared = exportSpec(config, 'ACQ').columns.map((c) => c.name);
+    expect('layout' in layoutHeader(shared, exportSpec(config, 'RESC'), config)).toBe(true);
+  });
+});
+
+describe('RowReader', () => {
+  it('types values: local times with offsets, durations as numbers, counts as integers, flags', () => {
+    const reader = new RowReader(layout(IB), tz, 8);
+    const parsed = row(reader, ib('2026-03-09 08:00', '2026-03-09 09:00:00'));
+    expect(parsed.values).toMatchObject({
+      'Interval Start': '2026-03-09T08:00:00-05:00',
+      'Interval End': '2026-03-09T09:00:00-05:00',
+      'Interval Complete': true,
+      Handle: 1,
+      'Avg Handle': 1500.5,
+    });
+    expect(parsed.date).toBe('2026-03-09');
+    expect(parsed.sk).toMatch(/^2026-03-09T13:00:00\.000Z#[0-9a-f]{40}$/);
+    expect(parsed.complete).toBe(true);
+  });
+
+  it('says why a value cannot be read', () => {
+    const reader = new RowReader(layout(IB), tz, 8);
+    const reason = (line: string) => {
+      const outcome = reader.read(line.split(','));
+      return outcome.kind === 'rejected' ? outcome.reason : outcome.kind;
+    };
+    expect(reason(ib('2026-03-09 08:00:00', '2026-03-09 09:00:00', 'a', 'many'))).toBe('Handle: not a number: many');
+    expect(reason(ib('2026-03-09 08:00:00', '2026-03-09 09:00:00', 'a', '2.5'))).toBe(
+      'Handle: not a whole number: 2.5',
+    );
+    expect(reason(ib('2026-02-30 08:00:00', '2026-03-09 09:00:00'))).toBe(
+      'Interval Start: not a date and time: 2026-02-30 08:00:00',
+    );
+    expect(reason(ib('', '2026-03-09 09:00:00'))).toBe('Interval Start: missing');
+    expect(reason(ib('2026-03-09 08:00:00', '2026-03-09 09:00:00').replace(',1.0,', ',yes,'))).toBe(
+      'Interval Complete: not 0 or 1: yes',
+    );
+    expect(reason('a,b,c')).toBe('expected 9 fields, found 3');
+    expect(reason(',,,,,,,,')).toBe('blank');
+    expect(reason(' ')).toBe('blank');
+  });
+
+  it('gives a row the same key and digest whatever the file, and a new digest when a value changes', () => {
+    const first = row(new RowReader(layout(IB), tz, 8), ib('2026-03-09 08:00:00', '2026-03-09 09:00:00'));
+    const again = row(new RowReader(layout(IB), tz, 8), ib('2026-03-09 08:00', '2026-03-09 09:00'));
+    const changed = row(
+      new RowReader(layout(IB), tz, 8),
+      ib('2026-03-09 08:00:00', '2026-03-09 09:00:00', 'a1', '2.0'),
+    );
+    expect(again).toEqual(first);
+    expect(changed.sk).toBe(first.sk);
+    expect(changed.digest).not.toBe(first.digest);
+  });
+
+  it('spreads rows over the configured shards', () => {
+    const reader = new RowReader(layout(IB), tz, 8);
+    const shards = new Set(
+      Array.from(
+        { length: 200 },
+        (_, i) => row(reader, ib('2026-03-09 08:00:00', '2026-03-09 09:00:00', `agent-${i}`)).shard,
+      ),
+    );
+    expect([...shards].sort()).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+  });
+
+  it('reads the spring-forward day 2026-03-08 (23 hours)', () => {
+    const reader = new RowReader(layout(IB), tz, 8);
+    const interval = (start: string, end: string) => {
+      const parsed = row(reader, ib(`2026-03-08 ${start}:00`, `2026-03-08 ${end}:00`));
+      return [parsed.values['Interval Start'], parsed.values['Interval End'], parsed.sk.slice(0, 24)];
+    };
+    expect(interval('00:00', '01:00')).toEqual([
+      '2026-03-08T00:00:00-06:00',
+      '2026-03-08T01:00:00-06:00',
+      '2026-03-08T06:00:00.000Z',
+    ]);
+    // 02:00 does not exist: the hour after 01:00 ends at 03:00 daylight time.
+    expect(interval('01:00', '03:00')).toEqual([
+      '2026-03-08T01:00:00-06:00',
+      '2026-03-08T03:00:00-05:00',
+      '2026-03-08T07:00:00.000Z',
+    ]);
+    expect(interval('03:00', '04:00')).toEqual([
+      '2026-03-08T03:00:00-05:00',
+      '2026-03-08T04:00:00-05:00',
+      '2026-03-08T08:00:00.000Z',
+    ]);
+  });
+
+  it('reads the fall-back day 2026-11-01 (25 hours): hourly intervals through the repeated hour', () => {
+    const reader = new RowReader(layout(IB), tz, 8);
+    const interval = (start: string, end: string) => {
+      const parsed = row(reader, ib(`2026-11-01 ${start}:00`, `2026-11-01 ${end}:00`));
+      return [parsed.values['Interval Start'], parsed.values['Interval End']];
+    };
+    expect(interval('00:00', '01:00')).toEqual(['2026-11-01T00:00:00-05:00', '2026-11-01T01:00:00-05:00']);
+    // 01:00 daylight to 01:00 standard: an hour whose end reads like its start.
+    expect(interval('01:00', '01:00')).toEqual(['2026-11-01T01:00:00-05:00', '2026-11-01T01:00:00-06:00']);
+    expect(interval('01:00', '02:00')).toEqual(['2026-11-01T01:00:00-06:00', '2026-11-01T02:00:00-06:00']);
+    expect(interval('02:00', '03:00')).toEqual(['2026-11-01T02:00:00-06:00', '2026-11-01T03:00:00-06:00']);
+  });
+
+  it('reads half-hour intervals and single timestamps of the repeated hour in file order', () => {
+    const reader = new RowReader(layout(IB), tz, 8);
+    const interval = (start: string, end: string, agent = 'a1') => {
+      const parsed = row(reader, ib(`2026-11-01 ${start}:00`, `2026-11-01 ${end}:00`, agent));
+      return [parsed.values['Interval Start'], parsed.values['Interval End']];
+    };
+    expect(interval('01:00', '01:30')).toEqual(['2026-11-01T01:00:00-05:00', '2026-11-01T01:30:00-05:00']);
+    // Another agent's first 01:00–01:30 is daylight time too.
+    expect(interval('01:00', '01:30', 'a2')).toEqual(['2026-11-01T01:00:00-05:00', '2026-11-01T01:30:00-05:00']);
+    expect(interval('01:30', '01:00')).toEqual(['2026-11-01T01:30:00-05:00', '2026-11-01T01:00:00-06:00']);
+    expect(interval('01:00', '01:30')).toEqual(['2026-11-01T01:00:00-06:00', '2026-11-01T01:30:00-06:00']);
+    expect(interval('01:30', '02:00')).toEqual(['2026-11-01T01:30:00-06:00', '2026-11-01T02:00:00-06:00']);
+
+    const campaign = new RowReader(
+      layout(
+        'Full Export Completed,Partial Result Timestamp,Filters,Users,Date,Initial Direction,First Queue',
+        'Campaign_Interactions',
+      ),
+      tz,
+      8,
+    );
+    const at = (date: string) => row(campaign, `YES,,F,,${date},Inbound,Q`).values.Date;
+    expect(at('2026-11-01 01:05:00')).toBe('2026-11-01T01:05:00-05:00');
+    expect(at('2026-11-01 01:05:00')).toBe('2026-11-01T01:05:00-06:00');
+  });
+});
