@@ -1,0 +1,126 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CreateBucketCommand, DeleteBucketCommand, GetObjectCommand } from '@aws-sdk/client-s3';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import ExcelJS from 'exceljs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createGraphMailSource } from '../../functions/collect/graph.ts';
+import { loadConfigFile } from '../../functions/shared/config.ts';
+import { logger } from '../../functions/shared/observability.ts';
+import { startFakeGraph } from '../../local/graph-server.ts';
+import type { ExecutionSummary } from '../../local/local-run.ts';
+import { type PipelineResult, runPipeline } from '../../local/pipeline.ts';
+import { writeSampleMailbox } from '../../local/sample-day.ts';
+import { type LocalStack, startLocalStack } from '../../local/stack.ts';
+
+const config = loadConfigFile();
+const date = '2026-03-09';
+const now = () => Date.parse('2026-03-10T15:00:00Z');
+
+interface Setup {
+  stack: LocalStack;
+  run: (executionId: string) => Promise<PipelineResult>;
+  stop: () => Promise<void>;
+}
+
+/** A local stack and a Graph mailbox holding the same generated day. */
+async function setUp(mailboxDir: string): Promise<Setup> {
+  const stack = await startLocalStack(mkdtempSync(join(tmpdir(), 'charlie-redrive-')));
+  const graph = await startFakeGraph({ mailboxDir, user: config.mailbox.user, folderPath: config.mailbox.folder });
+  const mail = createGraphMailSource({
+    mailbox: { ...config.mailbox, graphBaseUrl: graph.graphBaseUrl, authorityHost: graph.authorityHost },
+    credential: { clientSecret: 'local' },
+  });
+  return {
+    stack,
+    // The links are signed but never followed here.
+    run: (executionId) =>
+      runPipeline({
+        config,
+        stack,
+        mail,
+        input: { date },
+        now,
+        executionId,
+        links: { baseUrl: 'http://127.0.0.1:9/link/', signingKey: async () => 'k'.repeat(64) },
+      }),
+    stop: async () => {
+      await graph.stop();
+      await stack.stop();
+    },
+  };
+}
+
+/** The table's rows without the time they were written, which differs between runs by nature. */
+async function tableRows(stack: LocalStack): Promise<string[]> {
+  const rows: string[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await stack.clients.dynamodb.send(
+      new ScanCommand({ TableName: stack.resources.table, ExclusiveStartKey: start }),
+    );
+    for (const item of page.Items ?? []) {
+      if (!String(item.pk).startsWith('ROW#')) continue;
+      const { ingestedAt: _ingestedAt, ...rest } = item;
+      rows.push(JSON.stringify(rest, Object.keys(rest).sort()));
+    }
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return rows.sort();
+}
+
+/** Every data tab's cells, as values. */
+async function dataTabs(stack: LocalStack, summary: ExecutionSummary): Promise<unknown[][]> {
+  const object = await stack.clients.s3.send(
+    new GetObjectCommand({ Bucket: summary.workbook.bucket, Key: summary.workbook.key }),
+  );
+  const workbook = new ExcelJS.Workbook();
+  const bytes = await (object.Body?.transformToByteArray() ?? new Uint8Array());
+  await workbook.xlsx.load(bytes as unknown as ArrayBuffer);
+  return workbook.worksheets
+    .filter((sheet) => sheet.name !== 'Summary')
+    .map((sheet) => sheet.getSheetValues().map((row) => JSON.stringify(row)));
+}
+
+describe('a failed run redriven', () => {
+  const mailboxDir = mkdtempSync(join(tmpdir(), 'charlie-redrive-mail-'));
+  let clean: Setup;
+  let redriven: Setup;
+
+  beforeAll(async () => {
+    logger.setLogLevel('SILENT');
+    await writeSampleMailbox({ config, date, dir: mailboxDir });
+    [clean, redriven] = await Promise.all([setUp(mailboxDir), setUp(mailboxDir)]);
+  });
+  afterAll(async () => {
+    await clean?.stop();
+    await redriven?.stop();
+  });
+
+  // Three executions of a whole day: give it time on a busy machine.
+  it('ends exactly like a clean run', { timeout: 240_000 }, async () => {
+    const cleanRun = await clean.run('arn:aws:states:us-east-1:000000000000:execution:charlie:clean');
+    expect(cleanRun.succeeded).toBe(true);
+
+    // Build fails: the reports bucket is gone. Collect and every ingest have already run.
+    const { s3 } = redriven.stack.clients;
+    const reports = redriven.stack.resources.reportsBucket;
+    await s3.send(new DeleteBucketCommand({ Bucket: reports }));
+    const failed = await redriven.run('arn:aws:states:us-east-1:000000000000:execution:charlie:first');
+    expect(failed.succeeded).toBe(false);
+
+    // The cause is fixed, and the same execution input runs again: every state repeats its work.
+    await s3.send(new CreateBucketCommand({ Bucket: reports }));
+    const again = await redriven.run('arn:aws:states:us-east-1:000000000000:execution:charlie:redrive');
+    expect(again.succeeded).toBe(true);
+
+    const cleanSummary = cleanRun.output as ExecutionSummary;
+    const redrivenSummary = again.output as ExecutionSummary;
+    expect(redrivenSummary.types.map((t) => [t.type, t.rows])).toEqual(cleanSummary.types.map((t) => [t.type, t.rows]));
+    expect(await tableRows(redriven.stack)).toEqual(await tableRows(clean.stack));
+    expect(await dataTabs(redriven.stack, redrivenSummary)).toEqual(await dataTabs(clean.stack, cleanSummary));
+    // The report went out once, after the redrive.
+    expect(redrivenSummary.delivery.sent).toBe(true);
+  });
+});
