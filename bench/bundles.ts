@@ -69,9 +69,10 @@ function importMs(file: string): number {
       POWERTOOLS_SERVICE_NAME: 'charlie',
       POWERTOOLS_METRICS_NAMESPACE: 'Charlie',
       LINK_BASE_URL: 'https://example.com/',
+      SES_CONFIGURATION_SET: 'charlie',
     },
     encoding: 'utf8',
   });
-  if (child.status !== 0) throw new Error(`importing ${file} failed: ${child.stderr}`);
+  if (child.status !== 0) throw new Error(`importing ${file} failed: ${child.stderr.split('\n').slice(-8).join('\n')}`);
   return Number(child.stdout.trim());
 }
