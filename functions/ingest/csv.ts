@@ -42,19 +42,15 @@ export class CsvParser {
   private pending = '';
   /** Line number where `pending` starts. */
   private line = 1;
-  private delimiterChar: Delimiter | undefined;
-
-  get delimiter(): Delimiter | undefined {
-    return this.delimiterChar;
-  }
+  private delimiter: Delimiter | undefined;
 
   /** The records completed by this chunk. */
   push(chunk: string): CsvRecord[] {
     this.pending = this.pending === '' ? chunk : this.pending + chunk;
-    if (this.delimiterChar === undefined) {
+    if (this.delimiter === undefined) {
       const end = this.pending.indexOf('\n');
       if (end < 0) return [];
-      this.delimiterChar = detectDelimiter(this.pending.slice(0, end));
+      this.delimiter = detectDelimiter(this.pending.slice(0, end));
     }
     return this.parse(false);
   }
@@ -62,13 +58,13 @@ export class CsvParser {
   /** The records left when the text ends (a last line without a line break). */
   end(): CsvRecord[] {
     if (this.pending === '') return [];
-    this.delimiterChar ??= detectDelimiter(this.pending);
+    this.delimiter ??= detectDelimiter(this.pending);
     return this.parse(true);
   }
 
   private parse(final: boolean): CsvRecord[] {
     const text = this.pending;
-    const delimiter = this.delimiterChar as Delimiter;
+    const delimiter = this.delimiter as Delimiter;
     const records: CsvRecord[] = [];
     const length = text.length;
     let pos = 0;

@@ -102,7 +102,7 @@ export function versionMaker(
     exportedAt: file.exportedAt,
     attachmentName: file.attachmentName,
   };
-  // versionRank's layout, with the per-file part formed once.
+  // The rank's layout (see store.ts), with the per-file part formed once.
   const rankTail = `|${new Date(file.exportedAt).toISOString()}|${file.sha256}|`;
   return (row, line) => {
     const version: RowVersion = {

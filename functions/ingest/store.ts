@@ -3,19 +3,16 @@ import { TABLE_KEY } from '../shared/keys.ts';
 import { isTransientAwsError, type RetryOptions, retry, TransientError } from '../shared/retry.ts';
 import type { StoredRow } from '../shared/rows.ts';
 
-/** A row ready to store: its item, and its rank among versions of the same identity. */
+/**
+ * A row ready to store: its item, and its rank among versions of the same identity,
+ * compared as text (formed by `versionMaker` in ingest.ts):
+ * `<1 complete | 0 partial>|<export time, ISO instant>|<source sha256>|<line, 9 digits>`.
+ * A complete row beats a partial one, then the newer export wins; the source file and line
+ * only break exact ties, so that any order of ingest ends with the same row.
+ */
 export type RowVersion = StoredRow & { rank: string };
 
 export type StoreOutcome = 'inserted' | 'updated' | 'unchanged' | 'stale';
-
-/**
- * The order of versions of one identity: a complete row beats a partial one, then the
- * newer export wins; the source file and line only break exact ties, so that any order of
- * ingest ends with the same row.
- */
-export function versionRank(complete: boolean, exportedAt: string, sha256: string, line: number): string {
-  return `${complete ? 1 : 0}|${new Date(exportedAt).toISOString()}|${sha256}|${String(line).padStart(9, '0')}`;
-}
 
 /** What is stored for an identity: enough to decide whether a version replaces it. */
 interface Stored {
@@ -73,7 +70,7 @@ const unprocessedAttempts = 15;
 const conditionalRounds = 10;
 
 /** BatchGetItem's limit. */
-export const batchSize = 100;
+const batchSize = 100;
 
 /**
  * Stores a file's versions as they come: reads what is stored in batches of 100 keys
