@@ -8,6 +8,7 @@ import ExcelJS from 'exceljs';
 import type { SourceRow } from '../functions/build/stats.ts';
 import { tabColumns, wallTimeSerial, writeWorkbook } from '../functions/build/workbook.ts';
 import { type ColumnSpec, type Config, loadConfigFile, parseConfig } from '../functions/shared/config.ts';
+import { emptyCollectSummary } from '../functions/shared/contracts.ts';
 import { peakRssMb } from './report.ts';
 
 /**
@@ -132,15 +133,7 @@ async function measure(writer: Writer, rows: number, path: string): Promise<void
             window: { start: `${date}T05:00:00.000Z`, end: `${date}T07:00:00.000Z` },
           },
           ingested: [],
-          mail: {
-            messagesSeen: 0,
-            messagesMatched: 0,
-            messagesIgnored: 0,
-            ignored: [],
-            attachmentsStored: 0,
-            attachmentsAlreadyStored: 0,
-            agentFiles: 0,
-          },
+          mail: emptyCollectSummary(),
           generatedAt: new Date(),
         },
         async function* (spec) {

@@ -20,6 +20,7 @@ import type {
   RunInput,
   SourceFile,
 } from '../shared/contracts.ts';
+import { emptyCollectSummary } from '../shared/contracts.ts';
 import { acceptsSender, matchFailure, recogniseTypeFromHeader, recogniseTypeFromName } from '../shared/exports.ts';
 import { rawKey } from '../shared/keys.ts';
 import { fromHeaderSafe, headerSafe, objectExists } from '../shared/objects.ts';
@@ -106,15 +107,7 @@ export async function collect(event: CollectEvent, deps: CollectDeps): Promise<C
   const now = deps.now ?? Date.now;
   const run = resolveRun(event.input ?? {}, event.executionId, config, now());
   const work = await mkdtemp(join(deps.tempDir ?? tmpdir(), 'charlie-collect-'));
-  const summary: CollectSummary = {
-    messagesSeen: 0,
-    messagesMatched: 0,
-    messagesIgnored: 0,
-    ignored: [],
-    attachmentsStored: 0,
-    attachmentsAlreadyStored: 0,
-    agentFiles: 0,
-  };
+  const summary: CollectSummary = emptyCollectSummary();
   const context = new CollectContext(deps, run, new Spooler(work, config.mailbox.maxAttachmentBytes), summary);
   try {
     if (deps.mail) await collectMail(context, deps.mail);

@@ -178,6 +178,18 @@ export interface FailureInput {
   error: { Error?: string; Cause?: string };
 }
 
+export function emptyCollectSummary(): CollectSummary {
+  return {
+    messagesSeen: 0,
+    messagesMatched: 0,
+    messagesIgnored: 0,
+    ignored: [],
+    attachmentsStored: 0,
+    attachmentsAlreadyStored: 0,
+    agentFiles: 0,
+  };
+}
+
 export function emptyCounts(): RowCounts {
   return { read: 0, inserted: 0, updated: 0, unchanged: 0, stale: 0, rejected: 0, blank: 0 };
 }

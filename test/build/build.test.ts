@@ -7,7 +7,13 @@ import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildReport } from '../../functions/build/build.ts';
 import { loadConfigFile } from '../../functions/shared/config.ts';
-import type { BuildInput, IngestResult, RowCounts, Run } from '../../functions/shared/contracts.ts';
+import {
+  type BuildInput,
+  emptyCollectSummary,
+  type IngestResult,
+  type RowCounts,
+  type Run,
+} from '../../functions/shared/contracts.ts';
 import { reportKey, rowPartition, rowSortKey } from '../../functions/shared/keys.ts';
 import type { CellValue, StoredRow } from '../../functions/shared/rows.ts';
 import { type LocalStack, startLocalStack } from '../../local/stack.ts';
@@ -95,15 +101,7 @@ function buildInput(date: string, ingested: IngestResult[] = [], intradayTime?: 
   return {
     run: run(date, intradayTime),
     ingested,
-    mail: {
-      messagesSeen: 0,
-      messagesMatched: 0,
-      messagesIgnored: 0,
-      ignored: [],
-      attachmentsStored: 0,
-      attachmentsAlreadyStored: 0,
-      agentFiles: 0,
-    },
+    mail: emptyCollectSummary(),
   };
 }
 
