@@ -118,7 +118,7 @@ async function parsePart(path: string, rows: number): Promise<Record<string, num
         if (!('layout' in layout)) throw new Error(layout.rejected);
         reader = new RowReader(layout.layout, config.timeZone, config.storage.shards);
         const file = sourceFile(path, bytes, 'f'.repeat(64), '2026-03-09T23:00:00Z', 'bench');
-        toVersion = versionMaker({ run, file }, layout.layout, new Date().toISOString());
+        toVersion = versionMaker({ run, file }, layout.layout, new Date().toISOString(), config.storage.keepDays);
         continue;
       }
       const outcome = reader.read(record.cells);

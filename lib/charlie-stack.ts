@@ -31,7 +31,7 @@ export class CharlieStack extends Stack {
     const { config } = props;
     Tags.of(this).add('app', config.name);
 
-    this.storage = new Storage(this, 'Storage');
+    this.storage = new Storage(this, 'Storage', { config });
     this.mail = new Mail(this, 'Mail', { from: config.delivery.from, admins: config.delivery.admins });
     this.links = new DownloadLinks(this, 'Links', { config, storage: this.storage });
     this.functions = new Functions(this, 'Functions', {

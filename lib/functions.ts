@@ -46,6 +46,8 @@ export class Functions extends Construct {
     // Saved .eml files for backfills: read, never changed.
     allowObjects(this.collect, dataBucket, `${config.mailbox.savedMailPrefix}*`, ['s3:GetObject']);
     allowObjects(this.collect, dataBucket, `${PREFIX.raw}*`, ['s3:GetObject', 's3:PutObject']);
+    // Undo marks a raw file excluded; the mark is listed, never read or deleted by a function.
+    allowObjects(this.collect, dataBucket, `${PREFIX.excluded}${PREFIX.raw}*`, ['s3:PutObject']);
     this.acknowledgeObjectWildcards(this.collect, [
       {
         finding: `Resource::${arnRef(dataBucket)}/${config.agentInbox.prefix}*`,
@@ -60,6 +62,10 @@ export class Functions extends Construct {
         finding: `Resource::${arnRef(dataBucket)}/${PREFIX.raw}*`,
         reason: 'Collect stores each attachment under raw/<date>/<type>/<sha256>.csv; keys are content-addressed.',
       },
+      {
+        finding: `Resource::${arnRef(dataBucket)}/${PREFIX.excluded}${PREFIX.raw}*`,
+        reason: 'Undo marks a raw file excluded under excluded/<its raw key>; raw keys are content-addressed.',
+      },
     ]);
 
     this.ingest = new CharlieFunction(this, 'Ingest', {
@@ -72,7 +78,8 @@ export class Functions extends Construct {
     allowObjects(this.ingest, dataBucket, `${PREFIX.raw}*`, ['s3:GetObject']);
     allowObjects(this.ingest, dataBucket, `${PREFIX.rejects}*`, ['s3:PutObject']);
     // Row versions: batch lookups, then conditional puts.
-    table.grant(this.ingest, 'dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem');
+    // DeleteItem: an undone file's rows are taken out (conditionally, on their lineage).
+    table.grant(this.ingest, 'dynamodb:BatchGetItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem');
     this.acknowledgeObjectWildcards(this.ingest, [
       {
         finding: `Resource::${arnRef(dataBucket)}/${PREFIX.raw}*`,

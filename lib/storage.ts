@@ -3,24 +3,34 @@ import { AttributeType, BillingMode, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { BlockPublicAccess, Bucket, BucketEncryption, type IBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import type { Config } from '../functions/shared/config.ts';
 import { TABLE_KEY } from '../functions/shared/keys.ts';
 
 /** Key prefixes the functions write under (functions/shared/keys.ts forms the full keys). */
-export const PREFIX = { raw: 'raw/', rejects: 'rejects/', reports: 'reports/' } as const;
+export const PREFIX = { raw: 'raw/', rejects: 'rejects/', excluded: 'excluded/', reports: 'reports/' } as const;
 
-/** Source files and rejects are kept a little over a year, so a day can be re-ingested for a yearly comparison. */
-const KEEP_SOURCE = Duration.days(400);
+/**
+ * Pushed files and saved mail are copied to raw/ by the run of their day; the originals are
+ * kept long enough to rerun a missed month, then expire.
+ */
+const KEEP_INBOX = Duration.days(60);
+
+export interface StorageProps {
+  config: Pick<Config, 'storage' | 'agentInbox' | 'mailbox'>;
+}
 
 export class Storage extends Construct {
-  /** raw/, rejects/ and the agent inbox. */
+  /** raw/, rejects/, excluded/, the agent inbox and saved mail. */
   readonly dataBucket: Bucket;
   /** reports/: one workbook per day, versioned so a rebuilt day keeps what was sent before. */
   readonly reportsBucket: Bucket;
   readonly logsBucket: Bucket;
   readonly table: Table;
 
-  constructor(scope: Construct, id: string) {
+  constructor(scope: Construct, id: string, { config }: StorageProps) {
     super(scope, id);
+    // Raw files, rejects and exclusion marks are kept as long as the rows they gave (storage.keepDays).
+    const keepSource = Duration.days(config.storage.keepDays);
 
     this.logsBucket = new Bucket(this, 'AccessLogs', {
       blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
@@ -38,8 +48,11 @@ export class Storage extends Construct {
       serverAccessLogsBucket: this.logsBucket,
       serverAccessLogsPrefix: 'data/',
       lifecycleRules: [
-        { prefix: PREFIX.raw, expiration: KEEP_SOURCE },
-        { prefix: PREFIX.rejects, expiration: KEEP_SOURCE },
+        { prefix: PREFIX.raw, expiration: keepSource },
+        { prefix: PREFIX.rejects, expiration: keepSource },
+        { prefix: PREFIX.excluded, expiration: keepSource },
+        { prefix: config.agentInbox.prefix, expiration: KEEP_INBOX },
+        { prefix: config.mailbox.savedMailPrefix, expiration: KEEP_INBOX },
         { abortIncompleteMultipartUploadAfter: Duration.days(7) },
       ],
       removalPolicy: RemovalPolicy.RETAIN,

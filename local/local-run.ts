@@ -7,7 +7,7 @@ import type { SendEmailCommandInput } from '@aws-sdk/client-sesv2';
 import { createGraphMailSource, type GraphCredential } from '../functions/collect/graph.ts';
 import type { DeliverDeps } from '../functions/deliver/deliver.ts';
 import type { Config } from '../functions/shared/config.ts';
-import type { DeliveryResult, RunInput, TypeSummary } from '../functions/shared/contracts.ts';
+import type { DeliveryResult, RemoveResult, RunInput, TypeSummary } from '../functions/shared/contracts.ts';
 import { previousLocalDate } from '../functions/shared/time.ts';
 import { startFakeGraph } from './graph-server.ts';
 import { startLinkServer } from './link-server.ts';
@@ -67,6 +67,8 @@ export interface ExecutionSummary {
   totals: TypeSummary['ingest'];
   missing: string[];
   workbook: { bucket: string; key: string; bytes: number };
+  /** What taking out the day's excluded files removed, one entry per file. */
+  undone: RemoveResult[];
   mail: { messagesSeen: number; messagesMatched: number; messagesIgnored: number; attachmentsStored: number };
   delivery: DeliveryResult;
 }

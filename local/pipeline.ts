@@ -5,6 +5,7 @@ import { buildReport } from '../functions/build/build.ts';
 import { type CollectDeps, collect } from '../functions/collect/collect.ts';
 import { type DeliverDeps, deliver } from '../functions/deliver/deliver.ts';
 import { ingestFile } from '../functions/ingest/ingest.ts';
+import { removeFileRows } from '../functions/ingest/remove.ts';
 import type { Config } from '../functions/shared/config.ts';
 import type { BuildInput, DeliverInput, FailureInput, IngestInput, RunInput } from '../functions/shared/contracts.ts';
 import { asStateError } from '../functions/shared/retry.ts';
@@ -71,6 +72,8 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
   const handlers = {
     Collect: (event: { input: RunInput; executionId: string }) => collect(event, { config, s3, resources, mail, now }),
     Ingest: (event: IngestInput) => ingestFile(event, { config, s3, dynamodb, resources, now: () => new Date(now()) }),
+    Remove: (event: IngestInput) =>
+      removeFileRows(event, { config, s3, dynamodb, resources, now: () => new Date(now()) }),
     Build: (event: BuildInput) => buildReport(event, { config, s3, dynamodb, resources, now: () => new Date(now()) }),
     Deliver: deliverOrNotify,
     NotifyFailure: deliverOrNotify,

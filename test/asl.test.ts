@@ -86,14 +86,14 @@ describe('stepfunctions/charlie.asl.json', () => {
       expect(state.Catch?.length, `${name} Catch`).toBeGreaterThan(0);
     }
     const maps = top.filter(([, state]) => state.Type === 'Map');
-    expect(maps.map(([name]) => name)).toEqual(['IngestFiles']);
+    expect(maps.map(([name]) => name)).toEqual(['RemoveUndone', 'IngestFiles']);
     for (const [name, state] of maps) expect(state.Catch?.length, `${name} Catch`).toBeGreaterThan(0);
   });
 
   it('retries every Task inside the Map iterator', () => {
     const { nested } = statesOf(substituted());
     const tasks = nested.filter(([, state]) => state.Type === 'Task');
-    expect(tasks.map(([name]) => name)).toEqual(['Ingest']);
+    expect(tasks.map(([name]) => name)).toEqual(['Remove', 'Ingest']);
     for (const [name, state] of tasks) expect(state.Retry?.length, `${name} Retry`).toBeGreaterThan(0);
   });
 });

@@ -33,6 +33,7 @@ import { GraphError } from './graph.ts';
 import type { MailMessage, MailSource } from './mail.ts';
 import { resolveRun } from './run.ts';
 import { type SpooledFile, Spooler } from './spool.ts';
+import { splitUndone } from './undo.ts';
 
 export interface CollectEvent {
   input: RunInput;
@@ -118,7 +119,13 @@ export async function collect(event: CollectEvent, deps: CollectDeps): Promise<C
     });
     await collectMail(context, savedMail);
     await collectAgentInbox(context);
-    const files = await listRawFiles(deps, run);
+    const { files, undone } = await splitUndone(
+      deps.s3,
+      deps.resources.dataBucket,
+      run,
+      await listRawFiles(deps, run),
+      new Date(now()).toISOString(),
+    );
     logger.info('Collected', {
       executionId: run.executionId,
       mailbox: deps.mail?.name,
@@ -127,8 +134,9 @@ export async function collect(event: CollectEvent, deps: CollectDeps): Promise<C
       ...summaryCounts(summary),
       messagesMoved: context.messagesMoved,
       files: files.length,
+      undone: undone.map((file) => file.key),
     });
-    return { run, files, mail: summary };
+    return { run, files, undone, mail: summary };
   } finally {
     await rm(work, { recursive: true, force: true });
   }
@@ -469,7 +477,8 @@ async function listRawFiles(deps: CollectDeps, run: Run): Promise<SourceFile[]> 
       origin: fileOrigin(meta.origin),
     };
   });
-  return files.sort((a, b) => a.exportedAt.localeCompare(b.exportedAt) || a.key.localeCompare(b.key));
+  // Newest export first: its rows outrank every earlier version, so a day's first ingest writes each row once.
+  return files.sort((a, b) => b.exportedAt.localeCompare(a.exportedAt) || a.key.localeCompare(b.key));
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { Config } from '../shared/config.ts';
 import type { Run, RunInput } from '../shared/contracts.ts';
+import { rawKeyParts } from '../shared/keys.ts';
 import { dayWindow, instantToIso, isDate, localDate, previousLocalDate } from '../shared/time.ts';
 
 export class RunInputError extends Error {
@@ -8,7 +9,7 @@ export class RunInputError extends Error {
 
 const isoInstant = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
 
-const knownFields = new Set(['date', 'reports', 'force', 'deliver', 'scheduledTime', 'intraday']);
+const knownFields = new Set(['date', 'reports', 'force', 'deliver', 'scheduledTime', 'intraday', 'undo']);
 
 /**
  * Decides the run once from the execution input: business date, export types, flags and
@@ -19,6 +20,7 @@ export function resolveRun(input: RunInput, executionId: string, config: Config,
   const scheduledMs = fields.scheduledTime === undefined ? nowMs : Date.parse(fields.scheduledTime);
   const date =
     fields.date ??
+    undoDate(fields.undo) ??
     (fields.intraday ? localDate(scheduledMs, config.timeZone) : previousLocalDate(scheduledMs, config.timeZone));
   const reports = fields.reports ?? config.exports.map((spec) => spec.type);
   const deliver = fields.deliver ?? true;
@@ -33,7 +35,25 @@ export function resolveRun(input: RunInput, executionId: string, config: Config,
   const intradayTime = fields.intraday
     ? instantToIso(scheduledMs, config.timeZone).slice(11, 16).replace(':', '')
     : undefined;
-  return { date, reports, force, deliver, executionId, window, ...(intradayTime ? { intradayTime } : {}) };
+  return {
+    date,
+    reports,
+    force,
+    deliver,
+    executionId,
+    window,
+    ...(intradayTime ? { intradayTime } : {}),
+    ...(fields.undo ? { undo: fields.undo } : {}),
+  };
+}
+
+/** The day of the raw keys to undo, when the input names no date. */
+function undoDate(undo: string[] | undefined): string | undefined {
+  for (const source of undo ?? []) {
+    const date = rawKeyParts(source)?.date;
+    if (date) return date;
+  }
+  return undefined;
 }
 
 function checkInput(input: unknown, config: Config): RunInput {
@@ -84,6 +104,8 @@ function checkInput(input: unknown, config: Config): RunInput {
     result[flag] = value;
   }
 
+  if (record.undo !== undefined) result.undo = checkUndo(record.undo, result.date);
+
   if (record.scheduledTime !== undefined) {
     const value = record.scheduledTime;
     if (typeof value !== 'string' || !isoInstant.test(value) || Number.isNaN(Date.parse(value))) {
@@ -92,6 +114,24 @@ function checkInput(input: unknown, config: Config): RunInput {
     result.scheduledTime = value;
   }
   return result;
+}
+
+function checkUndo(value: unknown, date: string | undefined): string[] {
+  if (!Array.isArray(value) || value.length === 0 || value.some((v) => typeof v !== 'string' || v.trim() === '')) {
+    throw new RunInputError(
+      `undo must be a non-empty list of raw file keys (raw/YYYY-MM-DD/<type>/<sha256>.csv) or message ids, got ${describe(value)}`,
+    );
+  }
+  const sources = (value as string[]).map((v) => v.trim());
+  const dates = new Set(sources.flatMap((source) => rawKeyParts(source)?.date ?? []));
+  if (date !== undefined) dates.add(date);
+  if (dates.size > 1) {
+    throw new RunInputError(`undo: every file must belong to one day; got ${[...dates].sort().join(', ')}`);
+  }
+  if (dates.size === 0) {
+    throw new RunInputError('undo by message id needs the day: add "date": "YYYY-MM-DD" to the input');
+  }
+  return sources;
 }
 
 function describe(value: unknown): string {

@@ -5,6 +5,7 @@ import type { IngestInput } from '../shared/contracts.ts';
 import { stageHandler } from '../shared/handler.ts';
 import { logger, metrics } from '../shared/observability.ts';
 import { ingestFile } from './ingest.ts';
+import { removeFileRows } from './remove.ts';
 
 const config = loadBundledConfig();
 const s3 = createS3Client();
@@ -12,6 +13,13 @@ const dynamodb = createDynamoDbClient();
 const resources = resourcesFromEnvironment();
 
 export const handler = stageHandler(async (event: IngestInput) => {
+  if (event.remove) {
+    const removal = await removeFileRows(event, { config, s3, dynamodb, resources });
+    logger.info('undone file taken out', { ...removal });
+    metrics.addDimension('exportType', removal.type);
+    metrics.addMetric('RowsRemoved', MetricUnit.Count, removal.removed);
+    return removal;
+  }
   const result = await ingestFile(event, { config, s3, dynamodb, resources });
   logger.info('file ingested', {
     key: result.key,

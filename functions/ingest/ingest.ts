@@ -49,7 +49,12 @@ export async function ingestFile(input: IngestInput, deps: IngestDeps): Promise<
   }
 
   const reader = new RowReader(layout.layout, deps.config.timeZone, deps.config.storage.shards);
-  const toVersion = versionMaker(input, layout.layout, (deps.now?.() ?? new Date()).toISOString());
+  const toVersion = versionMaker(
+    input,
+    layout.layout,
+    (deps.now?.() ?? new Date()).toISOString(),
+    deps.config.storage.keepDays,
+  );
   const writer = new RowWriter({ dynamodb: deps.dynamodb, table: deps.resources.table, ...deps.store });
   const rejects = new RejectsWriter(deps.s3, file.bucket, file.key, header?.cells ?? []);
   try {
@@ -93,6 +98,7 @@ export function versionMaker(
   { file }: IngestInput,
   layout: HeaderLayout,
   ingestedAt: string,
+  keepDays: number,
 ): (row: ParsedRow, line: number) => RowVersion {
   const type = layout.spec.type;
   const source: RowLineage = {
@@ -104,7 +110,14 @@ export function versionMaker(
   };
   // The rank's layout (see store.ts), with the per-file part formed once.
   const rankTail = `|${new Date(file.exportedAt).toISOString()}|${file.sha256}|`;
+  // A file's rows share one or two business dates: the expiry is worked out once per date.
+  let expiryDate = '';
+  let expiresAt = 0;
   return (row, line) => {
+    if (row.date !== expiryDate) {
+      expiryDate = row.date;
+      expiresAt = Date.parse(`${row.date}T00:00:00Z`) / 1000 + keepDays * 86_400;
+    }
     const version: RowVersion = {
       pk: rowPartition(row.date, type, row.shard),
       sk: row.sk,
@@ -117,6 +130,7 @@ export function versionMaker(
       rank: `${row.complete ? 1 : 0}${rankTail}${String(line).padStart(9, '0')}`,
       source,
       ingestedAt,
+      expiresAt,
     };
     // Assigned, not spread into the literal: a spread makes V8 build every item the slow way.
     if (row.extra) version.extra = row.extra;
@@ -137,7 +151,11 @@ function countRejectedWhole(record: CsvRecord, counts: RowCounts): void {
  * The object's bytes as a stream, with its encoding: from a byte-order mark, else UTF-8
  * when every byte of it is valid UTF-8 (checked in a first streamed pass), else Windows-1252.
  */
-async function openDecoded(s3: S3Client, bucket: string, key: string): Promise<[AsyncIterable<Uint8Array>, Encoding]> {
+export async function openDecoded(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+): Promise<[AsyncIterable<Uint8Array>, Encoding]> {
   const open = async () => {
     const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
     return object.Body as Readable;

@@ -190,8 +190,13 @@ export const configSchema = z
       .object({
         /** Write shards per export type and day: spreads a day's writes over partitions. */
         shards: z.number().int().min(1).max(64).default(8),
+        /**
+         * Days the day's data is kept: stored rows after their business date (DynamoDB TTL), raw
+         * files, rejects and exclusion marks after they were written (S3 lifecycle).
+         */
+        keepDays: z.number().int().min(1).default(400),
       })
-      .default({ shards: 8 }),
+      .default({ shards: 8, keepDays: 400 }),
     workbook: workbookSchema.default({ durations: 'excel', lateAfterMinutes: 90, kpis: {} }),
   })
   .superRefine((config, ctx) => {

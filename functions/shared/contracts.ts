@@ -17,6 +17,12 @@ export interface RunInput {
   scheduledTime?: string;
   /** Set by intraday schedules: report the day so far (the scheduled instant's local date), not the day before. */
   intraday?: boolean;
+  /**
+   * Takes files out of the day: raw keys (`raw/<date>/<type>/<sha256>.csv`) or message ids
+   * (every file of that email). Their rows are removed or restored to the previous version
+   * and the workbook is rebuilt; the files stay excluded from later runs.
+   */
+  undo?: string[];
 }
 
 /** The normalised run, decided once by collect and passed to every later state. */
@@ -30,6 +36,8 @@ export interface Run {
   window: { start: string; end: string };
   /** Local `HHMM` of an intraday run (its scheduled time): the run's workbook is named with it. */
   intradayTime?: string;
+  /** The sources this run was asked to take out (see RunInput.undo). */
+  undo?: string[];
 }
 
 /** Where a file came from. */
@@ -70,6 +78,8 @@ export interface CollectSummary {
 export interface CollectResult {
   run: Run;
   files: SourceFile[];
+  /** The day's excluded files (undone in this run or before): their rows are taken out before the others are ingested. */
+  undone: SourceFile[];
   mail: CollectSummary;
 }
 
@@ -87,6 +97,18 @@ export interface RowCounts {
 export interface IngestInput {
   run: Run;
   file: SourceFile;
+  /** Take the file's rows out instead of storing them (an undone file). */
+  remove?: boolean;
+}
+
+/** What taking an undone file's rows out did. */
+export interface RemoveResult {
+  key: string;
+  type: string;
+  /** Data rows read from the file. */
+  read: number;
+  /** Stored rows that were this file's version and were deleted. */
+  removed: number;
 }
 
 export interface IngestResult {

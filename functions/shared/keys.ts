@@ -5,6 +5,17 @@ export function rawKey(date: string, type: string, sha256: string): string {
   return `raw/${date}/${type}/${sha256}.csv`;
 }
 
+/** What a raw file's key names, or undefined when the text is not one. */
+export function rawKeyParts(key: string): { date: string; type: string; sha256: string } | undefined {
+  const match = /^raw\/(\d{4}-\d{2}-\d{2})\/([^/]+)\/([0-9a-f]{64})\.csv$/.exec(key);
+  return match ? { date: match[1] as string, type: match[2] as string, sha256: match[3] as string } : undefined;
+}
+
+/** The mark that takes a raw file out of its day (undo): kept beside the untouched source, and removable to put it back. */
+export function excludedKey(sourceKey: string): string {
+  return `excluded/${sourceKey}`;
+}
+
 export function rejectsKey(sourceKey: string): string {
   return `rejects/${sourceKey.replace(/^raw\//, '').replace(/\.csv$/, '')}.rejects.csv`;
 }

@@ -35,4 +35,6 @@ export interface StoredRow {
   digest: string;
   source: RowLineage;
   ingestedAt: string;
+  /** When DynamoDB's TTL deletes the row: epoch seconds, `storage.keepDays` after its business date. */
+  expiresAt: number;
 }

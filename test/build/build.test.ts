@@ -56,6 +56,7 @@ function storedRow(
       attachmentName: `${type}.csv`,
     },
     ingestedAt: exportedAt,
+    expiresAt: Date.parse(`${date}T00:00:00Z`) / 1000 + 400 * 86_400,
   };
 }
 

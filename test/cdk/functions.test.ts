@@ -101,7 +101,7 @@ describe('function roles', () => {
 
   const common = ['logs:CreateLogStream', 'logs:PutLogEvents', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments'];
 
-  it('collect reads the Graph secret, the inbox and saved mail, writes raw/, lists the data bucket', () => {
+  it('collect reads the Graph secret, the inbox and saved mail, writes raw/ and exclusion marks, lists the data bucket', () => {
     const all = statements('collect');
     expect(actionsOf(all)).toEqual(
       [
@@ -123,6 +123,7 @@ describe('function roles', () => {
           Resource: [objects('/inbox/agent/*'), objects('/inbox/eml/*')],
         }),
         expect.objectContaining({ Action: ['s3:GetObject', 's3:PutObject'], Resource: objects('/raw/*') }),
+        expect.objectContaining({ Action: 's3:PutObject', Resource: objects('/excluded/raw/*') }),
       ]),
     );
     const secret = all.find((s) => JSON.stringify(s.Action).includes('secretsmanager'));
@@ -135,6 +136,7 @@ describe('function roles', () => {
       [
         ...common,
         'dynamodb:BatchGetItem',
+        'dynamodb:DeleteItem',
         'dynamodb:GetItem',
         'dynamodb:PutItem',
         's3:GetObject',

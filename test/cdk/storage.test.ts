@@ -57,12 +57,15 @@ describe('buckets', () => {
     }
   });
 
-  it('expire raw and rejected files after 400 days', () => {
+  it('expire raw files, rejects and exclusion marks after storage.keepDays, pushed files and saved mail after 60 days', () => {
     const rules = buckets[logicalId(stack.storage.dataBucket)]?.Properties.LifecycleConfiguration.Rules;
     expect(rules).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ Prefix: 'raw/', ExpirationInDays: 400, Status: 'Enabled' }),
         expect.objectContaining({ Prefix: 'rejects/', ExpirationInDays: 400, Status: 'Enabled' }),
+        expect.objectContaining({ Prefix: 'excluded/', ExpirationInDays: 400, Status: 'Enabled' }),
+        expect.objectContaining({ Prefix: 'inbox/agent/', ExpirationInDays: 60, Status: 'Enabled' }),
+        expect.objectContaining({ Prefix: 'inbox/eml/', ExpirationInDays: 60, Status: 'Enabled' }),
       ]),
     );
   });

@@ -66,6 +66,8 @@ describe('state machine', () => {
         'Ingest',
         'IngestFiles',
         'NotifyFailure',
+        'Remove',
+        'RemoveUndone',
         'ShouldDeliver',
         'SkipDelivery',
         'Summarise',

@@ -57,8 +57,9 @@ describe('collect from the Graph mailbox', () => {
     expect(result.mail.attachmentsAlreadyStored).toBeGreaterThanOrEqual(1);
 
     expect(result.files.map((f) => f.key).sort()).toEqual(expected);
+    // Newest export first, so that a day's first ingest writes each row once.
     const exportedAts = result.files.map((f) => f.exportedAt);
-    expect(exportedAts).toEqual([...exportedAts].sort());
+    expect(exportedAts).toEqual([...exportedAts].sort().reverse());
 
     // The earliest export of a CSV is its lineage, whichever copy arrived or downloaded first.
     const dials = exportEmails().filter((m) => m.attachment?.name === 'Dials_2026-03-09_1400.csv');
@@ -420,14 +421,14 @@ describe('collect from the agent inbox', () => {
     expect(
       result.files.map((f) => ({ type: f.type, name: f.attachmentName, exportedAt: f.exportedAt, origin: f.origin })),
     ).toEqual([
-      // 14:00 CDT
-      { type: 'Dials', name: 'Dials__2026-03-09_1400.csv', exportedAt: '2026-03-09T19:00:00.000Z', origin: 'agent' },
+      // 01:00 the next morning, inside the 120-minute grace period.
+      { type: 'ACQ', name: 'ACQ__2026-03-10_0100.csv', exportedAt: '2026-03-10T06:00:00.000Z', origin: 'agent' },
       // Told by its header; same export time as the next one, so ordered by key.
       { type: 'IB_Calls', name: 'export (4).csv', exportedAt: '2026-03-09T20:00:00.000Z', origin: 'agent' },
       // exported-at metadata, in any ISO form.
       { type: 'RESC', name: 'RESC-from-operator.csv', exportedAt: '2026-03-09T20:00:00.000Z', origin: 'agent' },
-      // 01:00 the next morning, inside the 120-minute grace period.
-      { type: 'ACQ', name: 'ACQ__2026-03-10_0100.csv', exportedAt: '2026-03-10T06:00:00.000Z', origin: 'agent' },
+      // 14:00 CDT
+      { type: 'Dials', name: 'Dials__2026-03-09_1400.csv', exportedAt: '2026-03-09T19:00:00.000Z', origin: 'agent' },
     ]);
     expect(result.mail.ignored).toEqual([
       {
@@ -436,7 +437,7 @@ describe('collect from the agent inbox', () => {
         reason: 'notes__2026-03-09_1200.txt: not a CSV file, a zip or an email',
       },
     ]);
-    const dialsFile = result.files[0];
+    const dialsFile = result.files.find((f) => f.type === 'Dials');
     expect(dialsFile?.messageId).toBe('inbox/agent/Dials__2026-03-09_1400.csv');
     expect(dialsFile?.key).toBe(rawKey(date, 'Dials', sha256(dials)));
     expect(Buffer.from(await objectBytes(dialsFile?.key ?? '')).toString()).toBe(dials);

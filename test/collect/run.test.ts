@@ -101,4 +101,19 @@ describe('resolveRun', () => {
       /Execution input must be a JSON object/,
     );
   });
+
+  it('takes the day of the raw files to undo, and needs a day for a message id', () => {
+    const key = `raw/2026-03-09/Dials/${'a'.repeat(64)}.csv`;
+    expect(resolveRun({ undo: [key] }, executionId, config, 0)).toMatchObject({ date: '2026-03-09', undo: [key] });
+    expect(resolveRun({ undo: [' <m1@x> '], date: '2026-03-08' }, executionId, config, 0).undo).toEqual(['<m1@x>']);
+    expect(() => resolveRun({ undo: ['<m1@x>'] }, executionId, config, 0)).toThrow(/needs the day/);
+    expect(() => resolveRun({ undo: [key], date: '2026-03-08' }, executionId, config, 0)).toThrow(
+      /one day; got 2026-03-08, 2026-03-09/,
+    );
+    for (const bad of [[], 'raw/x.csv', [''], [3]]) {
+      expect(() => resolveRun({ undo: bad } as unknown as RunInput, executionId, config, 0)).toThrow(
+        /undo must be a non-empty list/,
+      );
+    }
+  });
 });

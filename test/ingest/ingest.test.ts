@@ -226,6 +226,9 @@ describe('versions of a row', () => {
       exportedAt: file.exportedAt,
       attachmentName: 'IB_Calls (1).csv',
     });
+    // DynamoDB's TTL deletes a row storage.keepDays (400) after its business date.
+    expect(stored.map((row) => row.expiresAt)).toEqual(stored.map(() => Date.parse('2027-04-13T00:00:00Z') / 1000));
+    expect(stored[0]?.date).toBe('2026-03-09');
     const scan = async () => (await stack.clients.dynamodb.send(new ScanCommand({ TableName: table }))).Items;
     const items = await scan();
     expect((await into(file, new Date('2026-03-09T16:00:00Z'))).counts).toEqual({
