@@ -168,7 +168,7 @@ function progress(): (event: ExecutionEvent) => void {
   let ingested = 0;
   return (event) => {
     if (event.type === 'StateEntered') entered.set(event.state.name, event.timestamp);
-    if (event.type === 'MapIterationSucceeded') {
+    if (event.type === 'MapIterationSucceeded' && event.parentState.name === 'IngestFiles') {
       ingested++;
       if (process.stdout.isTTY) process.stdout.write(`\r  ingesting… ${ingested} files`);
     }
