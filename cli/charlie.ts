@@ -9,8 +9,8 @@ import {
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import { type Config, ConfigError, defaultConfigPath, loadConfigFile } from '../functions/shared/config.ts';
-import type { RowCounts, RunInput } from '../functions/shared/contracts.ts';
-import { stateMachineName } from '../functions/shared/keys.ts';
+import type { RemoveResult, RowCounts, RunInput } from '../functions/shared/contracts.ts';
+import { rawKeyParts, stateMachineName } from '../functions/shared/keys.ts';
 import { isDate } from '../functions/shared/time.ts';
 
 const usage = `charlie — run and operate Charlie Reporting
@@ -19,6 +19,10 @@ const usage = `charlie — run and operate Charlie Reporting
   charlie rerun --date D [--reports A,B] [--force] [--no-deliver]
                                              start an execution in AWS for a day
   charlie status [--date D] [--limit N]      the latest executions and their counts
+  charlie undo --source KEY|MESSAGE-ID [--source …] [--date D] [--force]
+                                             take a bad file (raw/<date>/<type>/<sha256>.csv) or every
+                                             file of an email (message id, needs --date) out of its day
+                                             and rebuild the workbook; --force emails it again
 
 Common options: --config FILE (default ${defaultConfigPath}), --state-machine ARN (default: found by name),
 --region R (default: the AWS SDK's). AWS credentials come from the usual AWS SDK sources.
@@ -42,6 +46,7 @@ export async function main(argv: string[]): Promise<number> {
     options: {
       date: { type: 'string' },
       reports: { type: 'string' },
+      source: { type: 'string', multiple: true },
       force: { type: 'boolean' },
       'no-deliver': { type: 'boolean' },
       limit: { type: 'string' },
@@ -70,6 +75,21 @@ export async function main(argv: string[]): Promise<number> {
     }
     case 'status':
       return status(sfn, arn, values.date, Number(values.limit ?? 10));
+    case 'undo': {
+      const sources = values.source ?? [];
+      if (sources.length === 0)
+        throw new UsageError('undo needs --source raw/<date>/<type>/<sha256>.csv or a message id');
+      const keyDates = sources.flatMap((source) => rawKeyParts(source)?.date ?? []);
+      const date = values.date ?? keyDates[0];
+      if (!date) throw new UsageError('undo by message id needs --date YYYY-MM-DD: the day the email belongs to');
+      const other = keyDates.find((d) => d !== date);
+      if (other)
+        throw new UsageError(
+          `undo: every file must belong to ${date}; ${other} is another day (run undo once per day)`,
+        );
+      const input: RunInput = { date, undo: sources, ...(values.force ? { force: true } : {}) };
+      return start(sfn, arn, input, `undo-${date}`);
+    }
     default:
       throw new UsageError(`Unknown command "${command}". ${usage}`);
   }
@@ -104,6 +124,7 @@ interface ExecutionOutput {
   date?: string;
   types?: { type: string; rows: number; ingest: RowCounts }[];
   missing?: string[];
+  undone?: RemoveResult[];
   delivery?: { sent: boolean; reason?: string };
 }
 
@@ -126,6 +147,9 @@ async function status(sfn: SFNClient, arn: string, date: string | undefined, lim
       process.stdout.write(
         `    ${type.type.padEnd(22)} ${String(type.rows).padStart(6)} rows  read ${c.read}, inserted ${c.inserted}, updated ${c.updated}, unchanged ${c.unchanged}, stale ${c.stale}, rejected ${c.rejected}\n`,
       );
+    }
+    for (const file of output.undone ?? []) {
+      process.stdout.write(`    undone: ${file.key} (${file.removed} rows taken out)\n`);
     }
     if (output.missing?.length) process.stdout.write(`    missing: ${output.missing.join(', ')}\n`);
     if (output.delivery) {

@@ -48,6 +48,23 @@ describe('charlie CLI', () => {
     expect(out).toContain(`${arn}:run-1`);
   });
 
+  it('undoes a file, or an email on a given day, with an execution input', async () => {
+    sfn.on(StartExecutionCommand).resolves({ executionArn: `${arn}:undo-1`, startDate: new Date() });
+    const key = `raw/2026-03-09/Dials/${'a'.repeat(64)}.csv`;
+    expect(await main(['undo', '--source', key, '--region', 'us-east-1'])).toBe(0);
+    expect(await main(['undo', '--source', '<m1@x>', '--source', '<m2@x>', '--date', '2026-03-08', '--force'])).toBe(0);
+    const inputs = sfn.commandCalls(StartExecutionCommand).map((call) => JSON.parse(call.args[0].input.input ?? '{}'));
+    expect(inputs).toEqual([
+      { date: '2026-03-09', undo: [key] },
+      { date: '2026-03-08', undo: ['<m1@x>', '<m2@x>'], force: true },
+    ]);
+    expect(await runCli(['undo', '--source', '<m1@x>', '--region', 'us-east-1'])).toBe(2);
+    expect(err).toContain('needs --date');
+    expect(await runCli(['undo', '--source', key, '--date', '2026-03-10', '--region', 'us-east-1'])).toBe(2);
+    expect(err).toContain('2026-03-09 is another day');
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(2);
+  });
+
   it('shows the latest executions of a day with their counts', async () => {
     sfn.on(ListExecutionsCommand).resolves({
       executions: [
