@@ -3,8 +3,9 @@ import { readdir, readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { simpleParser } from 'mailparser';
-import { isInlinePart, isMessage, mimeHeaders, mimeParserOptions } from '../functions/collect/mime.ts';
+import { Readable } from 'node:stream';
+import { type MailParserOptions, simpleParser } from 'mailparser';
+import { isInlinePart, isMessage, readMimeHeaders } from '../functions/collect/mime.ts';
 
 /**
  * A stand-in for Microsoft Graph v1.0 on plain-HTTP loopback, shaped like the real service
@@ -474,9 +475,21 @@ export async function loadMailboxDir(dir: string): Promise<FakeMessage[]> {
   return Promise.all(names.map(async (name) => parseEml(await readFile(join(dir, name)), name)));
 }
 
+/**
+ * `ignoreEmbedded` (a mailsplit option MailParser passes on) keeps an attached message as one
+ * `message/rfc822` part, as Exchange keeps it one item attachment.
+ */
+const mimeParserOptions: MailParserOptions & { ignoreEmbedded: boolean } = {
+  ignoreEmbedded: true,
+  skipHtmlToText: true,
+  skipTextToHtml: true,
+  skipImageLinks: true,
+  skipTextLinks: true,
+};
+
 async function parseEml(raw: Buffer, fileName: string): Promise<FakeMessage> {
   const mail = await simpleParser(raw, mimeParserOptions);
-  const headers = mimeHeaders(mail.headers, mail.headerLines);
+  const received = (await readMimeHeaders(Readable.from([raw])))?.received;
   const sent = mail.date ?? new Date(0);
   const internetMessageId = mail.messageId ?? `<${fileName}@local>`;
   const sender = mail.from?.value[0];
@@ -489,7 +502,7 @@ async function parseEml(raw: Buffer, fileName: string): Promise<FakeMessage> {
     to: (Array.isArray(mail.to) ? mail.to : mail.to ? [mail.to] : []).flatMap((a) =>
       a.value.map((v) => v.address ?? ''),
     ),
-    receivedDateTime: graphTime(headers.received ?? sent),
+    receivedDateTime: graphTime(received ?? sent),
     sentDateTime: graphTime(sent),
     bodyPreview: (mail.text ?? '').replace(/\s+/g, ' ').trim().slice(0, 255),
     attachments: await Promise.all(

@@ -1,41 +1,10 @@
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import type {
-  AddressObject,
-  AttachmentStream,
-  HeaderLines,
-  Headers,
-  MailParser,
-  MailParserOptions,
-  MessageText,
-} from 'mailparser';
-
 /**
  * Reading MIME as it streams: saved `.eml` files, and attached mail (Graph serves an item
- * attachment as the MIME of the attached message). Attachments pass through one at a time.
+ * attachment as the MIME of the attached message). Attachments pass through one at a time,
+ * decoded (base64, quoted-printable) as they are read, so a message is never held whole.
+ * An attached message (`message/rfc822`) is handed over as one part, as Exchange keeps it one
+ * item attachment; collect then opens it with its own Date.
  */
-
-/**
- * `ignoreEmbedded` (a mailsplit option MailParser passes on) keeps an attached message as one
- * `message/rfc822` part, as Exchange keeps it one item attachment, instead of spilling its
- * parts into the outer message; collect then opens it with its own Date.
- */
-export const mimeParserOptions: MailParserOptions & { ignoreEmbedded: boolean } = {
-  ignoreEmbedded: true,
-  skipHtmlToText: true,
-  skipTextToHtml: true,
-  skipImageLinks: true,
-  skipTextLinks: true,
-};
-
-/**
- * Loaded when a message is first read: most runs read no MIME at all, and the parser with its
- * character sets would otherwise take a good part of every cold start.
- */
-async function mailParser(): Promise<MailParser> {
-  const { MailParser } = await import('mailparser');
-  return new MailParser(mimeParserOptions);
-}
 
 export interface MimeHeaders {
   messageId: string | undefined;
@@ -59,91 +28,30 @@ export interface MimePart {
 
 /**
  * Reads a message, handing each attachment to `onPart` in order; a part `onPart` does not
- * read is skipped. Returns the message's headers.
+ * read (or reads only in part) is skipped. Returns the message's headers.
  */
 export async function readMime(
   chunks: AsyncIterable<Uint8Array>,
   onPart: (part: MimePart) => Promise<void>,
 ): Promise<MimeHeaders> {
-  const parser = await mailParser();
-  let headers: MimeHeaders | undefined;
-  let headerMap: Headers | undefined;
-  parser.once('headers', (map: Headers) => {
-    headerMap = map;
-  });
-  parser.once('headerLines', (lines: HeaderLines) => {
-    headers = mimeHeaders(headerMap ?? new Map(), lines);
-  });
-  let sourceFailure: unknown;
-  const source = Readable.from(
-    (async function* () {
-      try {
-        yield* chunks;
-      } catch (error) {
-        sourceFailure = error;
-        throw error;
-      }
-    })(),
-  );
-  const fed = pipeline(source, parser);
-  // A part being read when the message breaks off (or the source fails) must fail its reader, not leave it waiting.
-  let current: Readable | undefined;
-  parser.once('error', (error: Error) => current?.destroy(error));
-  parser.once('close', () => current?.destroy(new Error('The message ends in the middle of an attachment')));
+  const lines = new LineReader(chunks);
   try {
-    for await (const data of parser as AsyncIterable<AttachmentStream | MessageText>) {
-      if (data.type !== 'attachment') continue;
-      current = data.content as Readable;
-      await onPart({
-        name: data.filename,
-        contentType: data.contentType,
-        inline: isInlinePart(data.contentType, data.contentDisposition, data.contentId),
-        content: unclosing(current),
-      });
-      // The parser goes on only once the part is read to its end and released.
-      for await (const _ of current);
-      current = undefined;
-      data.release();
-    }
-    await fed;
-  } catch (error) {
-    source.destroy();
-    parser.destroy();
-    await fed.catch(() => undefined);
-    // A broken download surfaces as itself, whatever the parser made of it, so that it is tried again.
-    throw sourceFailure ?? error;
+    const fields = await readFields(lines);
+    await readEntity(lines, fields, [], onPart);
+    return mimeHeaders(fields);
+  } finally {
+    await lines.close();
   }
-  return headers ?? mimeHeaders(new Map(), []);
 }
 
 /** Reads only as far as the end of a message's headers; undefined if there are none. */
 export async function readMimeHeaders(chunks: AsyncIterable<Uint8Array>): Promise<MimeHeaders | undefined> {
-  const parser = await mailParser();
-  const source = Readable.from(chunks);
-  let headerMap: Headers | undefined;
-  const read = new Promise<MimeHeaders | undefined>((resolve, reject) => {
-    parser.once('headers', (map: Headers) => {
-      headerMap = map;
-    });
-    parser.once('headerLines', (lines: HeaderLines) => resolve(mimeHeaders(headerMap ?? new Map(), lines)));
-    parser.once('end', () => resolve(undefined));
-    parser.once('error', reject);
-    source.once('error', reject);
-  });
-  // The body is not wanted: parts are let through unread.
-  parser.on('data', (data: AttachmentStream | MessageText) => {
-    if (data.type === 'attachment') {
-      data.content.on('end', () => data.release());
-      (data.content as Readable).resume();
-    }
-  });
-  source.pipe(parser);
+  const lines = new LineReader(chunks);
   try {
-    return await read;
+    const fields = await readFields(lines);
+    return fields.length === 0 ? undefined : mimeHeaders(fields);
   } finally {
-    source.unpipe(parser);
-    source.destroy();
-    parser.destroy();
+    await lines.close();
   }
 }
 
@@ -156,36 +64,430 @@ export function isMessage(contentType: string): boolean {
   return contentType.toLowerCase().startsWith('message/rfc822');
 }
 
-/** A reader that stops early leaves the rest of the part to be skipped, instead of destroying it under the parser. */
-function unclosing(stream: Readable): AsyncIterable<Uint8Array> {
-  return { [Symbol.asyncIterator]: () => stream.iterator({ destroyOnReturn: false }) };
-}
-
 /** Exchange marks images referenced from the body inline; any other part is an attachment proper. */
 export function isInlinePart(contentType: string, disposition: string | undefined, contentId: string | undefined) {
   return contentType.toLowerCase().startsWith('image/') && (disposition === 'inline' || contentId !== undefined);
 }
 
-/** The headers collect reads, from MailParser's map and raw lines. */
-export function mimeHeaders(map: Headers, lines: HeaderLines): MimeHeaders {
-  const date = map.get('date');
-  const subject = map.get('subject');
-  const messageId = map.get('message-id');
-  const from = (map.get('from') as AddressObject | undefined)?.value[0]?.address?.toLowerCase();
+/** One header field, unfolded, its name in lower case. */
+export interface HeaderField {
+  name: string;
+  value: string;
+}
+
+/** The headers collect reads, from a message's header fields. */
+export function mimeHeaders(fields: readonly HeaderField[]): MimeHeaders {
+  const first = (name: string) => fields.find((field) => field.name === name)?.value;
+  const date = parseDate(first('date'));
+  const subject = first('subject');
+  const messageId = first('message-id')?.trim();
   return {
-    messageId: typeof messageId === 'string' ? messageId : undefined,
-    subject: typeof subject === 'string' ? subject : undefined,
-    from: from || undefined,
-    date: date instanceof Date && !Number.isNaN(date.getTime()) ? date : undefined,
-    received: receivedTime(lines),
+    messageId: messageId || undefined,
+    subject: subject === undefined ? undefined : decodeWords(subject).trim(),
+    from: senderAddress(first('from')),
+    date,
+    // Each hop adds a Received header on top: the first one tells when the mailbox got the message.
+    received: parseDate(first('received')?.split(';').pop()),
   };
 }
 
-/** Each hop adds a Received header on top: the first one tells when the mailbox got the message. */
-function receivedTime(lines: HeaderLines): Date | undefined {
-  const line = lines.find((h) => h.key === 'received')?.line;
-  if (!line) return undefined;
-  const unfolded = line.replace(/\r?\n[ \t]+/g, ' ');
-  const time = Date.parse(unfolded.slice(unfolded.lastIndexOf(';') + 1).trim());
+/** Reads header fields up to the blank line that ends them (or the end of the input). */
+export async function readFields(lines: LineReader): Promise<HeaderField[]> {
+  const raw: string[] = [];
+  for (let line = await lines.next(); line; line = await lines.next()) {
+    if (line.text.length === 0 && line.atStart) break;
+    const text = headerText(line.text);
+    if (!line.atStart || (/^[ \t]/.test(text) && raw.length > 0)) raw[raw.length - 1] += text;
+    else raw.push(text);
+  }
+  const fields: HeaderField[] = [];
+  for (const text of raw) {
+    const colon = text.indexOf(':');
+    if (colon <= 0) continue;
+    fields.push({ name: text.slice(0, colon).trim().toLowerCase(), value: text.slice(colon + 1).trim() });
+  }
+  return fields;
+}
+
+/** How a part ended: at a boundary line (which one, and whether it closed its multipart), or at the end of the input. */
+interface Delimiter {
+  boundary: string;
+  closing: boolean;
+}
+
+async function readEntity(
+  lines: LineReader,
+  fields: HeaderField[],
+  boundaries: readonly string[],
+  onPart: (part: MimePart) => Promise<void>,
+): Promise<Delimiter | undefined> {
+  const type = parseParameters(fieldValue(fields, 'content-type') ?? 'text/plain');
+  const mime = type.value.toLowerCase() || 'text/plain';
+  const boundary = type.params.boundary;
+  if (mime.startsWith('multipart/') && boundary) return readMultipart(lines, boundary, boundaries, onPart);
+
+  const disposition = parseParameters(fieldValue(fields, 'content-disposition') ?? '');
+  const dispositionType = disposition.value.toLowerCase() || undefined;
+  const textBody = (mime === 'text/plain' || mime === 'text/html') && dispositionType !== 'attachment';
+  if (textBody) return skipTo(lines, boundaries);
+
+  const body = new PartBody(lines, boundaries, transferDecoder(fieldValue(fields, 'content-transfer-encoding')));
+  await onPart({
+    name: disposition.params.filename ?? type.params.name,
+    contentType: mime,
+    inline: isInlinePart(mime, dispositionType, fieldValue(fields, 'content-id')),
+    content: body,
+  });
+  return body.skipRest();
+}
+
+async function readMultipart(
+  lines: LineReader,
+  boundary: string,
+  outer: readonly string[],
+  onPart: (part: MimePart) => Promise<void>,
+): Promise<Delimiter | undefined> {
+  const boundaries = [...outer, boundary];
+  let delimiter = await skipTo(lines, boundaries);
+  while (delimiter?.boundary === boundary && !delimiter.closing) {
+    delimiter = await readEntity(lines, await readFields(lines), boundaries, onPart);
+  }
+  // After the closing boundary comes an epilogue, skipped up to the enclosing boundary.
+  return delimiter?.boundary === boundary ? skipTo(lines, outer) : delimiter;
+}
+
+/** Skips lines up to one of the boundaries (innermost first) or the end of the input. */
+async function skipTo(lines: LineReader, boundaries: readonly string[]): Promise<Delimiter | undefined> {
+  for (let line = await lines.next(); line; line = await lines.next()) {
+    const delimiter = delimiterOf(line, boundaries);
+    if (delimiter) return delimiter;
+  }
+  return undefined;
+}
+
+function delimiterOf(line: Line, boundaries: readonly string[]): Delimiter | undefined {
+  if (!line.atStart || line.text.length < 3 || line.text[0] !== 0x2d || line.text[1] !== 0x2d) return undefined;
+  const text = line.text.toString('latin1').trimEnd();
+  for (let i = boundaries.length - 1; i >= 0; i--) {
+    const boundary = boundaries[i] as string;
+    if (text === `--${boundary}`) return { boundary, closing: false };
+    if (text === `--${boundary}--`) return { boundary, closing: true };
+  }
+  return undefined;
+}
+
+/**
+ * A part's decoded bytes, read from the message as they are asked for. The line break before
+ * a boundary belongs to the boundary, so each line's break is held back until the next line
+ * shows the part goes on.
+ */
+class PartBody implements AsyncIterable<Uint8Array> {
+  private delimiter: Delimiter | undefined;
+  private ended = false;
+  private heldBreak: Buffer = Buffer.alloc(0);
+
+  constructor(
+    private readonly lines: LineReader,
+    private readonly boundaries: readonly string[],
+    private readonly decoder: TransferDecoder,
+  ) {}
+
+  async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    const pending: Buffer[] = [];
+    let size = 0;
+    while (!this.ended) {
+      const line = await this.lines.next();
+      if (!line) {
+        this.ended = true;
+        // Inside a multipart, the input ends before the part's boundary: the message was cut off.
+        if (this.boundaries.length > 0) throw new Error('The message ends in the middle of an attachment');
+        break;
+      }
+      const delimiter = delimiterOf(line, this.boundaries);
+      if (delimiter) {
+        this.delimiter = delimiter;
+        this.ended = true;
+        break;
+      }
+      for (const bytes of this.decoder.line(line.atStart ? this.heldBreak : Buffer.alloc(0), line.text)) {
+        pending.push(bytes);
+        size += bytes.byteLength;
+      }
+      this.heldBreak = line.lineBreak;
+      if (size >= yieldBytes) {
+        yield Buffer.concat(pending.splice(0), size);
+        size = 0;
+      }
+    }
+    for (const bytes of this.decoder.end()) {
+      pending.push(bytes);
+      size += bytes.byteLength;
+    }
+    if (size > 0) yield Buffer.concat(pending, size);
+  }
+
+  /** Skips what the reader left of the part; returns how the part ended. */
+  async skipRest(): Promise<Delimiter | undefined> {
+    if (!this.ended) {
+      this.ended = true;
+      this.delimiter = await skipTo(this.lines, this.boundaries);
+    }
+    return this.delimiter;
+  }
+}
+
+/** Decoded bytes are handed on in pieces of about this size. */
+const yieldBytes = 64 * 1024;
+
+interface TransferDecoder {
+  /** A line of the part (without its break), and the break of the line before it, if any. */
+  line(previousBreak: Buffer, text: Buffer): Buffer[];
+  end(): Buffer[];
+}
+
+function transferDecoder(encoding: string | undefined): TransferDecoder {
+  switch (encoding?.trim().toLowerCase()) {
+    case 'base64':
+      return base64Decoder();
+    case 'quoted-printable':
+      return quotedPrintableDecoder();
+    default:
+      return { line: (previousBreak, text) => [previousBreak, text], end: () => [] };
+  }
+}
+
+function base64Decoder(): TransferDecoder {
+  let carry = '';
+  return {
+    line(_previousBreak, text) {
+      const chars = carry + text.toString('latin1').replace(/[^A-Za-z0-9+/=]/g, '');
+      const whole = chars.length - (chars.length % 4);
+      carry = chars.slice(whole);
+      return whole > 0 ? [Buffer.from(chars.slice(0, whole), 'base64')] : [];
+    },
+    end: () => (carry.length > 0 ? [Buffer.from(carry, 'base64')] : []),
+  };
+}
+
+/** A line ending in `=` is a soft break: it joins the next line without a line break. */
+function quotedPrintableDecoder(): TransferDecoder {
+  let soft = false;
+  return {
+    line(previousBreak, text) {
+      const out: Buffer[] = soft ? [] : [previousBreak];
+      let line = text.toString('latin1').replace(/[ \t]+$/, '');
+      soft = line.endsWith('=');
+      if (soft) line = line.slice(0, -1);
+      out.push(decodeQuotedPrintable(line));
+      return out;
+    },
+    end: () => [],
+  };
+}
+
+function decodeQuotedPrintable(text: string): Buffer {
+  const bytes = Buffer.alloc(text.length);
+  let length = 0;
+  for (let i = 0; i < text.length; i++) {
+    const char = text.charCodeAt(i);
+    if (char === 0x3d && /^[0-9A-Fa-f]{2}$/.test(text.slice(i + 1, i + 3))) {
+      bytes[length++] = Number.parseInt(text.slice(i + 1, i + 3), 16);
+      i += 2;
+    } else {
+      bytes[length++] = char;
+    }
+  }
+  return bytes.subarray(0, length);
+}
+
+/** A line of the input: its bytes without the break, the break, and whether it starts a line (long lines come in pieces). */
+interface Line {
+  text: Buffer;
+  lineBreak: Buffer;
+  atStart: boolean;
+}
+
+/** Lines longer than this come in pieces, so that memory stays bounded whatever the input. */
+const maxLineBytes = 64 * 1024;
+
+const noBytes = Buffer.alloc(0);
+
+/** The input as lines, read as they are asked for. */
+export class LineReader {
+  private readonly source: AsyncIterator<Uint8Array>;
+  private buffer: Buffer = noBytes;
+  private done = false;
+  private atStart = true;
+
+  constructor(chunks: AsyncIterable<Uint8Array>) {
+    this.source = chunks[Symbol.asyncIterator]();
+  }
+
+  async next(): Promise<Line | undefined> {
+    for (;;) {
+      const newline = this.buffer.indexOf(0x0a);
+      if (newline >= 0 && newline <= maxLineBytes) {
+        const breakStart = newline > 0 && this.buffer[newline - 1] === 0x0d ? newline - 1 : newline;
+        return this.take(newline + 1, breakStart, true);
+      }
+      if (this.buffer.length > maxLineBytes) return this.take(maxLineBytes, maxLineBytes, false);
+      if (this.done) {
+        if (this.buffer.length === 0) return undefined;
+        return this.take(this.buffer.length, this.buffer.length, true);
+      }
+      const next = await this.source.next();
+      if (next.done) this.done = true;
+      else if (next.value.byteLength > 0) {
+        const chunk = Buffer.from(next.value.buffer, next.value.byteOffset, next.value.byteLength);
+        this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
+      }
+    }
+  }
+
+  /** Stops reading the input (an early return releases the source's stream). */
+  async close(): Promise<void> {
+    if (!this.done) {
+      this.done = true;
+      await this.source.return?.();
+    }
+  }
+
+  private take(end: number, breakStart: number, complete: boolean): Line {
+    const line: Line = {
+      text: this.buffer.subarray(0, breakStart),
+      lineBreak: this.buffer.subarray(breakStart, end),
+      atStart: this.atStart,
+    };
+    this.atStart = complete;
+    this.buffer = this.buffer.subarray(end);
+    return line;
+  }
+}
+
+/** Header bytes as text: UTF-8 when they are (raw UTF-8 headers), else Latin-1. */
+function headerText(bytes: Buffer): string {
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    return bytes.toString('latin1');
+  }
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function fieldValue(fields: readonly HeaderField[], name: string): string | undefined {
+  return fields.find((field) => field.name === name)?.value;
+}
+
+/** A structured value (`text/csv; name="a.csv"`): its value and its parameters, RFC 2231 and RFC 2047 decoded. */
+function parseParameters(text: string): { value: string; params: Record<string, string> } {
+  const [value = '', ...rest] = splitOutsideQuotes(text, ';');
+  const sections = new Map<string, { index: number; extended: boolean; text: string }[]>();
+  for (const piece of rest) {
+    const equals = piece.indexOf('=');
+    if (equals <= 0) continue;
+    const key = piece.slice(0, equals).trim().toLowerCase();
+    let raw = piece.slice(equals + 1).trim();
+    if (raw.startsWith('"') && raw.endsWith('"') && raw.length >= 2) raw = raw.slice(1, -1).replace(/\\(.)/g, '$1');
+    const match = /^([^*]+)(?:\*(\d+))?(\*)?$/.exec(key);
+    if (!match) continue;
+    const name = match[1] as string;
+    const list = sections.get(name) ?? [];
+    list.push({ index: Number(match[2] ?? 0), extended: match[3] === '*', text: raw });
+    sections.set(name, list);
+  }
+  const params: Record<string, string> = {};
+  for (const [name, list] of sections) {
+    list.sort((a, b) => a.index - b.index);
+    if (!list.some((section) => section.extended)) {
+      params[name] = decodeWords(list.map((section) => section.text).join(''));
+      continue;
+    }
+    // RFC 2231: charset'language'percent-encoded bytes, continued over numbered sections.
+    let charset = 'utf-8';
+    const bytes: Buffer[] = [];
+    list.forEach((section, i) => {
+      let text = section.text;
+      if (i === 0 && section.extended) {
+        const parts = text.split("'");
+        if (parts.length >= 3) {
+          charset = parts[0] || 'utf-8';
+          text = parts.slice(2).join("'");
+        }
+      }
+      bytes.push(section.extended ? percentDecode(text) : Buffer.from(text, 'latin1'));
+    });
+    params[name] = decodeCharset(Buffer.concat(bytes), charset);
+  }
+  return { value: value.trim(), params };
+}
+
+function splitOutsideQuotes(text: string, separator: string): string[] {
+  const pieces: string[] = [];
+  let current = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const char = text[i] as string;
+    if (char === '\\' && quoted) {
+      current += char + (text[i + 1] ?? '');
+      i++;
+    } else if (char === '"') {
+      quoted = !quoted;
+      current += char;
+    } else if (char === separator && !quoted) {
+      pieces.push(current);
+      current = '';
+    } else {
+      current += char;
+    }
+  }
+  pieces.push(current);
+  return pieces;
+}
+
+function percentDecode(text: string): Buffer {
+  const bytes: number[] = [];
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] === '%' && /^[0-9A-Fa-f]{2}$/.test(text.slice(i + 1, i + 3))) {
+      bytes.push(Number.parseInt(text.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else {
+      bytes.push(text.charCodeAt(i) & 0xff);
+    }
+  }
+  return Buffer.from(bytes);
+}
+
+/** RFC 2047 encoded words (`=?utf-8?B?…?=`); the space between two of them is not text. */
+export function decodeWords(text: string): string {
+  return text
+    .replace(/(=\?[^?\s]+\?[BbQq]\?[^?\s]*\?=)\s+(?==\?[^?\s]+\?[BbQq]\?[^?\s]*\?=)/g, '$1')
+    .replace(/=\?([^?\s]+)\?([BbQq])\?([^?\s]*)\?=/g, (_word, charset: string, encoding: string, data: string) => {
+      const bytes =
+        encoding.toUpperCase() === 'B' ? Buffer.from(data, 'base64') : decodeQuotedPrintable(data.replace(/_/g, ' '));
+      return decodeCharset(bytes, charset.split('*')[0] as string);
+    });
+}
+
+function decodeCharset(bytes: Buffer, charset: string): string {
+  try {
+    return new TextDecoder(charset.trim().toLowerCase()).decode(bytes);
+  } catch {
+    return bytes.toString('latin1');
+  }
+}
+
+function parseDate(text: string | undefined): Date | undefined {
+  if (!text) return undefined;
+  const time = Date.parse(text.replace(/\([^)]*\)/g, ' ').trim());
   return Number.isNaN(time) ? undefined : new Date(time);
+}
+
+/** The first address of a From header, lower case. */
+function senderAddress(text: string | undefined): string | undefined {
+  if (!text) return undefined;
+  const decoded = decodeWords(text);
+  const angled = /<([^<>\s]+@[^<>\s]+)>/.exec(decoded);
+  const address = angled?.[1] ?? /[^\s<>",;:()]+@[^\s<>",;:()]+/.exec(decoded)?.[0];
+  return address?.toLowerCase();
 }

@@ -1,0 +1,148 @@
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { simpleParser } from 'mailparser';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type MimePart, readMime, readMimeHeaders } from '../../functions/collect/mime.ts';
+import { writeSampleMailbox } from '../../local/sample-day.ts';
+import { config, date, forwarded, ibCallsCsv, mime } from './harness.ts';
+
+/** The message in pieces of `size` bytes, as a slow download hands them over. */
+async function* pieces(bytes: Uint8Array, size: number): AsyncIterable<Uint8Array> {
+  for (let i = 0; i < bytes.length; i += size) yield bytes.subarray(i, i + size);
+}
+
+interface ReadPart {
+  name: string | undefined;
+  contentType: string;
+  inline: boolean;
+  content: Buffer;
+}
+
+async function parts(bytes: Uint8Array, size = 64 * 1024) {
+  const found: ReadPart[] = [];
+  const headers = await readMime(pieces(bytes, size), async (part: MimePart) => {
+    const chunks: Uint8Array[] = [];
+    for await (const chunk of part.content) chunks.push(chunk);
+    found.push({ name: part.name, contentType: part.contentType, inline: part.inline, content: Buffer.concat(chunks) });
+  });
+  return { headers, parts: found };
+}
+
+describe('reading MIME as it streams', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'charlie-mime-'));
+    await writeSampleMailbox({ config, date, dir });
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it('finds the same headers and attachments as mailparser in every message of a sample day, in any chunking', async () => {
+    const names = (await readdir(dir)).filter((name) => name.endsWith('.eml'));
+    expect(names.length).toBeGreaterThan(100);
+    for (const [i, name] of names.entries()) {
+      const raw = await readFile(join(dir, name));
+      const reference = await simpleParser(raw, { skipHtmlToText: true, skipTextToHtml: true });
+      const read = await parts(raw, [1, 7, 4096, 1 << 20][i % 4] as number);
+      expect(read.headers.subject, name).toBe(reference.subject);
+      expect(read.headers.messageId, name).toBe(reference.messageId);
+      expect(read.headers.date?.getTime(), name).toBe(reference.date?.getTime());
+      expect(read.headers.from, name).toBe(reference.from?.value[0]?.address?.toLowerCase());
+      expect(
+        read.parts.map((p) => [p.name, p.contentType, p.content.toString('base64')]),
+        name,
+      ).toEqual(reference.attachments.map((a) => [a.filename, a.contentType, a.content.toString('base64')]));
+    }
+  });
+
+  it('decodes encoded-word subjects and names, RFC 2231 names, quoted-printable and Windows-1252', async () => {
+    const latin = Buffer.from('Agent Name\r\nJosé Peña\r\n', 'latin1');
+    const raw = await mime({
+      from: { name: 'Zoë Müller', address: 'Zoe.Muller@Example.com' },
+      to: 'reports@example.com',
+      subject: 'Résumé des exports — IB_Calls',
+      date: new Date('2026-03-09T15:00:00Z'),
+      messageId: '<accents@example.com>',
+      text: 'Bonjour',
+      attachments: [
+        { filename: 'Übersicht €.csv', content: ibCallsCsv, contentTransferEncoding: 'quoted-printable' },
+        { filename: 'latin.csv', content: latin, contentType: 'text/csv; charset=windows-1252' },
+      ],
+    });
+    const text = raw.toString('latin1');
+    expect(text).toMatch(/Subject: =\?UTF-8\?/);
+    expect(text).toMatch(/filename\*0\*=utf-8''|filename\*=utf-8''|filename="=\?UTF-8/i);
+    expect(text).toMatch(/Content-Transfer-Encoding: quoted-printable/i);
+    const read = await parts(raw, 5);
+    expect(read.headers).toMatchObject({
+      subject: 'Résumé des exports — IB_Calls',
+      from: 'zoe.muller@example.com',
+      messageId: '<accents@example.com>',
+    });
+    expect(read.parts.map((p) => p.name)).toEqual(['Übersicht €.csv', 'latin.csv']);
+    expect(read.parts[0]?.content.toString('utf8')).toBe(ibCallsCsv);
+    // The bytes are handed over as they are: ingest reads Windows-1252.
+    expect(read.parts[1]?.content).toEqual(latin);
+  });
+
+  it('keeps an attached message whole, as one part, and reads it like any message', async () => {
+    const { original, forward } = await forwarded([{ filename: 'IB_Calls.csv', content: ibCallsCsv }]);
+    const outer = await parts(forward, 3);
+    expect(outer.headers.subject).toBe('FW: Scheduled export: IB_Calls');
+    expect(outer.parts).toHaveLength(1);
+    expect(outer.parts[0]?.contentType).toBe('message/rfc822');
+    const inner = await parts(outer.parts[0]?.content ?? Buffer.alloc(0));
+    expect(inner.headers.messageId).toBe('<original@mypurecloud.com>');
+    expect(inner.parts.map((p) => [p.name, p.content.toString('utf8')])).toEqual([['IB_Calls.csv', ibCallsCsv]]);
+    expect(
+      Buffer.from(outer.parts[0]?.content ?? [])
+        .toString('latin1')
+        .replace(/\r\n/g, '\n')
+        .trimEnd(),
+    ).toBe(original.toString('latin1').replace(/\r\n/g, '\n').trimEnd());
+  });
+
+  it('skips what a reader leaves of a part, and fails a reader when the message is cut off', async () => {
+    const raw = await mime({
+      from: 'a@example.com',
+      subject: 'two',
+      attachments: [
+        { filename: 'one.csv', content: 'x'.repeat(200_000) },
+        { filename: 'two.csv', content: 'second' },
+      ],
+    });
+    const seen: string[] = [];
+    await readMime(pieces(raw, 1000), async (part) => {
+      seen.push(part.name ?? '');
+      // Reads one piece of the first part and stops.
+      if (part.name === 'one.csv') for await (const _ of part.content) break;
+      else {
+        const chunks: Uint8Array[] = [];
+        for await (const chunk of part.content) chunks.push(chunk);
+        seen.push(Buffer.concat(chunks).toString());
+      }
+    });
+    expect(seen).toEqual(['one.csv', 'two.csv', 'second']);
+
+    const cut = raw.subarray(0, raw.indexOf('two.csv'));
+    await expect(
+      readMime(pieces(cut, 1000), async (part) => {
+        for await (const _ of part.content);
+      }),
+    ).rejects.toThrow(/ends in the middle of an attachment/);
+  });
+
+  it('reads only the headers when asked, and nothing from an empty file', async () => {
+    const raw = await mime({ from: 'a@example.com', subject: 'headers only', text: 'body '.repeat(1000) });
+    let pulled = 0;
+    const counted = async function* () {
+      for await (const chunk of pieces(raw, 16)) {
+        pulled += chunk.byteLength;
+        yield chunk;
+      }
+    };
+    expect((await readMimeHeaders(counted()))?.subject).toBe('headers only');
+    expect(pulled).toBeLessThan(raw.length / 2);
+    expect(await readMimeHeaders(pieces(Buffer.alloc(0), 1))).toBeUndefined();
+  });
+});
