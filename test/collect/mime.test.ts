@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type MimePart, readMime, readMimeHeaders } from '../../functions/collect/mime.ts';
+import { type MimePart, partName, readMime, readMimeHeaders } from '../../functions/collect/mime.ts';
 import { writeSampleMailbox } from '../../local/sample-day.ts';
 import { config, date, forwarded, ibCallsCsv, mime } from './harness.ts';
 
@@ -83,6 +83,108 @@ describe('reading MIME as it streams', () => {
     expect(read.parts[0]?.content.toString('utf8')).toBe(ibCallsCsv);
     // The bytes are handed over as they are: ingest reads Windows-1252.
     expect(read.parts[1]?.content).toEqual(latin);
+  });
+
+  it('reads a message from another mailer: legacy charsets, RFC 2231 continuations, nested multiparts, bare LF', async () => {
+    const forwardedExport = [
+      'From: exports@mypurecloud.com',
+      'Subject: =?iso-8859-2?Q?=A3=F3d=BC?= export',
+      'Date: Mon, 9 Mar 2026 08:00:00 +0100',
+      'Message-ID: <inner@mypurecloud.com>',
+      'Content-Type: multipart/mixed; boundary=inner',
+      '',
+      '--inner',
+      'Content-Type: text/csv; name="Dials.csv"',
+      '',
+      'Agent Name,Dials',
+      '--inner--',
+    ].join('\n');
+    const raw = Buffer.from(
+      [
+        'Received: from mx.example.com by mail.example.com; Mon, 9 Mar 2026 15:02:10 +0000',
+        'Received: from genesys by mx.example.com; Mon, 9 Mar 2026 15:01:00 +0000',
+        'From: =?iso-8859-1?Q?Jos=E9_Pe=F1a?= <Jose.Pena@Example.COM>',
+        'Subject: =?windows-1252?Q?R=E9sum=E9_=96_?= =?iso-8859-1?B?Y2Fm6Q==?= du jour',
+        'Date: Mon, 9 Mar 2026 15:00:00 +0000 (UTC)',
+        'Message-ID: <legacy@example.com>',
+        'MIME-Version: 1.0',
+        'Content-Type: multipart/mixed; boundary="outer"',
+        '',
+        'A preamble no reader shows.',
+        '--outer',
+        'Content-Type: multipart/related; boundary="outer-related"',
+        '',
+        '--outer-related',
+        'Content-Type: multipart/alternative; boundary=alt',
+        '',
+        '--alt',
+        'Content-Type: text/plain; charset=windows-1252',
+        'Content-Transfer-Encoding: quoted-printable',
+        '',
+        'Caf=E9',
+        '--alt',
+        'Content-Type: text/html; charset=windows-1252',
+        '',
+        '<p>Caf\xe9</p>',
+        '--alt--',
+        '--outer-related',
+        'Content-Type: image/png; name=logo.png',
+        'Content-ID: <logo>',
+        'Content-Transfer-Encoding: base64',
+        '',
+        'iVBORw0K',
+        'Ggo=',
+        '--outer-related--',
+        '--outer',
+        'Content-Type: text/csv; charset=windows-1252',
+        'Content-Disposition: attachment;',
+        " filename*0*=iso-8859-1''R%E9sum%E9%20;",
+        ' filename*1="des appels.csv"',
+        'Content-Transfer-Encoding: quoted-printable',
+        '',
+        'Agent Name,Offered',
+        'Jos=E9 Pe=',
+        '=F1a,3',
+        '--outer',
+        'Content-Type: text/plain; charset=windows-1252',
+        'Content-Disposition: attachment; filename="notes.txt"',
+        '',
+        'Co\xfbt \x80 5',
+        '--outer',
+        'Content-Type: message/rfc822',
+        '',
+        forwardedExport,
+        '--outer--',
+        'An epilogue no reader shows.',
+        '',
+      ].join('\n'),
+      'latin1',
+    );
+    const read = await parts(raw, 11);
+    expect(read.headers).toEqual({
+      messageId: '<legacy@example.com>',
+      subject: 'Résumé – café du jour',
+      from: 'jose.pena@example.com',
+      date: new Date('2026-03-09T15:00:00Z'),
+      // The newest Received header is the first one.
+      received: new Date('2026-03-09T15:02:10Z'),
+    });
+    expect(read.parts.map((p) => [p.name, p.contentType, p.inline])).toEqual([
+      ['logo.png', 'image/png', true],
+      ['Résumé des appels.csv', 'text/csv', false],
+      ['notes.txt', 'text/plain', false],
+      [undefined, 'message/rfc822', false],
+    ]);
+    expect(read.parts[0]?.content).toEqual(Buffer.from('iVBORw0KGgo=', 'base64'));
+    // Decoded from quoted-printable (the soft break joins its lines), the bytes left in their charset.
+    expect(read.parts[1]?.content).toEqual(Buffer.from('Agent Name,Offered\nJos\xe9 Pe\xf1a,3', 'latin1'));
+    expect(read.parts[2]?.content).toEqual(Buffer.from('Co\xfbt \x80 5', 'latin1'));
+    expect(partName(read.parts[3] as ReadPart)).toBe('message.eml');
+    expect(read.parts[3]?.content.toString('latin1')).toBe(forwardedExport);
+
+    const inner = await parts(read.parts[3]?.content ?? Buffer.alloc(0), 2);
+    expect(inner.headers).toMatchObject({ subject: 'Łódź export', date: new Date('2026-03-09T07:00:00Z') });
+    expect(inner.parts.map((p) => [p.name, p.content.toString()])).toEqual([['Dials.csv', 'Agent Name,Dials']]);
   });
 
   it('keeps an attached message whole, as one part, and reads it like any message', async () => {
