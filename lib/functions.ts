@@ -1,9 +1,12 @@
 import { type CfnElement, Duration, Stack, Validations } from 'aws-cdk-lib';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { EmailIdentity } from 'aws-cdk-lib/aws-ses';
 import { Construct, type IConstruct } from 'constructs';
 import type { Resources } from '../functions/shared/clients.ts';
 import type { Config } from '../functions/shared/config.ts';
+import { PARTITION_PREFIX } from '../functions/shared/keys.ts';
 import { CharlieFunction } from './charlie-function.ts';
 import { allowList, allowObjects, PREFIX, type Storage } from './storage.ts';
 
@@ -77,9 +80,12 @@ export class Functions extends Construct {
     });
     allowObjects(this.ingest, dataBucket, `${PREFIX.raw}*`, ['s3:GetObject']);
     allowObjects(this.ingest, dataBucket, `${PREFIX.rejects}*`, ['s3:PutObject']);
-    // Row versions: batch lookups, then conditional puts.
-    // DeleteItem: an undone file's rows are taken out (conditionally, on their lineage).
-    table.grant(this.ingest, 'dynamodb:BatchGetItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem');
+    // Rows: batch lookups and batch puts, never the delivery records or agent tokens beside them.
+    allowItems(this.ingest, table, [PARTITION_PREFIX.row], ['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem']);
+    // Leases (one writer per day and type): taken with a conditional put.
+    allowItems(this.ingest, table, [PARTITION_PREFIX.lease], ['dynamodb:PutItem']);
+    // A lease is released, and an undone file's rows are taken out, with conditional deletes.
+    allowItems(this.ingest, table, [PARTITION_PREFIX.row, PARTITION_PREFIX.lease], ['dynamodb:DeleteItem']);
     this.acknowledgeObjectWildcards(this.ingest, [
       {
         finding: `Resource::${arnRef(dataBucket)}/${PREFIX.raw}*`,
@@ -138,6 +144,20 @@ export class Functions extends Construct {
       Validations.of(fn.role).acknowledge({ id: `AwsSolutions-IAM5[${finding}]`, reason });
     }
   }
+}
+
+/**
+ * Item actions on the table, only on items whose partition key begins with one of the
+ * prefixes (`dynamodb:LeadingKeys`; every key of a batch request must match).
+ */
+function allowItems(grantee: IGrantable, table: ITable, prefixes: string[], actions: string[]): void {
+  grantee.grantPrincipal.addToPrincipalPolicy(
+    new PolicyStatement({
+      actions,
+      resources: [table.tableArn],
+      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': prefixes.map((prefix) => `${prefix}*`) } },
+    }),
+  );
 }
 
 /** How cdk-nag renders a `Fn::GetAtt [..., Arn]` of the construct's resource in a finding. */

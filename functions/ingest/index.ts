@@ -12,7 +12,7 @@ const s3 = createS3Client();
 const dynamodb = createDynamoDbClient();
 const resources = resourcesFromEnvironment();
 
-export const handler = stageHandler(async (event: IngestInput) => {
+export const handler = stageHandler(async (event: IngestInput, invocation) => {
   if (event.remove) {
     const removal = await removeFileRows(event, { config, s3, dynamodb, resources });
     logger.info('undone file taken out', { ...removal });
@@ -20,7 +20,9 @@ export const handler = stageHandler(async (event: IngestInput) => {
     metrics.addMetric('RowsRemoved', MetricUnit.Count, removal.removed);
     return removal;
   }
-  const result = await ingestFile(event, { config, s3, dynamodb, resources });
+  // The file's leases last until Lambda has certainly stopped this invocation (see lease.ts).
+  const lease = { stopsAt: Date.now() + invocation.getRemainingTimeInMillis() };
+  const result = await ingestFile(event, { config, s3, dynamodb, resources, lease });
   logger.info('file ingested', {
     key: result.key,
     type: result.type,

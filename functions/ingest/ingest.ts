@@ -11,6 +11,7 @@ import { rejectedFileKeys, rejectsKey, rowPartition } from '../shared/keys.ts';
 import type { RowLineage } from '../shared/rows.ts';
 import { type CsvRecord, formatCsvRow, parseCsv } from './csv.ts';
 import { decodeChunks, type Encoding, encodingFromBom, isUtf8 } from './decode.ts';
+import { type LeaseOptions, withLeases } from './lease.ts';
 import { type HeaderLayout, isBlank, layoutHeader, type ParsedRow, RowReader } from './rows.ts';
 import { type RowStore, type RowVersion, RowWriter } from './store.ts';
 
@@ -22,11 +23,15 @@ export interface IngestDeps {
   now?: () => Date;
   /** Bounds of the write pipeline (defaults suit a Lambda with 1 GB) and how its backoff waits. */
   store?: Pick<RowStore, 'batchesInFlight' | 'requestsInFlight' | 'backoff'>;
+  /** The leases rows are written under (lease.ts): in Lambda, when the invocation stops; in tests, clock and waits. */
+  lease?: Pick<LeaseOptions, 'stopsAt' | 'maxWaitMs' | 'clock' | 'backoff'>;
 }
 
 /**
  * Ingests one stored file: streams it from S3, types and identifies each row, stores new
- * and newer versions, and writes rejected rows (with line and reason) beside the source.
+ * and newer versions (under the lease of each business date it has rows of, so that no
+ * other ingest writes them meanwhile), and writes rejected rows (with line and reason)
+ * beside the source.
  * Every data row is counted once: read = inserted + updated + unchanged + stale + rejected.
  * Memory stays bounded whatever the file's size: text is parsed chunk by chunk, at most a
  * few batches of rows are in flight, and rejects stream out with backpressure.
@@ -55,39 +60,43 @@ export async function ingestFile(input: IngestInput, deps: IngestDeps): Promise<
     (deps.now?.() ?? new Date()).toISOString(),
     deps.config.storage.keepDays,
   );
-  const writer = new RowWriter({ dynamodb: deps.dynamodb, table: deps.resources.table, ...deps.store });
-  const rejects = new RejectsWriter(deps.s3, file.bucket, file.key, header?.cells ?? []);
-  try {
-    const ingest = async (batch: CsvRecord[]) => {
-      for (const record of batch) {
-        const outcome = record.malformed
-          ? ({ kind: 'rejected', reason: record.malformed } as const)
-          : reader.read(record.cells);
-        if (outcome.kind === 'blank') {
-          counts.blank++;
-          continue;
+  const table = deps.resources.table;
+  return withLeases({ dynamodb: deps.dynamodb, table, heldFor: file.key, ...deps.lease }, async (leases) => {
+    const writer = new RowWriter({ dynamodb: deps.dynamodb, table, leases, ...deps.store });
+    const rejects = new RejectsWriter(deps.s3, file.bucket, file.key, header?.cells ?? []);
+    try {
+      const ingest = async (batch: CsvRecord[]) => {
+        for (const record of batch) {
+          const outcome = record.malformed
+            ? ({ kind: 'rejected', reason: record.malformed } as const)
+            : reader.read(record.cells);
+          if (outcome.kind === 'blank') {
+            counts.blank++;
+            continue;
+          }
+          counts.read++;
+          if (outcome.kind === 'rejected') {
+            counts.rejected++;
+            await rejects.add(record, outcome.reason);
+            continue;
+          }
+          const room = writer.add(toVersion(outcome.row, record.line));
+          if (room) await room;
         }
-        counts.read++;
-        if (outcome.kind === 'rejected') {
-          counts.rejected++;
-          await rejects.add(record, outcome.reason);
-          continue;
-        }
-        const room = writer.add(toVersion(outcome.row, record.line));
-        if (room) await room;
-      }
-    };
-    await ingest(records);
-    for await (const batch of batches) await ingest(batch);
-    const stored = await writer.finish();
-    for (const outcome of ['inserted', 'updated', 'unchanged', 'stale'] as const) counts[outcome] = stored[outcome];
-    const rejectsObject = await rejects.close();
-    return { key: file.key, type: file.type, counts, ...(rejectsObject ? { rejectsKey: rejectsObject } : {}) };
-  } catch (error) {
-    await writer.settle();
-    await rejects.abandon();
-    throw error;
-  }
+      };
+      await ingest(records);
+      for await (const batch of batches) await ingest(batch);
+      const stored = await writer.finish();
+      for (const outcome of ['inserted', 'updated', 'unchanged', 'stale'] as const) counts[outcome] = stored[outcome];
+      const rejectsObject = await rejects.close();
+      return { key: file.key, type: file.type, counts, ...(rejectsObject ? { rejectsKey: rejectsObject } : {}) };
+    } catch (error) {
+      // No write may still be running when the leases are released.
+      await writer.settle();
+      await rejects.abandon();
+      throw error;
+    }
+  });
 }
 
 /**

@@ -1,7 +1,13 @@
-import { BatchGetCommand, type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchGetCommand,
+  BatchWriteCommand,
+  type BatchWriteCommandInput,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
 import { TABLE_KEY } from '../shared/keys.ts';
 import { isTransientAwsError, type RetryOptions, retry, TransientError } from '../shared/retry.ts';
 import type { StoredRow } from '../shared/rows.ts';
+import type { Leases } from './lease.ts';
 
 /**
  * A row ready to store: its item, and its rank among versions of the same identity,
@@ -52,9 +58,11 @@ export function classify(row: RowVersion, stored: Stored | undefined): Decision 
 export interface RowStore {
   dynamodb: DynamoDBDocumentClient;
   table: string;
+  /** The holder the rows are written under: a row's lease (its date and type) is taken before anything of it is read. */
+  leases: Leases;
   /** Batches of up to 100 rows being read and written at once (default 4): bounds the rows, and the SDK's garbage, in flight. */
   batchesInFlight?: number;
-  /** Single-item requests (writes and re-reads) in flight at once, over all batches (default 32). */
+  /** BatchWriteItem requests in flight at once, over all batches (default 16). */
   requestsInFlight?: number;
   /** How the backoff waits and draws its jitter (tests record the waits). */
   backoff?: Pick<RetryOptions, 'sleep' | 'random'>;
@@ -63,54 +71,69 @@ export interface RowStore {
 /** Throttling and 5xx: retried with backoff and full jitter by the shared helper. */
 const transientRetry = { retryable: isTransientAwsError, attempts: 10, baseMs: 50, maxMs: 5_000 };
 
-/** Rounds of BatchGetItem for keys DynamoDB leaves unprocessed before the file fails (and is retried whole). */
+/** Rounds of a batch request for what DynamoDB leaves unprocessed before the file fails (and is retried whole). */
 const unprocessedAttempts = 15;
-
-/** Times a write may find another version written since it looked, before the file fails. */
-const conditionalRounds = 10;
 
 /** BatchGetItem's limit. */
 const batchSize = 100;
 
+/** BatchWriteItem's limit. */
+const writeSize = 25;
+
 /**
- * Stores a file's versions as they come: reads what is stored in batches of 100 keys
- * (BatchGetItem, consistent), then writes only the versions that rank above it, one
- * conditional PutItem each, a bounded number in flight.
+ * Stores a file's versions as they come, in batches of up to 100 rows: reads what is stored
+ * for them (BatchGetItem, consistent), decides each version against it (`classify`), and
+ * writes those that rank above it with BatchWriteItem, 25 to a request, a bounded number of
+ * batches and requests in flight. Unchanged and older rows, most of an hourly "day so far"
+ * export, cost a share of one batched read and no write; a file ingested again writes nothing.
  *
- * Why not BatchWriteItem: it has no conditions, so a blind put can land after a concurrent
- * ingest wrote a newer version of the same identity and silently replace it — also when
- * the key was proven absent a moment before — and no later read can tell, because the newer
- * version is gone. Making blind writes safe takes an exclusive writer per day and type (a
- * lease), whose safety rests on timing (a lease outliving its holder's last request);
- * TransactWriteItems would make batches conditional, but the local emulator lacks it. So
- * every write is conditional and correct under any interleaving, at the price of one request
- * per written row. Unchanged and older rows, most of an hourly "day so far" export, cost a
- * share of one batched read and no write.
+ * BatchWriteItem has no conditions: a put replaces whatever is stored when it lands. The
+ * decision is right only if no one else writes those rows between the read and the write,
+ * so every row is read and written under the lease of its business date and export type
+ * (lease.ts): one ingest at a time writes a day's rows of one type, and another file of
+ * that type, ingested at the same time or out of order, waits for the lease and then reads
+ * what the first wrote. Within a file, a repeated identity starts the next batch (so no
+ * request holds a key twice), and that batch reads only once every running batch with the
+ * same key has written: repeats are decided in file order. The one other writer of rows,
+ * taking an undone file out (remove.ts), deletes only a version of that file and only on
+ * that condition, so a blind put landing before or after it leaves the right row.
+ *
+ * The safety rests on a lease outliving its holder's last write. It lasts until the
+ * holder's invocation is over — Lambda stops an invocation at its timeout, and elsewhere
+ * the holder starts no write after that instant — plus a margin for a request on its way
+ * and for clock skew; only then may another ingest take it. Conditional writes would not
+ * need a lease, but BatchWriteItem has none, TransactWriteItems is missing from the local
+ * emulator, and one conditional PutItem per row made our side, not the store, the
+ * bottleneck of the write path.
  */
 export class RowWriter {
   private batch: RowVersion[] = [];
   private keys = new Set<string>();
-  private readonly inFlight = new Set<Promise<void>>();
+  /** Running batches, with their keys. */
+  private readonly inFlight = new Map<Promise<void>, Set<string>>();
   private failure: { error: unknown } | undefined;
   private readonly requests: Limiter;
   private readonly batchLimit: number;
+  /** The business date of the last row queued: its lease is held. */
+  private leasedDate = '';
   readonly counts: Record<StoreOutcome, number> = { inserted: 0, updated: 0, unchanged: 0, stale: 0 };
 
   constructor(private readonly store: RowStore) {
-    this.requests = new Limiter(store.requestsInFlight ?? 32);
+    this.requests = new Limiter(store.requestsInFlight ?? 16);
     this.batchLimit = store.batchesInFlight ?? 4;
   }
 
-  /** Queues a version; the promise, when there is one, waits for room in the bounded pipeline. */
+  /**
+   * Queues a version; the promise, when there is one, waits for its lease (the first row
+   * of a business date) or for room in the bounded pipeline.
+   */
   add(row: RowVersion): Promise<void> | undefined {
     if (this.failure) throw this.failure.error;
-    const key = keyOf(row);
-    // BatchGetItem refuses a key twice in one request: a repeat starts the next batch.
-    if (this.keys.has(key)) this.dispatch();
-    this.batch.push(row);
-    this.keys.add(key);
-    if (this.batch.length >= batchSize) this.dispatch();
-    return this.inFlight.size >= this.batchLimit ? this.room() : undefined;
+    if (row.date !== this.leasedDate) {
+      if (!this.store.leases.holds(row.date, row.type)) return this.leaseThenQueue(row);
+      this.leasedDate = row.date;
+    }
+    return this.queue(row);
   }
 
   /** Stores what is queued and waits for every batch; throws the first failure. */
@@ -123,80 +146,84 @@ export class RowWriter {
 
   /** Waits until no batch is running, whatever happened to them (after a failure elsewhere). */
   async settle(): Promise<void> {
-    while (this.inFlight.size > 0) await Promise.all(this.inFlight);
+    while (this.inFlight.size > 0) await Promise.all(this.inFlight.keys());
+  }
+
+  private async leaseThenQueue(row: RowVersion): Promise<void> {
+    await this.store.leases.hold(row.date, row.type);
+    this.leasedDate = row.date;
+    await this.queue(row);
+  }
+
+  private queue(row: RowVersion): Promise<void> | undefined {
+    const key = keyOf(row);
+    // BatchGetItem and BatchWriteItem refuse a key twice in one request: a repeat starts the next batch.
+    if (this.keys.has(key)) this.dispatch();
+    this.batch.push(row);
+    this.keys.add(key);
+    if (this.batch.length >= batchSize) this.dispatch();
+    return this.inFlight.size >= this.batchLimit ? this.room() : undefined;
   }
 
   private async room(): Promise<void> {
-    while (this.inFlight.size >= this.batchLimit) await Promise.race(this.inFlight);
+    while (this.inFlight.size >= this.batchLimit) await Promise.race(this.inFlight.keys());
     if (this.failure) throw this.failure.error;
   }
 
   private dispatch(): void {
     if (this.batch.length === 0) return;
     const rows = this.batch;
+    const keys = this.keys;
     this.batch = [];
     this.keys = new Set();
-    const done: Promise<void> = this.storeBatch(rows).then(
-      (outcomes) => {
-        for (const outcome of outcomes) this.counts[outcome]++;
-        this.inFlight.delete(done);
-      },
-      (error: unknown) => {
-        this.failure ??= { error };
-        this.inFlight.delete(done);
-      },
-    );
-    this.inFlight.add(done);
+    // A key repeated in the file may be in a running batch: this one reads once that one has written.
+    const before = [...this.inFlight].filter(([, running]) => sharesKey(keys, running)).map(([batch]) => batch);
+    const done: Promise<void> = Promise.all(before)
+      .then(() => this.storeBatch(rows))
+      .then(
+        (outcomes) => {
+          for (const outcome of outcomes) this.counts[outcome]++;
+          this.inFlight.delete(done);
+        },
+        (error: unknown) => {
+          this.failure ??= { error };
+          this.inFlight.delete(done);
+        },
+      );
+    this.inFlight.set(done, keys);
   }
 
   private async storeBatch(rows: RowVersion[]): Promise<StoreOutcome[]> {
-    const stored = await readStored(rows, this.store, this.store.backoff ?? {});
-    // Settled, not raced: a failed batch is over only when none of its writes is still running.
-    const results = await Promise.allSettled(rows.map((row) => this.storeVersion(row, stored.get(keyOf(row)))));
-    return results.map((result) => {
-      if (result.status === 'rejected') throw result.reason;
-      return result.value;
-    });
-  }
-
-  /** Writes a version if it ranks above what is stored; when another write got there first, looks again. */
-  private async storeVersion(row: RowVersion, known: Stored | undefined): Promise<StoreOutcome> {
-    let stored = known;
-    for (let round = 1; ; round++) {
-      const decision = classify(row, stored);
-      if (!decision.write) return decision.outcome;
-      try {
-        const put = conditionalPut(row, stored, this.store.table);
-        await this.requests.run(() =>
-          retry(() => this.store.dynamodb.send(put), { ...transientRetry, ...this.store.backoff }),
-        );
-        return decision.outcome;
-      } catch (error) {
-        if ((error as Error).name !== 'ConditionalCheckFailedException') throw error;
-        if (round >= conditionalRounds) {
-          throw new TransientError(`${row.pk} ${row.sk}: still being replaced after ${round} conditional writes`);
-        }
-        stored = await this.requests.run(() => readOne(row, this.store, this.store.backoff ?? {}));
+    if (this.failure) throw this.failure.error;
+    const backoff = this.store.backoff ?? {};
+    const stored = await readStored(rows, this.store, backoff);
+    const outcomes: StoreOutcome[] = [];
+    const writes: Promise<void>[] = [];
+    let items: RowVersion[] = [];
+    for (const row of rows) {
+      const decision = classify(row, stored.get(keyOf(row)));
+      outcomes.push(decision.outcome);
+      if (!decision.write) continue;
+      items.push(row);
+      if (items.length === writeSize) {
+        writes.push(this.write(items, backoff));
+        items = [];
       }
     }
+    if (items.length > 0) writes.push(this.write(items, backoff));
+    // Settled, not raced: a failed batch is over only when none of its writes is still running.
+    for (const result of await Promise.allSettled(writes)) if (result.status === 'rejected') throw result.reason;
+    return outcomes;
+  }
+
+  private write(rows: RowVersion[], backoff: RowStore['backoff'] & {}): Promise<void> {
+    return this.requests.run(() => writeItems(rows, this.store, backoff));
   }
 }
 
-function conditionalPut(row: RowVersion, stored: Stored | undefined, table: string): PutCommand {
-  return new PutCommand({
-    TableName: table,
-    Item: row,
-    ...(stored === undefined
-      ? {
-          ConditionExpression: 'attribute_not_exists(#pk)',
-          ExpressionAttributeNames: { '#pk': TABLE_KEY.partition },
-        }
-      : {
-          ConditionExpression: '#rank < :rank',
-          ExpressionAttributeNames: { '#rank': 'rank' },
-          ExpressionAttributeValues: { ':rank': row.rank },
-        }),
-  });
+function sharesKey(keys: Set<string>, running: Set<string>): boolean {
+  for (const key of keys) if (running.has(key)) return true;
+  return false;
 }
 
 function keyOf(row: Pick<StoredRow, 'pk' | 'sk'>): string {
@@ -208,11 +235,7 @@ const projection = {
   ExpressionAttributeNames: { '#pk': TABLE_KEY.partition, '#sk': TABLE_KEY.sort, '#rank': 'rank' },
 };
 
-/**
- * What is stored for up to 100 keys. Keys DynamoDB leaves unprocessed (throttling, size)
- * are asked again with backoff and jitter until all are read, or the file fails with a
- * TransientError, which the state machine retries.
- */
+/** What is stored for up to 100 keys. */
 async function readStored(
   rows: RowVersion[],
   store: RowStore,
@@ -220,66 +243,82 @@ async function readStored(
 ): Promise<Map<string, Stored>> {
   const found = new Map<string, Stored>();
   let keys: Record<string, unknown>[] = rows.map((row) => ({ pk: row.pk, sk: row.sk }));
+  await untilProcessed('keys unread', 'BatchGetItem', backoff, async () => {
+    const result = await retry(
+      () =>
+        store.dynamodb.send(
+          new BatchGetCommand({
+            RequestItems: { [store.table]: { Keys: keys, ConsistentRead: true, ...projection } },
+          }),
+        ),
+      { ...transientRetry, ...backoff },
+    );
+    for (const item of result.Responses?.[store.table] ?? []) {
+      found.set(keyOf(item as StoredRow), { rank: String(item.rank), digest: String(item.digest) });
+    }
+    keys = result.UnprocessedKeys?.[store.table]?.Keys ?? [];
+    return keys.length;
+  });
+  return found;
+}
+
+type WriteRequests = NonNullable<BatchWriteCommandInput['RequestItems']>[string];
+
+/** Puts up to 25 versions, no two of the same key. No request starts once the holder's time is up. */
+async function writeItems(rows: RowVersion[], store: RowStore, backoff: RowStore['backoff'] & {}): Promise<void> {
+  let requests: WriteRequests = rows.map((row) => ({ PutRequest: { Item: row } }));
+  await untilProcessed('items unwritten', 'BatchWriteItem', backoff, async () => {
+    const result = await retry(
+      () => {
+        store.leases.assertWritable();
+        return store.dynamodb.send(new BatchWriteCommand({ RequestItems: { [store.table]: requests } }));
+      },
+      { ...transientRetry, ...backoff },
+    );
+    requests = result.UnprocessedItems?.[store.table] ?? [];
+    return requests.length;
+  });
+}
+
+/**
+ * Sends a batch request until DynamoDB has processed all of it: `send` returns how much it
+ * left unprocessed (throttling, size), which is sent again with backoff and full jitter;
+ * after `unprocessedAttempts` rounds the file fails with a TransientError, which the state
+ * machine retries.
+ */
+async function untilProcessed(
+  left: string,
+  operation: string,
+  backoff: RowStore['backoff'] & {},
+  send: () => Promise<number>,
+): Promise<void> {
   await retry(
     async () => {
-      const result = await retry(
-        () =>
-          store.dynamodb.send(
-            new BatchGetCommand({
-              RequestItems: { [store.table]: { Keys: keys, ConsistentRead: true, ...projection } },
-            }),
-          ),
-        { ...transientRetry, ...backoff },
-      );
-      for (const item of result.Responses?.[store.table] ?? []) {
-        found.set(keyOf(item as StoredRow), { rank: String(item.rank), digest: String(item.digest) });
-      }
-      keys = result.UnprocessedKeys?.[store.table]?.Keys ?? [];
-      if (keys.length > 0) throw new UnprocessedKeys(keys.length);
+      const count = await send();
+      if (count > 0) throw new Unprocessed(count);
     },
     {
-      retryable: (error) => error instanceof UnprocessedKeys,
+      retryable: (error) => error instanceof Unprocessed,
       attempts: unprocessedAttempts,
       baseMs: 50,
       maxMs: 5_000,
       ...backoff,
     },
   ).catch((error: unknown) => {
-    if (error instanceof UnprocessedKeys) {
+    if (error instanceof Unprocessed) {
       throw new TransientError(
-        `DynamoDB left ${error.count} keys unread after ${unprocessedAttempts} BatchGetItem attempts`,
+        `DynamoDB left ${error.count} ${left} after ${unprocessedAttempts} ${operation} attempts`,
       );
     }
     throw error;
   });
-  return found;
 }
 
-class UnprocessedKeys extends Error {
-  override name = 'UnprocessedKeys';
+class Unprocessed extends Error {
+  override name = 'Unprocessed';
   constructor(readonly count: number) {
-    super(`${count} keys unprocessed`);
+    super(`${count} unprocessed`);
   }
-}
-
-async function readOne(
-  row: RowVersion,
-  store: RowStore,
-  backoff: RowStore['backoff'] & {},
-): Promise<Stored | undefined> {
-  const result = await retry(
-    () =>
-      store.dynamodb.send(
-        new GetCommand({
-          TableName: store.table,
-          Key: { pk: row.pk, sk: row.sk },
-          ConsistentRead: true,
-          ...projection,
-        }),
-      ),
-    { ...transientRetry, ...backoff },
-  );
-  return result.Item ? { rank: String(result.Item.rank), digest: String(result.Item.digest) } : undefined;
 }
 
 /** At most `limit` tasks running at once; the rest wait their turn in order. */

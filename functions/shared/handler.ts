@@ -5,17 +5,23 @@ import type { Run } from './contracts.ts';
 import { logger, metrics } from './observability.ts';
 import { asStateError } from './retry.ts';
 
+/** What a stage may ask of its Lambda invocation. */
+export interface Invocation {
+  /** Time left before Lambda stops the invocation (its timeout), in ms. */
+  getRemainingTimeInMillis(): number;
+}
+
 /**
  * The one way a stage becomes a Lambda handler: the execution id and business date on
  * every log line, metrics flushed after each invocation, transient AWS errors named so
  * that the state machine retries them.
  */
-export function stageHandler<E, R>(stage: (event: E) => Promise<R>) {
-  return middy(async (event: E) => {
+export function stageHandler<E, R>(stage: (event: E, invocation: Invocation) => Promise<R>) {
+  return middy(async (event: E, invocation: Invocation) => {
     const run = (event as { run?: Run }).run;
     if (run) logger.appendKeys({ executionId: run.executionId, businessDate: run.date });
     try {
-      return await stage(event);
+      return await stage(event, invocation);
     } catch (error) {
       throw asStateError(error);
     }

@@ -34,9 +34,17 @@ export function reportKey(date: string, intradayTime?: string): string {
   return `reports/${date}/${workbookName(date, intradayTime)}`;
 }
 
+/** How each kind of item's partition key begins (IAM conditions on the leading key use them too). */
+export const PARTITION_PREFIX = { row: 'ROW#', lease: 'LEASE#' } as const;
+
 /** Rows of one export type and day are spread over `shards` partitions. */
 export function rowPartition(date: string, type: string, shard: number): string {
-  return `ROW#${date}#${type}#${shard}`;
+  return `${PARTITION_PREFIX.row}${date}#${type}#${shard}`;
+}
+
+/** The one writer of a business day's rows of one export type (functions/ingest/lease.ts). */
+export function leaseKey(date: string, type: string): { pk: string; sk: string } {
+  return { pk: `${PARTITION_PREFIX.lease}${date}#${type}`, sk: 'LEASE' };
 }
 
 /** A row's sort key: the UTC instant of its date column first, so a partition reads back in time order. */

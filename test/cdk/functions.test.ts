@@ -136,13 +136,26 @@ describe('function roles', () => {
       [
         ...common,
         'dynamodb:BatchGetItem',
+        'dynamodb:BatchWriteItem',
         'dynamodb:DeleteItem',
-        'dynamodb:GetItem',
         'dynamodb:PutItem',
         's3:GetObject',
         's3:PutObject',
       ].sort(),
     );
+    // Item actions only on rows and leases, by the partition key's prefix: never delivery records or agent tokens.
+    const table = { 'Fn::GetAtt': [logicalId(stack.storage.table), 'Arn'] };
+    const onItems = (prefixes: string[]) => ({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': prefixes } });
+    expect(all.filter((s) => actionsOf([s]).some((a) => a.startsWith('dynamodb:')))).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem'],
+        Resource: table,
+        Condition: onItems(['ROW#*']),
+      },
+      { Effect: 'Allow', Action: 'dynamodb:PutItem', Resource: table, Condition: onItems(['LEASE#*']) },
+      { Effect: 'Allow', Action: 'dynamodb:DeleteItem', Resource: table, Condition: onItems(['ROW#*', 'LEASE#*']) },
+    ]);
     const data = logicalId(stack.storage.dataBucket);
     expect(all).toEqual(
       expect.arrayContaining([

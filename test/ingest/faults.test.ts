@@ -3,22 +3,30 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { BatchGetCommand, type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchGetCommand,
+  BatchWriteCommand,
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  PutCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ingestFile } from '../../functions/ingest/ingest.ts';
+import { type IngestDeps, ingestFile } from '../../functions/ingest/ingest.ts';
 import type { RowStore } from '../../functions/ingest/store.ts';
 import { createDynamoDbClient } from '../../functions/shared/clients.ts';
 import { loadConfigFile } from '../../functions/shared/config.ts';
 import type { IngestResult, Run, SourceFile } from '../../functions/shared/contracts.ts';
-import { rejectsKey } from '../../functions/shared/keys.ts';
+import { leaseKey, rejectsKey } from '../../functions/shared/keys.ts';
+import type { StoredRow } from '../../functions/shared/rows.ts';
 import { type LocalStack, startLocalStack } from '../../local/stack.ts';
 import { createRowTable, IB_HEADER, ibLine, putSource, tableRows } from './files.ts';
 
 /**
- * What the emulator cannot show — throttling, unprocessed keys, a crash — injected with
- * aws-sdk-client-mock in front of the real local DynamoDB: every request the test does not
- * fail goes through to dynalite. In every case the table ends as a clean single run leaves it.
+ * What the emulator cannot show — throttling, unprocessed keys and items, a crash, two
+ * ingests in a chosen order — injected with aws-sdk-client-mock in front of the real local
+ * DynamoDB: every request the test does not fail or hold goes through to dynalite. In every
+ * case the table ends as a clean single run leaves it.
  */
 
 const config = loadConfigFile();
@@ -52,7 +60,12 @@ const backoff: RowStore['backoff'] = {
   random: () => 0.5,
 };
 
-function ingest(file: SourceFile, dynamodb: DynamoDBDocumentClient, table: string): Promise<IngestResult> {
+function ingest(
+  file: SourceFile,
+  dynamodb: DynamoDBDocumentClient,
+  table: string,
+  lease?: IngestDeps['lease'],
+): Promise<IngestResult> {
   return ingestFile(
     { run, file },
     {
@@ -61,6 +74,7 @@ function ingest(file: SourceFile, dynamodb: DynamoDBDocumentClient, table: strin
       dynamodb,
       resources: { ...stack.resources, table },
       store: { backoff, requestsInFlight: 8 },
+      ...(lease ? { lease } : {}),
     },
   );
 }
@@ -78,8 +92,9 @@ function faultyClient() {
   const client = createDynamoDbClient(stack.endpoints);
   const mock = mockClient(client);
   mock.on(BatchGetCommand).callsFake((input) => real.send(new BatchGetCommand(input)));
+  mock.on(BatchWriteCommand).callsFake((input) => real.send(new BatchWriteCommand(input)));
   mock.on(PutCommand).callsFake((input) => real.send(new PutCommand(input)));
-  mock.on(GetCommand).callsFake((input) => real.send(new GetCommand(input)));
+  mock.on(DeleteCommand).callsFake((input) => real.send(new DeleteCommand(input)));
   return { client, mock };
 }
 
@@ -153,6 +168,58 @@ describe('ingest under faults', () => {
     expect(await tableRows(stack, table)).toEqual([]);
   });
 
+  it('writes again the items left unprocessed, several times in a row, with growing jittered waits', async () => {
+    // 24 rows to write: one BatchWriteItem request, so its rounds follow one another.
+    const file = await putSource(
+      stack,
+      'IB_Calls',
+      ibExport(25, (a) => a + 7),
+      '2026-03-09T15:00:00Z',
+      'unwritten.csv',
+    );
+    const clean = await cleanRun(file);
+    const { client, mock } = faultyClient();
+    const sizes: number[] = [];
+    // The first four answers write only the first half of the items sent.
+    mock.on(BatchWriteCommand).callsFake(async (input) => {
+      const table = Object.keys(input.RequestItems ?? {})[0] as string;
+      const requests = input.RequestItems?.[table] ?? [];
+      sizes.push(requests.length);
+      if (sizes.length > 4) return real.send(new BatchWriteCommand(input));
+      const half = Math.ceil(requests.length / 2);
+      await real.send(new BatchWriteCommand({ RequestItems: { [table]: requests.slice(0, half) } }));
+      return { UnprocessedItems: { [table]: requests.slice(half) } };
+    });
+    waits.length = 0;
+    const table = await createRowTable(stack, `unwritten-${++tables}`);
+    const result = await ingest(file, client, table);
+    expect(result.counts).toEqual(clean.results[0]?.counts);
+    expect(sizes).toEqual([24, 12, 6, 3, 1]);
+    expect(waits).toEqual([25, 50, 100, 200]);
+    expect(await tableRows(stack, table)).toEqual(clean.rows);
+  });
+
+  it('fails the file clearly, as a transient error, when items stay unprocessed', async () => {
+    const file = await putSource(
+      stack,
+      'IB_Calls',
+      ibExport(30, (a) => a + 9),
+      '2026-03-09T15:00:00Z',
+      'unwritable.csv',
+    );
+    const { client, mock } = faultyClient();
+    mock.on(BatchWriteCommand).callsFake(async (input) => ({ UnprocessedItems: input.RequestItems }));
+    waits.length = 0;
+    const table = await createRowTable(stack, `unwritable-${++tables}`);
+    await expect(ingest(file, client, table)).rejects.toMatchObject({
+      name: 'TransientError',
+      message: 'DynamoDB left 25 items unwritten after 15 BatchWriteItem attempts',
+    });
+    // 29 rows: a request of 25 and one of 4, each sent 15 times; nothing written, the lease released.
+    expect(mock.commandCalls(BatchWriteCommand)).toHaveLength(30);
+    expect(await tableRows(stack, table)).toEqual([]);
+  });
+
   it('retries throttled reads and writes (ProvisionedThroughputExceeded)', async () => {
     const file = await putSource(
       stack,
@@ -169,16 +236,16 @@ describe('ingest under faults', () => {
       if (++reads <= 3) throw throttled();
       return real.send(new BatchGetCommand(input));
     });
-    // Every third write is throttled, some of them several times over.
-    mock.on(PutCommand).callsFake((input) => {
+    // Every third write request is throttled whole.
+    mock.on(BatchWriteCommand).callsFake((input) => {
       if (++writes % 3 === 0) throw throttled();
-      return real.send(new PutCommand(input));
+      return real.send(new BatchWriteCommand(input));
     });
     const table = await createRowTable(stack, `throttled-${++tables}`);
     const result = await ingest(file, client, table);
     expect(result.counts).toEqual(clean.results[0]?.counts);
-    // 144 writes succeed; one call in three failed on the way (the last call succeeded).
-    expect(writes).toBe(144 + 71);
+    // 144 rows in 6 requests (100 + 44 read, 25 written at a time) succeed; two calls failed on the way.
+    expect(writes).toBe(6 + 2);
     expect(await tableRows(stack, table)).toEqual(clean.rows);
   });
 
@@ -193,24 +260,102 @@ describe('ingest under faults', () => {
     const clean = await cleanRun(file);
     const cleanRejects = await text(rejectsKey(file.key));
     const { client, mock } = faultyClient();
+    // Four write requests land, then the invocation is stopped: nothing more is sent, not even the lease's release.
     let writes = 0;
-    mock.on(PutCommand).callsFake((input) => {
-      if (++writes > 100) throw new Error('Task timed out after 900.00 seconds');
-      return real.send(new PutCommand(input));
+    let landed = 0;
+    const crash = () => new Error('Task timed out after 300.00 seconds');
+    mock.on(BatchWriteCommand).callsFake(async (input) => {
+      if (++writes > 4) throw crash();
+      const table = Object.keys(input.RequestItems ?? {})[0] as string;
+      landed += input.RequestItems?.[table]?.length ?? 0;
+      return real.send(new BatchWriteCommand(input));
     });
+    mock.on(DeleteCommand).rejects(crash());
     const table = await createRowTable(stack, `crash-${++tables}`);
     await expect(ingest(file, client, table)).rejects.toThrow('Task timed out');
-    const written = (await tableRows(stack, table)).length;
-    expect(written).toBe(100);
+    const left = await tableRows(stack, table);
+    const written = left.filter((item) => item.pk.startsWith('ROW#')).length;
+    expect(written).toBe(landed);
+    expect(written).toBeGreaterThan(0);
+    expect(left.filter((item) => item.pk === leaseKey('2026-03-09', 'IB_Calls').pk)).toHaveLength(1);
 
-    const rerun = await ingest(file, real, table);
+    // The rerun comes once the crashed holder's lease has ended, and takes it over.
+    const later = () => Date.now() + 20 * 60_000;
+    const rerun = await ingest(file, real, table, { clock: later });
     expect(rerun.counts).toEqual({ ...clean.results[0]?.counts, inserted: 240 - written, unchanged: written });
     expect(await tableRows(stack, table)).toEqual(clean.rows);
     expect(await text(rejectsKey(file.key))).toBe(cleanRejects);
   });
 
+  it('decides a row repeated in a file only once its earlier occurrence is written', async () => {
+    // Agent X's 10:00 interval, complete, then 120 rows later again, partial: the complete one stays.
+    const x = (handle: number, complete: number) => ibLine(10, 'agent-x', 'X', handle, 1000, complete);
+    const others = Array.from({ length: 120 }, (_, a) => ibLine(10, `agent-${a}`, `Agent ${a}`, a, 1000, 0));
+    const file = await putSource(
+      stack,
+      'IB_Calls',
+      `${[IB_HEADER, x(5, 1), ...others, x(9, 0)].join('\r\n')}\r\n`,
+      '2026-03-09T15:00:00Z',
+      'repeat.csv',
+    );
+    const { client, mock } = faultyClient();
+    // X's key is known once X is written: a read asking for it after that is the repeat's.
+    const log: string[] = [];
+    let xKey = '';
+    mock.on(BatchGetCommand).callsFake(async (input) => {
+      const table = Object.keys(input.RequestItems ?? {})[0] as string;
+      const keys: Record<string, unknown>[] = input.RequestItems?.[table]?.Keys ?? [];
+      log.push(keys.some((key) => `${key.pk} ${key.sk}` === xKey) ? 'read X' : 'read');
+      return real.send(new BatchGetCommand(input));
+    });
+    mock.on(BatchWriteCommand).callsFake(async (input) => {
+      const table = Object.keys(input.RequestItems ?? {})[0] as string;
+      const requests: { PutRequest?: { Item?: Partial<StoredRow> } }[] = input.RequestItems?.[table] ?? [];
+      const written = requests
+        .map((request) => request.PutRequest?.Item)
+        .find((item) => item?.values?.['Agent Id'] === 'agent-x');
+      const answer = await real.send(new BatchWriteCommand(input));
+      if (written) xKey = `${written.pk} ${written.sk}`;
+      log.push(written ? 'wrote X' : 'wrote');
+      return answer;
+    });
+    const table = await createRowTable(stack, `repeat-${++tables}`);
+    const result = await ingest(file, client, table);
+    expect(result.counts).toMatchObject({ read: 122, inserted: 121, unchanged: 1, updated: 0, stale: 0 });
+    // Written once (the complete version), and read again only after that.
+    expect(log.filter((entry) => entry.endsWith('X'))).toEqual(['wrote X', 'read X']);
+    const stored = (await tableRows(stack, table)).filter((row) => row.values['Agent Id'] === 'agent-x');
+    expect(stored.map((row) => [row.values.Handle, row.complete])).toEqual([[5, true]]);
+  });
+
+  it("starts no write once the invocation's time is up, even with its lease taken", async () => {
+    const file = await putSource(
+      stack,
+      'IB_Calls',
+      ibExport(40, (a) => a + 11),
+      '2026-03-09T15:00:00Z',
+      'out-of-time.csv',
+    );
+    const { client, mock } = faultyClient();
+    let now = Date.parse('2026-03-10T12:00:00Z');
+    // The lease is taken, then the clock passes the invocation's end before any write.
+    mock.on(PutCommand).callsFake(async (input) => {
+      const answer = await real.send(new PutCommand(input));
+      now += 300_000;
+      return answer;
+    });
+    const table = await createRowTable(stack, `out-of-time-${++tables}`);
+    await expect(ingest(file, client, table, { clock: () => now, stopsAt: now + 300_000 })).rejects.toMatchObject({
+      name: 'TransientError',
+      message: expect.stringMatching(/time is up/),
+    });
+    expect(mock.commandCalls(BatchGetCommand)).toHaveLength(1);
+    expect(mock.commandCalls(BatchWriteCommand)).toHaveLength(0);
+    expect(await tableRows(stack, table)).toEqual([]);
+  });
+
   for (const first of ['older', 'newer'] as const) {
-    it(`keeps the newer version when two ingests race for every row (${first} started first)`, async () => {
+    it(`keeps the newer version when two ingests of one type run at once (${first} takes the lease): the other waits for it`, async () => {
       const older = await putSource(
         stack,
         'IB_Calls',
@@ -226,36 +371,82 @@ describe('ingest under faults', () => {
         'newer.csv',
       );
       const clean = await cleanRun(older, newer);
-      const { client, mock } = faultyClient();
-      // No write goes out before both files have read all their keys (2 batches each), so
-      // both find every row absent and race to insert it.
-      let reads = 0;
-      let allRead: () => void = () => undefined;
-      const readsDone = new Promise<void>((resolve) => {
-        allRead = resolve;
-      });
-      mock.on(BatchGetCommand).callsFake(async (input) => {
-        const answer = await real.send(new BatchGetCommand(input));
-        if (++reads === 4) allRead();
-        return answer;
-      });
-      mock.on(PutCommand).callsFake(async (input) => {
-        await readsDone;
-        return real.send(new PutCommand(input));
-      });
+      const [a, b] = first === 'older' ? [older, newer] : [newer, older];
+      // What each ingest asked of the table, in the order the table answered.
+      const log: string[] = [];
+      const signal = () => {
+        let done: () => void = () => undefined;
+        const happened = new Promise<void>((resolve) => {
+          done = resolve;
+        });
+        return { done, happened };
+      };
+      const aHolds = signal();
+      const bRefused = signal();
+      const aReleased = signal();
+      const recorded = (who: string) => {
+        const { client, mock } = faultyClient();
+        mock.on(BatchGetCommand).callsFake(async (input) => {
+          const answer = await real.send(new BatchGetCommand(input));
+          log.push(`${who} BatchGetItem`);
+          return answer;
+        });
+        mock.on(BatchWriteCommand).callsFake(async (input) => {
+          // A writes only once B has been refused the lease: B tried while A held it.
+          if (who === 'A') await bRefused.happened;
+          const answer = await real.send(new BatchWriteCommand(input));
+          log.push(`${who} BatchWriteItem`);
+          return answer;
+        });
+        mock.on(PutCommand).callsFake(async (input) => {
+          // B asks for the lease only once A has it.
+          if (who === 'B') await aHolds.happened;
+          try {
+            const answer = await real.send(new PutCommand(input));
+            log.push(`${who} lease taken`);
+            if (who === 'A') aHolds.done();
+            return answer;
+          } catch (error) {
+            log.push(`${who} lease refused`);
+            bRefused.done();
+            throw error;
+          }
+        });
+        mock.on(DeleteCommand).callsFake(async (input) => {
+          const answer = await real.send(new DeleteCommand(input));
+          log.push(`${who} lease released`);
+          if (who === 'A') aReleased.done();
+          return answer;
+        });
+        return client;
+      };
       const table = await createRowTable(stack, `race-${++tables}`);
-      const [o, n] =
-        first === 'older'
-          ? await Promise.all([ingest(older, client, table), ingest(newer, client, table)])
-          : await Promise.all([ingest(newer, client, table), ingest(older, client, table)]).then(
-              ([nr, or]) => [or, nr] as const,
-            );
+      // B's wait for the lease lasts until A has released it: waits are not slept.
+      const bWaits = { backoff: { sleep: () => aReleased.happened } };
+      const [ra, rb] = await Promise.all([ingest(a, recorded('A'), table), ingest(b, recorded('B'), table, bWaits)]);
       expect(await tableRows(stack, table)).toEqual(clean.rows);
-      // Each row: one insert won, the other write found it there, looked again and decided.
-      expect(mock.commandCalls(GetCommand)).toHaveLength(144);
-      expect(n.counts.inserted + n.counts.updated).toBe(144);
-      expect(o.counts.inserted + o.counts.stale).toBe(144);
-      expect(n.counts.updated).toBe(o.counts.inserted);
+
+      // A read and wrote every row under its lease; B, refused while A held it, read nothing
+      // until A had released it, then read what A wrote.
+      const bWrites = first === 'older' ? 6 : 0;
+      expect(log.filter((entry) => entry.startsWith('A '))).toEqual([
+        'A lease taken',
+        ...Array(2).fill('A BatchGetItem'),
+        ...Array(6).fill('A BatchWriteItem'),
+        'A lease released',
+      ]);
+      expect(log.indexOf('B lease refused')).toBeLessThan(log.indexOf('A BatchWriteItem'));
+      expect(log.slice(log.indexOf('A lease released'))).toEqual([
+        'A lease released',
+        'B lease taken',
+        ...Array(2).fill('B BatchGetItem'),
+        ...Array(bWrites).fill('B BatchWriteItem'),
+        'B lease released',
+      ]);
+      expect(ra.counts).toMatchObject({ inserted: 144, updated: 0, stale: 0 });
+      expect(rb.counts).toMatchObject(
+        first === 'older' ? { inserted: 0, updated: 144, stale: 0 } : { inserted: 0, updated: 0, stale: 144 },
+      );
     });
   }
 });
