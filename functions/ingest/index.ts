@@ -13,15 +13,15 @@ const dynamodb = createDynamoDbClient();
 const resources = resourcesFromEnvironment();
 
 export const handler = stageHandler(async (event: IngestInput, invocation) => {
+  // The file's leases last until Lambda has certainly stopped this invocation (see lease.ts).
+  const lease = { stopsAt: Date.now() + invocation.getRemainingTimeInMillis() };
   if (event.remove) {
-    const removal = await removeFileRows(event, { config, s3, dynamodb, resources });
+    const removal = await removeFileRows(event, { config, s3, dynamodb, resources, lease });
     logger.info('undone file taken out', { ...removal });
     metrics.addDimension('exportType', removal.type);
     metrics.addMetric('RowsRemoved', MetricUnit.Count, removal.removed);
     return removal;
   }
-  // The file's leases last until Lambda has certainly stopped this invocation (see lease.ts).
-  const lease = { stopsAt: Date.now() + invocation.getRemainingTimeInMillis() };
   const result = await ingestFile(event, { config, s3, dynamodb, resources, lease });
   logger.info('file ingested', {
     key: result.key,

@@ -6,12 +6,15 @@ import { backoffDelay, isTransientAwsError, retry, sleep, TransientError } from 
 import { parseCsv } from './csv.ts';
 import { decodeChunks } from './decode.ts';
 import { type IngestDeps, openDecoded } from './ingest.ts';
+import { type Leases, withLeases } from './lease.ts';
 import { layoutHeader, RowReader } from './rows.ts';
 
-type RowKey = {
+interface RowKey {
   pk: string;
   sk: string;
-};
+  /** The row's business date: the lease it is deleted under. */
+  date: string;
+}
 
 /** BatchGetItem's limit. */
 const batchSize = 100;
@@ -21,47 +24,56 @@ const transientRetry = { retryable: isTransientAwsError, attempts: 10, baseMs: 5
 /**
  * Takes an undone file's rows out of the table: reads the file as ingest does (the same
  * parser and the same identities, so the same keys), and deletes each stored row whose
- * version came from this file. The delete is conditional on that lineage, so a version
- * another file stored in the meantime is left alone. The day's other files are ingested
- * next and put back the best version each of them holds: the row as it was before.
+ * version came from this file, holding the lease of the row's day and type as ingest does
+ * (lease.ts), so that no ingest decides on a row while it goes. The delete is also
+ * conditional on that lineage. The day's other files are ingested next and put back the
+ * best version each of them holds: the row as it was before.
  */
 export async function removeFileRows(input: IngestInput, deps: IngestDeps): Promise<RemoveResult> {
   const { file } = input;
   const spec = exportSpec(deps.config, file.type);
   const result: RemoveResult = { key: file.key, type: file.type, read: 0, removed: 0 };
-  let reader: RowReader | undefined;
-  let pending = new Map<string, RowKey>();
-  for await (const batch of parseCsv(decodeChunks(...(await openDecoded(deps.s3, file.bucket, file.key))))) {
-    for (const record of batch) {
-      if (!reader) {
-        const header = layoutHeader(record.cells, spec, deps.config);
-        // A file rejected whole stored nothing, so there is nothing to take out.
-        if ('rejected' in header) return result;
-        reader = new RowReader(header.layout, deps.config.timeZone, deps.config.storage.shards);
-        continue;
-      }
-      if (record.malformed) continue;
-      const outcome = reader.read(record.cells);
-      if (outcome.kind !== 'row') continue;
-      result.read++;
-      const key = { pk: rowPartition(outcome.row.date, file.type, outcome.row.shard), sk: outcome.row.sk };
-      pending.set(`${key.pk}\u0000${key.sk}`, key);
-      if (pending.size >= batchSize) {
-        result.removed += await removeBatch([...pending.values()], file.key, deps);
-        pending = new Map();
+  const table = deps.resources.table;
+  return withLeases({ dynamodb: deps.dynamodb, table, heldFor: file.key, ...deps.lease }, async (leases) => {
+    const flush = async (keys: Map<string, RowKey>) => {
+      for (const key of keys.values()) await leases.hold(key.date, file.type);
+      result.removed += await removeBatch([...keys.values()], file.key, deps, leases);
+    };
+    let reader: RowReader | undefined;
+    let pending = new Map<string, RowKey>();
+    for await (const batch of parseCsv(decodeChunks(...(await openDecoded(deps.s3, file.bucket, file.key))))) {
+      for (const record of batch) {
+        if (!reader) {
+          const header = layoutHeader(record.cells, spec, deps.config);
+          // A file rejected whole stored nothing, so there is nothing to take out.
+          if ('rejected' in header) return result;
+          reader = new RowReader(header.layout, deps.config.timeZone, deps.config.storage.shards);
+          continue;
+        }
+        if (record.malformed) continue;
+        const outcome = reader.read(record.cells);
+        if (outcome.kind !== 'row') continue;
+        result.read++;
+        const { date, shard, sk } = outcome.row;
+        const pk = rowPartition(date, file.type, shard);
+        pending.set(`${pk}\u0000${sk}`, { pk, sk, date });
+        if (pending.size >= batchSize) {
+          await flush(pending);
+          pending = new Map();
+        }
       }
     }
-  }
-  if (pending.size > 0) result.removed += await removeBatch([...pending.values()], file.key, deps);
-  return result;
+    if (pending.size > 0) await flush(pending);
+    return result;
+  });
 }
 
 /** Deletes the rows among these keys whose stored version came from the source file; returns how many. */
-async function removeBatch(keys: RowKey[], sourceKey: string, deps: IngestDeps): Promise<number> {
+async function removeBatch(keys: RowKey[], sourceKey: string, deps: IngestDeps, leases: Leases): Promise<number> {
   const table = deps.resources.table;
   const backoff = deps.store?.backoff ?? {};
-  const ours: RowKey[] = [];
-  let unread: Record<string, unknown>[] = keys;
+  const ours: Record<string, unknown>[] = [];
+  let unread: Record<string, unknown>[] = keys.map(({ pk, sk }) => ({ pk, sk }));
   for (let round = 1; unread.length > 0; round++) {
     if (round > 15) throw new TransientError(`DynamoDB left ${unread.length} keys unread after ${round - 1} attempts`);
     const request = new BatchGetCommand({
@@ -81,15 +93,14 @@ async function removeBatch(keys: RowKey[], sourceKey: string, deps: IngestDeps):
     });
     const answer = await retry(() => deps.dynamodb.send(request), { ...transientRetry, ...backoff });
     for (const item of answer.Responses?.[table] ?? []) {
-      if ((item.source as { key?: string } | undefined)?.key === sourceKey) {
-        ours.push({ pk: String(item.pk), sk: String(item.sk) });
-      }
+      if ((item.source as { key?: string } | undefined)?.key === sourceKey) ours.push({ pk: item.pk, sk: item.sk });
     }
     unread = answer.UnprocessedKeys?.[table]?.Keys ?? [];
     if (unread.length > 0) await (backoff.sleep ?? sleep)(backoffDelay(round - 1, 50, 5_000, backoff.random));
   }
   let removed = 0;
   for (const key of ours) {
+    leases.assertWritable();
     try {
       await retry(
         () =>

@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BatchGetCommand, DeleteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, DeleteCommand, DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ingestFile } from '../../functions/ingest/ingest.ts';
@@ -118,6 +118,10 @@ describe('taking an undone file out', () => {
     // The unprocessed key was asked again after a backoff, and the delete was conditional on the lineage.
     expect(waits).toHaveLength(1);
     expect(dynamodb.commandCalls(BatchGetCommand)).toHaveLength(2);
+    // Deleted under the lease of the row's day and type, as ingest writes.
+    expect(dynamodb.commandCalls(PutCommand).map((call) => call.args[0].input.Item?.pk)).toEqual([
+      'LEASE#2026-03-09#IB_Calls',
+    ]);
     expect(dynamodb.commandCalls(DeleteCommand)[0]?.args[0].input).toMatchObject({
       ConditionExpression: '#source.#key = :key',
       ExpressionAttributeValues: { ':key': file.key },
