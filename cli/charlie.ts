@@ -1,6 +1,10 @@
 import { spawnSync } from 'node:child_process';
+import { stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import {
   DescribeExecutionCommand,
   ListExecutionsCommand,
@@ -12,6 +16,9 @@ import { type Config, ConfigError, defaultConfigPath, loadConfigFile } from '../
 import type { RemoveResult, RowCounts, RunInput } from '../functions/shared/contracts.ts';
 import { rawKeyParts, stateMachineName } from '../functions/shared/keys.ts';
 import { isDate } from '../functions/shared/time.ts';
+import { planBackfill, uploadBackfill } from './backfill.ts';
+import { freshLink, NoReportError } from './link.ts';
+import { MissingStackError, stackOutputs } from './stack-outputs.ts';
 
 const usage = `charlie — run and operate Charlie Reporting
 
@@ -19,6 +26,12 @@ const usage = `charlie — run and operate Charlie Reporting
   charlie rerun --date D [--reports A,B] [--force] [--no-deliver]
                                              start an execution in AWS for a day
   charlie status [--date D] [--limit N]      the latest executions and their counts
+  charlie link --date D [--time HHMM] [--hours N]
+                                             a fresh download link for a day's workbook (or an intraday
+                                             run's, by its local time), valid delivery.linkExpiryHours
+  charlie backfill --from DIR [--dry-run] [--deliver] [--force]
+                                             upload saved .eml and .csv files into the inbox, then run
+                                             every day they cover (without emailing unless --deliver)
   charlie undo --source KEY|MESSAGE-ID [--source …] [--date D] [--force]
                                              take a bad file (raw/<date>/<type>/<sha256>.csv) or every
                                              file of an email (message id, needs --date) out of its day
@@ -50,6 +63,11 @@ export async function main(argv: string[]): Promise<number> {
       force: { type: 'boolean' },
       'no-deliver': { type: 'boolean' },
       limit: { type: 'string' },
+      from: { type: 'string' },
+      'dry-run': { type: 'boolean' },
+      deliver: { type: 'boolean' },
+      time: { type: 'string' },
+      hours: { type: 'string' },
       config: { type: 'string' },
       'state-machine': { type: 'string' },
       region: { type: 'string' },
@@ -59,8 +77,9 @@ export async function main(argv: string[]): Promise<number> {
   if (values.date !== undefined && !isDate(values.date))
     throw new UsageError(`--date must look like 2026-03-09, not "${values.date}"`);
   const config = loadConfigFile(values.config ?? defaultConfigPath);
-  const sfn = new SFNClient(values.region ? { region: values.region } : {});
-  const arn = values['state-machine'] ?? (await findStateMachine(sfn, config));
+  const region = values.region ? { region: values.region } : {};
+  const sfn = new SFNClient(region);
+  const stateMachine = async () => values['state-machine'] ?? (await findStateMachine(sfn, config));
 
   switch (command) {
     case 'rerun': {
@@ -71,10 +90,10 @@ export async function main(argv: string[]): Promise<number> {
         ...(values.force ? { force: true } : {}),
         ...(values['no-deliver'] ? { deliver: false } : {}),
       };
-      return start(sfn, arn, input, `rerun-${values.date}`);
+      return start(sfn, await stateMachine(), input, `rerun-${values.date}`);
     }
     case 'status':
-      return status(sfn, arn, values.date, Number(values.limit ?? 10));
+      return status(sfn, await stateMachine(), values.date, Number(values.limit ?? 10));
     case 'undo': {
       const sources = values.source ?? [];
       if (sources.length === 0)
@@ -88,11 +107,87 @@ export async function main(argv: string[]): Promise<number> {
           `undo: every file must belong to ${date}; ${other} is another day (run undo once per day)`,
         );
       const input: RunInput = { date, undo: sources, ...(values.force ? { force: true } : {}) };
-      return start(sfn, arn, input, `undo-${date}`);
+      return start(sfn, await stateMachine(), input, `undo-${date}`);
     }
+    case 'link': {
+      if (!values.date) throw new UsageError('link needs --date YYYY-MM-DD');
+      if (values.time !== undefined && !/^([01]\d|2[0-3])[0-5]\d$/.test(values.time))
+        throw new UsageError(`--time is an intraday run's local time HHMM, like 1400, not "${values.time}"`);
+      const hours = values.hours === undefined ? undefined : Number(values.hours);
+      if (hours !== undefined && !(hours > 0))
+        throw new UsageError(`--hours must be a positive number, not "${values.hours}"`);
+      const outputs = await stackOutputs(new CloudFormationClient(region), config.name);
+      const link = await freshLink(
+        { s3: new S3Client(region), secrets: new SecretsManagerClient(region) },
+        config,
+        outputs,
+        { date: values.date, ...(values.time ? { intradayTime: values.time } : {}), ...(hours ? { hours } : {}) },
+      );
+      process.stdout.write(`${link.url}\n`);
+      process.stderr.write(
+        `s3://${outputs.ReportsBucketName}/${link.key}; the link works until ${link.expiresAt.toISOString()}\n`,
+      );
+      return 0;
+    }
+    case 'backfill':
+      return backfill(values, config, region, sfn, stateMachine);
     default:
       throw new UsageError(`Unknown command "${command}". ${usage}`);
   }
+}
+
+/** Uploads a folder of saved mail and CSV exports, then starts a run for each day they cover. */
+async function backfill(
+  values: { from?: string; 'dry-run'?: boolean; deliver?: boolean; force?: boolean },
+  config: Config,
+  region: { region?: string },
+  sfn: SFNClient,
+  stateMachine: () => Promise<string>,
+): Promise<number> {
+  if (!values.from) throw new UsageError('backfill needs --from DIR: a folder of saved .eml files and/or .csv exports');
+  const found = await stat(values.from).catch(() => undefined);
+  if (!found?.isDirectory()) throw new UsageError(`--from ${values.from} is not a folder`);
+  const plan = await planBackfill(values.from, config);
+  if (plan.files.length === 0) {
+    throw new UsageError(
+      `No .eml or .csv files under ${values.from}${plan.skipped.length ? ` (skipped: ${plan.skipped.slice(0, 5).join(', ')})` : ''}`,
+    );
+  }
+  for (const path of plan.skipped) process.stderr.write(`skipped (not .eml or .csv): ${path}\n`);
+  const byTime = plan.files.filter((file) => file.atFrom === 'file time');
+  if (byTime.length > 0) {
+    process.stderr.write(
+      `${byTime.length} file(s) have no time in their headers or name: dated by their modified time (${byTime
+        .slice(0, 3)
+        .map((file) => file.path)
+        .join(', ')}${byTime.length > 3 ? ', …' : ''})\n`,
+    );
+  }
+  const input = (date: string): RunInput => ({
+    date,
+    ...(values.deliver ? {} : { deliver: false }),
+    ...(values.force ? { force: true } : {}),
+  });
+  if (values['dry-run']) {
+    for (const file of plan.files) process.stdout.write(`would upload ${file.path} -> ${file.key}  (${file.day})\n`);
+    for (const date of plan.days) process.stdout.write(`would start a run with ${JSON.stringify(input(date))}\n`);
+    return 0;
+  }
+  const [outputs, arn] = await Promise.all([
+    stackOutputs(new CloudFormationClient(region), config.name),
+    stateMachine(),
+  ]);
+  const sent = await uploadBackfill(
+    new S3Client(region),
+    outputs.DataBucketName,
+    plan,
+    (done, total, file, uploaded) => {
+      process.stderr.write(`${uploaded ? 'uploaded' : 'already there'} ${done}/${total}: ${file.path}\n`);
+    },
+  );
+  process.stderr.write(`${sent.uploaded} uploaded, ${sent.present} already in s3://${outputs.DataBucketName}\n`);
+  for (const date of plan.days) await start(sfn, arn, input(date), `backfill-${date}`);
+  return 0;
 }
 
 async function findStateMachine(sfn: SFNClient, config: Config): Promise<string> {
@@ -168,7 +263,12 @@ export async function runCli(argv: string[]): Promise<number> {
     return await main(argv);
   } catch (error) {
     const message = (error as Error).message;
-    if (error instanceof UsageError || error instanceof ConfigError) {
+    if (
+      error instanceof UsageError ||
+      error instanceof ConfigError ||
+      error instanceof MissingStackError ||
+      error instanceof NoReportError
+    ) {
       process.stderr.write(`${message}\n`);
       return 2;
     }
