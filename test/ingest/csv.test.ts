@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { CsvParser, type CsvRecord, detectDelimiter, maxRecordChars } from '../../functions/ingest/csv.ts';
+import {
+  CsvParser,
+  type CsvRecord,
+  detectDelimiter,
+  formatCsvRow,
+  maxRecordChars,
+  parseCsv,
+} from '../../functions/ingest/csv.ts';
+import { decodeChunks } from '../../functions/ingest/decode.ts';
 
 /** Parses text pushed in pieces of `size` characters (every boundary a chunk can fall on). */
 function parse(text: string, size = text.length): CsvRecord[] {
@@ -87,5 +95,39 @@ describe('CsvParser', () => {
 
   it('returns nothing for empty text', () => {
     expect(parse('')).toEqual([]);
+  });
+});
+
+describe('formatCsvRow', () => {
+  it('writes a CRLF line, quoting where needed, as UTF-8 in a buffer of its own rather than a slice of a shared pool', () => {
+    const line = formatCsvRow([12, 'Peña, José', 'said "hi"', 'two\nlines', 'plain']);
+    expect(new TextDecoder().decode(line)).toBe('12,"Peña, José","said ""hi""","two\nlines",plain\r\n');
+    expect(line.buffer.byteLength).toBe(line.byteLength);
+  });
+});
+
+describe('parseCsv over decodeChunks', () => {
+  it('decodes a large stream chunk in bounded pieces, keeping characters cut between pieces whole', async () => {
+    // 3- and 2-byte characters at every offset, so that some straddle each cut.
+    const rows = Array.from({ length: 60_000 }, (_, i) => `${i},€${'é'.repeat(i % 7)}€,${'x'.repeat(i % 5)}`);
+    const text = `n,text,pad\r\n${rows.join('\r\n')}\r\n`;
+    async function* oneChunk() {
+      yield new TextEncoder().encode(`\uFEFF${text}`);
+    }
+    const pieces: string[] = [];
+    for await (const piece of decodeChunks(oneChunk(), 'utf-8')) pieces.push(piece);
+    expect(pieces.length).toBeGreaterThan(10);
+    for (const piece of pieces) expect(piece.length).toBeLessThanOrEqual(1 << 16);
+    expect(pieces.join('')).toBe(text);
+
+    async function* decoded() {
+      yield* pieces;
+    }
+    const records: CsvRecord[] = [];
+    for await (const batch of parseCsv(decoded())) records.push(...batch);
+    expect(records).toHaveLength(rows.length + 1);
+    records.slice(1).forEach((record, i) => {
+      expect(record).toEqual({ cells: (rows[i] as string).split(','), line: i + 2 });
+    });
   });
 });

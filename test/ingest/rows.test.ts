@@ -110,6 +110,34 @@ describe('RowReader', () => {
     expect(changed.digest).not.toBe(first.digest);
   });
 
+  it('keeps the keys rows are stored under: SHA-1 of the identity text, the shard from its first 32 bits', () => {
+    const reader = new RowReader(layout(IB), tz, 8);
+    const keys = ['a1', 'a2', 'agent-7'].map((agent) => {
+      const parsed = row(reader, ib('2026-03-09 08:00:00', '2026-03-09 09:00:00', agent));
+      return [parsed.sk, parsed.shard];
+    });
+    expect(keys).toEqual([
+      ['2026-03-09T13:00:00.000Z#bcfc7760b1967b5c0128c30c21345f223bef2e2b', 0],
+      ['2026-03-09T13:00:00.000Z#3159e82414e54c44ffdf061a4582e98f89d6c017', 4],
+      ['2026-03-09T13:00:00.000Z#f01f3ccead81d0eaa6fd33dce3f8d0caf73a0d21', 6],
+    ]);
+  });
+
+  it('digests the values that may change between versions, as values: 1.0 and 1 are the same', () => {
+    const digest = (handle: string, name = 'Zoë Müller', notes = ['n', 'm']) =>
+      row(
+        new RowReader(layout(`${IB},Notes,More`), tz, 8),
+        `2026-03-09 08:00:00,2026-03-09 09:00:00,1.0,Queue: Q,voice,a1,${name},${handle},1500.5,${notes.join(',')}`,
+      ).digest;
+    expect(digest('1.0')).toMatch(/^[0-9a-f]{16}$/);
+    expect(digest('1')).toBe(digest('1.0'));
+    expect(digest('2')).not.toBe(digest('1'));
+    expect(digest('1', 'Zoe Muller')).not.toBe(digest('1'));
+    expect(digest('1', 'Zoë Müller', ['n', 'other'])).not.toBe(digest('1'));
+    // Where one cell ends and the next begins is part of what is digested.
+    expect(digest('1', 'Zoë Müller', ['ab', 'c'])).not.toBe(digest('1', 'Zoë Müller', ['a', 'bc']));
+  });
+
   it('spreads rows over the configured shards', () => {
     const reader = new RowReader(layout(IB), tz, 8);
     const shards = new Set(
