@@ -17,6 +17,7 @@ import { loadConfigFile } from '../functions/shared/config.ts';
 import type { IngestInput, Run, SourceFile } from '../functions/shared/contracts.ts';
 import { exportSpec } from '../functions/shared/exports.ts';
 import { rawKey } from '../functions/shared/keys.ts';
+import { INGEST_HEAP_FLAGS, INGEST_MEMORY_MB } from '../lib/ingest-runtime.ts';
 import { peakRssMb } from './report.ts';
 
 /**
@@ -343,23 +344,9 @@ async function bundleThisScript(dir: string): Promise<string> {
   return outfile;
 }
 
-/** The ingest function's memory, as `memorySize` in lib/functions.ts configures it. */
-const ingestMemoryMb = 1024;
-
-/**
- * The heap flags the Lambda Node.js runtime starts the function's process with: its bootstrap
- * (/var/runtime/bootstrap, when NODE_OPTIONS sets neither) gives new space a tenth of the
- * memory and old space the rest; the young generation being three semi-spaces, a semi-space
- * is a third of new space. Measured processes run with them, so their heap grows as in AWS.
- */
-const lambdaNodeFlags = (() => {
-  const newSpaceMb = Math.floor(ingestMemoryMb / 10);
-  return [`--max-semi-space-size=${Math.floor(newSpaceMb / 3)}`, `--max-old-space-size=${ingestMemoryMb - newSpaceMb}`];
-})();
-
 /** Runs a part in a fresh process of the bundle, started as Lambda starts it, and returns what it measured, with its peak RSS. */
 async function inChild<T>(bundle: string, part: string, ...args: string[]): Promise<T & { peakRssMb: number }> {
-  const child = spawn(process.execPath, [...lambdaNodeFlags, bundle, '--part', part, ...args], {
+  const child = spawn(process.execPath, [...INGEST_HEAP_FLAGS, bundle, '--part', part, ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let out = '';
@@ -412,7 +399,7 @@ async function measureAll(dir: string): Promise<void> {
   const parseRuns = 3;
   for (const quoted of [false, true]) {
     process.stderr.write(
-      `parse + validate + identity, ${quoted ? 'quoted' : 'plain'}, node ${lambdaNodeFlags.join(' ')}…\n`,
+      `parse + validate + identity, ${quoted ? 'quoted' : 'plain'}, node ${INGEST_HEAP_FLAGS.join(' ')}…\n`,
     );
     // A shared machine makes single runs vary by a tenth: the median of a few tells more.
     const runs: (Record<string, number> & { peakRssMb: number })[] = [];
@@ -461,15 +448,15 @@ async function measureAll(dir: string): Promise<void> {
 
 Generated IB_Calls exports (9 columns, ~150 bytes a row, 1 row in 1,000 malformed, blank
 padding at the end). Each measurement runs in a fresh process of this script bundled as the
-Lambda is (esbuild, ESM), with the heap flags the Lambda runtime sets for the ingest
-function's ${fmt(ingestMemoryMb)} MB: \`${lambdaNodeFlags.join(' ')}\`. Targets: ≥ 300,000 rows/s for
+Lambda is (esbuild, ESM), with the heap flags the ingest function of ${fmt(INGEST_MEMORY_MB)} MB
+is deployed with (lib/ingest-runtime.ts): \`${INGEST_HEAP_FLAGS.join(' ')}\`. Targets: ≥ 300,000 rows/s for
 parse + validate + identity in one process; peak RSS ≤ 256 MB whatever the file size; the
 write path bound by the store.
 
 ### Parse + validate + identity (one process, no store)
 
 Bytes from disk → decoding → CSV → typed values → identity hash, digest, keys and the
-complete DynamoDB item of every row. Node \`${lambdaNodeFlags.join(' ')}\`; each file is read in
+complete DynamoDB item of every row. Node \`${INGEST_HEAP_FLAGS.join(' ')}\`; each file is read in
 ${parseRuns} fresh processes: the median time, the highest peak RSS.
 
 | file | rows | size | time | rows/s | peak RSS |

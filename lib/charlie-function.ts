@@ -18,6 +18,8 @@ export interface CharlieFunctionProps {
   readonly stage: StageName | EndpointName;
   readonly description: string;
   readonly memorySize: number;
+  /** Node.js flags beside `--enable-source-maps` (heap sizes), set through NODE_OPTIONS. */
+  readonly nodeFlags?: readonly string[];
   readonly timeout: Duration;
   readonly config: Config;
   /** Resource names, passed as the env vars functions/shared/clients.ts reads. */
@@ -76,7 +78,7 @@ export class CharlieFunction extends Construct implements IGrantable {
         POWERTOOLS_SERVICE_NAME: 'charlie',
         POWERTOOLS_METRICS_NAMESPACE: 'Charlie',
         POWERTOOLS_LOG_LEVEL: 'INFO',
-        NODE_OPTIONS: '--enable-source-maps',
+        NODE_OPTIONS: ['--enable-source-maps', ...(props.nodeFlags ?? [])].join(' '),
       },
       bundling: {
         format: OutputFormat.ESM,

@@ -8,6 +8,7 @@ import type { Resources } from '../functions/shared/clients.ts';
 import type { Config } from '../functions/shared/config.ts';
 import { PARTITION_PREFIX } from '../functions/shared/keys.ts';
 import { CharlieFunction } from './charlie-function.ts';
+import { INGEST_HEAP_FLAGS, INGEST_MEMORY_MB } from './ingest-runtime.ts';
 import { allowList, allowObjects, PREFIX, type Storage } from './storage.ts';
 
 export interface FunctionsProps {
@@ -75,7 +76,8 @@ export class Functions extends Construct {
       ...common,
       stage: 'ingest',
       description: 'Parses one stored CSV, stores its rows deduplicated in DynamoDB, writes rejects',
-      memorySize: 1024,
+      memorySize: INGEST_MEMORY_MB,
+      nodeFlags: INGEST_HEAP_FLAGS,
       timeout: Duration.minutes(5),
     });
     allowObjects(this.ingest, dataBucket, `${PREFIX.raw}*`, ['s3:GetObject']);
