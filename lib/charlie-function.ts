@@ -13,9 +13,12 @@ export type StageName = 'collect' | 'ingest' | 'build' | 'deliver';
 /** Functions outside the workflow, called over HTTP. */
 export type EndpointName = 'agent-upload' | 'link';
 
+/** Functions outside the workflow, started by a schedule. */
+export type ScheduledName = 'run-check';
+
 export interface CharlieFunctionProps {
   /** The folder under functions/ whose index.ts exports `handler`. */
-  readonly stage: StageName | EndpointName;
+  readonly stage: StageName | EndpointName | ScheduledName;
   readonly description: string;
   readonly memorySize: number;
   /** Node.js flags beside `--enable-source-maps` (heap sizes), set through NODE_OPTIONS. */

@@ -7,6 +7,7 @@ import { Functions } from './functions.ts';
 import { DownloadLinks } from './link.ts';
 import { Mail } from './mail.ts';
 import { Monitoring } from './monitoring.ts';
+import { RunCheck } from './run-check.ts';
 import { RunSchedule } from './schedule.ts';
 import { Storage } from './storage.ts';
 import { Workflow } from './workflow.ts';
@@ -23,6 +24,7 @@ export class CharlieStack extends Stack {
   readonly functions: Functions;
   readonly workflow: Workflow;
   readonly schedule: RunSchedule;
+  readonly runCheck: RunCheck;
   readonly monitoring: Monitoring;
   readonly agentEndpoint: AgentEndpoint;
 
@@ -46,10 +48,18 @@ export class CharlieStack extends Stack {
       stateMachineName: stateMachineName(config),
     });
     this.schedule = new RunSchedule(this, 'Schedule', { config, stateMachine: this.workflow.stateMachine });
+    this.runCheck = new RunCheck(this, 'RunCheck', {
+      config,
+      resources: this.functions.resources,
+      stateMachine: this.workflow.stateMachine,
+      deadLetterQueue: this.schedule.deadLetterQueue,
+    });
     this.monitoring = new Monitoring(this, 'Monitoring', {
       config,
       stateMachine: this.workflow.stateMachine,
       functions: this.functions.all,
+      deadLetterQueue: this.schedule.deadLetterQueue,
+      runCheck: this.runCheck.function,
     });
     this.agentEndpoint = new AgentEndpoint(this, 'AgentEndpoint', { config, storage: this.storage });
 

@@ -23,17 +23,19 @@ export class Functions extends Construct {
   readonly ingest: CharlieFunction;
   readonly build: CharlieFunction;
   readonly deliver: CharlieFunction;
+  /** The resource names every function is given. */
+  readonly resources: Resources;
 
   constructor(scope: Construct, id: string, props: FunctionsProps) {
     super(scope, id);
     const { config, storage, sender } = props;
     const { dataBucket, reportsBucket, table } = storage;
-    const resources: Resources = {
+    this.resources = {
       dataBucket: dataBucket.bucketName,
       reportsBucket: reportsBucket.bucketName,
       table: table.tableName,
     };
-    const common = { config, resources };
+    const common = { config, resources: this.resources };
 
     this.collect = new CharlieFunction(this, 'Collect', {
       ...common,

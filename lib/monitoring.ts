@@ -15,6 +15,7 @@ import { ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { Config } from '../functions/shared/config.ts';
@@ -24,6 +25,10 @@ export interface MonitoringProps {
   readonly config: Config;
   readonly stateMachine: StateMachine;
   readonly functions: readonly CharlieFunction[];
+  /** Runs (and run checks) Scheduler could not start. */
+  readonly deadLetterQueue: IQueue;
+  /** The check that a run succeeded after each scheduled time. */
+  readonly runCheck: CharlieFunction;
 }
 
 /** Powertools publishes every stage's metrics here, with the `service` dimension. */
@@ -35,7 +40,7 @@ const rowOutcomes = ['Inserted', 'Updated', 'Unchanged', 'Stale', 'Rejected'] as
 /**
  * What an operator watches: a dashboard of the day's runs and rows, and alarms — mailed to
  * the admins through an SNS topic — on a failed run, on rejected rows, on missing exports,
- * and when no run has succeeded for a day.
+ * on a run not done by its time or not started at all, and when no run has succeeded for a day.
  */
 export class Monitoring extends Construct {
   readonly topic: Topic;
@@ -107,6 +112,36 @@ export class Monitoring extends Construct {
     noRun.addAlarmAction(new SnsAction(this.topic));
     this.alarms.push(noRun);
 
+    const lateRuns = new Metric({
+      namespace: NAMESPACE,
+      metricName: 'LateRuns',
+      dimensionsMap: SERVICE,
+      statistic: 'Maximum',
+      period: Duration.hours(1),
+      label: 'Late runs',
+    });
+    this.alarm(
+      'RunLate',
+      `No run had succeeded ${config.schedule.lateAfterMinutes} minutes after its scheduled time.`,
+      lateRuns,
+      1,
+    );
+    this.alarm(
+      'RunCheckFailed',
+      'The check that runs happen on time failed: whether the last run was late is unknown.',
+      props.runCheck.function.metricErrors({ period: Duration.hours(1), statistic: 'Sum' }),
+      1,
+    );
+    this.alarm(
+      'ScheduleDeadLetters',
+      'Scheduler could not start a run (or a run check): it is in the dead-letter queue.',
+      props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(5),
+        statistic: 'Maximum',
+      }),
+      1,
+    );
+
     const rows = (outcome: (typeof rowOutcomes)[number]) =>
       new MathExpression({
         expression: config.exports.map((_, i) => `${outcome.toLowerCase()}${i}`).join(' + '),
@@ -144,6 +179,7 @@ export class Monitoring extends Construct {
           stateMachine.metricStarted({ period: Duration.hours(1), label: 'started' }),
           stateMachine.metricSucceeded({ period: Duration.hours(1), label: 'succeeded' }),
           failedRuns,
+          lateRuns,
         ],
         width: 8,
       }),

@@ -2,6 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
 /** Endpoint overrides: none in AWS; loopback emulators in the local stack and tests. */
@@ -49,6 +50,10 @@ export function createSesClient(endpoints: Endpoints = {}): SESv2Client {
 
 export function createSecretsClient(endpoints: Endpoints = {}): SecretsManagerClient {
   return new SecretsManagerClient(common(endpoints));
+}
+
+export function createSfnClient(endpoints: Endpoints = {}): SFNClient {
+  return new SFNClient(common(endpoints));
 }
 
 /** Every client at once: for the local stack and tests. */

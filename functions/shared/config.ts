@@ -173,6 +173,8 @@ export const configSchema = z
       /** Extra local times that report the day so far. */
       intraday: z.array(timeOfDay).default([]),
       enabled: z.boolean().default(true),
+      /** Minutes after each scheduled time by which a run must have succeeded, or the `RunLate` alarm goes off. */
+      lateAfterMinutes: z.number().int().min(5).max(720).default(60),
     }),
     mailbox: mailboxSchema,
     agentInbox: z

@@ -28,8 +28,8 @@ function statements(stage: StageName) {
 }
 
 describe('functions', () => {
-  it('are the four stages and the two endpoints (agent upload, download links)', () => {
-    template.resourceCountIs('AWS::Lambda::Function', 6);
+  it('are the four stages, the two endpoints (agent upload, download links) and the run check', () => {
+    template.resourceCountIs('AWS::Lambda::Function', 7);
   });
 
   it.each(stages)('%s runs Node.js 24 on arm64 with active tracing', (stage) => {

@@ -1,10 +1,10 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { synth, testConfig } from './synth.ts';
+import { logicalId, synth, testConfig } from './synth.ts';
 
 describe('monitoring', () => {
   const config = testConfig();
-  const { template } = synth(config);
+  const { stack, template } = synth(config);
 
   it('alarms on failed runs, rejects per export type, missing exports and a day without a run', () => {
     const alarms = template.findResources('AWS::CloudWatch::Alarm');
@@ -39,6 +39,34 @@ describe('monitoring', () => {
       Period: 86400,
       ComparisonOperator: 'LessThanThreshold',
       TreatMissingData: 'breaching',
+    });
+    // A run not done an hour after its time, a check that could not tell, a run Scheduler could not start.
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Metrics: [
+        Match.objectLike({
+          MetricStat: Match.objectLike({
+            Metric: Match.objectLike({ MetricName: 'LateRuns', Namespace: 'Charlie' }),
+            Stat: 'Maximum',
+          }),
+        }),
+      ],
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      AlarmDescription: Match.stringLikeRegexp('60 minutes after its scheduled time'),
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'Errors',
+      Namespace: 'AWS/Lambda',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: logicalId(stack.runCheck.function.function) } }],
+      Threshold: 1,
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Namespace: 'AWS/SQS',
+      Dimensions: [
+        { Name: 'QueueName', Value: { 'Fn::GetAtt': [logicalId(stack.schedule.deadLetterQueue), 'QueueName'] } },
+      ],
+      Threshold: 1,
     });
     // Every alarm notifies the admins' topic.
     for (const alarm of Object.values(alarms)) {
