@@ -3,6 +3,7 @@ import type { Construct } from 'constructs';
 import type { Config } from '../functions/shared/config.ts';
 import { stateMachineName } from '../functions/shared/keys.ts';
 import { AgentEndpoint } from './agent-endpoint.ts';
+import { FailureNotices } from './failure-notices.ts';
 import { Functions } from './functions.ts';
 import { DownloadLinks } from './link.ts';
 import { Mail } from './mail.ts';
@@ -25,6 +26,7 @@ export class CharlieStack extends Stack {
   readonly workflow: Workflow;
   readonly schedule: RunSchedule;
   readonly runCheck: RunCheck;
+  readonly failureNotices: FailureNotices;
   readonly monitoring: Monitoring;
   readonly agentEndpoint: AgentEndpoint;
 
@@ -52,6 +54,11 @@ export class CharlieStack extends Stack {
       config,
       resources: this.functions.resources,
       stateMachine: this.workflow.stateMachine,
+      deadLetterQueue: this.schedule.deadLetterQueue,
+    });
+    this.failureNotices = new FailureNotices(this, 'FailureNotices', {
+      stateMachine: this.workflow.stateMachine,
+      deliver: this.functions.deliver,
       deadLetterQueue: this.schedule.deadLetterQueue,
     });
     this.monitoring = new Monitoring(this, 'Monitoring', {

@@ -25,7 +25,7 @@ export interface MonitoringProps {
   readonly config: Config;
   readonly stateMachine: StateMachine;
   readonly functions: readonly CharlieFunction[];
-  /** Runs (and run checks) Scheduler could not start. */
+  /** Runs and run checks Scheduler could not start, failure notices EventBridge could not hand over. */
   readonly deadLetterQueue: IQueue;
   /** The check that a run succeeded after each scheduled time. */
   readonly runCheck: CharlieFunction;
@@ -134,7 +134,7 @@ export class Monitoring extends Construct {
     );
     this.alarm(
       'ScheduleDeadLetters',
-      'Scheduler could not start a run (or a run check): it is in the dead-letter queue.',
+      'Scheduler could not start a run or a run check, or EventBridge could not hand over a failure notice: it is in the dead-letter queue.',
       props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
         period: Duration.minutes(5),
         statistic: 'Maximum',

@@ -32,7 +32,7 @@ export class RunSchedule extends Construct {
     Validations.of(this.deadLetterQueue).acknowledge({
       id: 'AwsSolutions-SQS3',
       reason:
-        'This queue is itself the dead-letter queue of the schedules: it receives runs Scheduler could not start.',
+        'This queue is itself a dead-letter queue: of the schedules (runs and run checks Scheduler could not start) and of the failure notices EventBridge could not hand over.',
     });
 
     this.role = new Role(this, 'Role', {

@@ -14,7 +14,7 @@ export interface WorkflowProps {
   readonly stateMachineName: string;
 }
 
-/** The daily run: collect, ingest each file, build, deliver; any failure notifies the admins. */
+/** The daily run: collect, ingest each file, build, deliver (a failure is reported by FailureNotices). */
 export class Workflow extends Construct {
   readonly stateMachine: StateMachine;
   readonly logGroup: LogGroup;

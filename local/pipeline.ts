@@ -3,11 +3,17 @@ import { readFileSync } from 'node:fs';
 import { ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { buildReport } from '../functions/build/build.ts';
 import { type CollectDeps, collect } from '../functions/collect/collect.ts';
-import { type DeliverDeps, deliver } from '../functions/deliver/deliver.ts';
+import { type DeliverDeps, deliver, failureNotice } from '../functions/deliver/deliver.ts';
 import { ingestFile } from '../functions/ingest/ingest.ts';
 import { removeFileRows } from '../functions/ingest/remove.ts';
 import type { Config } from '../functions/shared/config.ts';
-import type { BuildInput, DeliverInput, FailureInput, IngestInput, RunInput } from '../functions/shared/contracts.ts';
+import type {
+  BuildInput,
+  DeliverInput,
+  ExecutionStatusChange,
+  IngestInput,
+  RunInput,
+} from '../functions/shared/contracts.ts';
 import { asStateError } from '../functions/shared/retry.ts';
 import type { LocalStack } from './stack.ts';
 
@@ -21,14 +27,45 @@ const functionNames = {
   DeliverFunctionArn: 'deliver',
 };
 
-/** The ASL with its CDK substitutions filled in with local function ARNs. */
-export function localDefinition(): StateMachineDefinition {
+/**
+ * The ASL with its CDK substitutions filled in with local function ARNs; `startAt` starts it at
+ * another top-level state, as a redrive resumes at the state that failed.
+ */
+export function localDefinition(startAt?: string): StateMachineDefinition {
   const text = readFileSync(definitionPath, 'utf8').replace(/\$\{(\w+)\}/g, (_, name: string) => {
     const fn = functionNames[name as keyof typeof functionNames];
     if (!fn) throw new Error(`The state machine definition uses an unknown substitution \${${name}}`);
     return `arn:aws:lambda:us-east-1:000000000000:function:charlie-${fn}`;
   });
-  return JSON.parse(text) as StateMachineDefinition;
+  const definition = JSON.parse(text) as StateMachineDefinition;
+  if (startAt === undefined) return definition;
+  if (!(startAt in definition.States)) throw new Error(`The state machine has no top-level state ${startAt}`);
+  // The states before it are left out: the engine refuses a definition with unreachable states.
+  const states = definition.States as Record<string, TopLevelState>;
+  const reachable = new Set<string>();
+  const pending = [startAt];
+  for (let name = pending.pop(); name !== undefined; name = pending.pop()) {
+    const state = states[name];
+    if (reachable.has(name) || !state) continue;
+    reachable.add(name);
+    pending.push(...[state.Next, state.Default, ...(state.Choices ?? []).map((c) => c.Next)].filter(isString));
+  }
+  return {
+    ...definition,
+    StartAt: startAt,
+    States: Object.fromEntries(Object.entries(definition.States).filter(([name]) => reachable.has(name))),
+  } as StateMachineDefinition;
+}
+
+/** The transitions of a top-level state. */
+interface TopLevelState {
+  Next?: string;
+  Default?: string;
+  Choices?: { Next?: string }[];
+}
+
+function isString(value: unknown): value is string {
+  return typeof value === 'string';
 }
 
 type Execution = ReturnType<StateMachine['run']>;
@@ -46,6 +83,13 @@ export interface PipelineOptions {
   now?: () => number;
   /** Told of every state entered, exited, retried or caught, as it happens. */
   onEvent?: (event: ExecutionEvent) => void;
+  /**
+   * Redrives a failed execution: the same execution id and input, resumed at the top-level
+   * state that failed with the input that state had (`PipelineResult.failedState`); the states
+   * before it are not run again. A Map state runs all its iterations again, where AWS reruns
+   * only the failed ones: every iteration is idempotent, so the outcome is the same.
+   */
+  redrive?: { state: string; input: unknown };
 }
 
 export interface PipelineResult {
@@ -53,6 +97,8 @@ export interface PipelineResult {
   succeeded: boolean;
   output: unknown;
   error?: { name: string; message: string };
+  /** The top-level state a failed execution stopped at, and its input: what a redrive resumes with. */
+  failedState?: { state: string; input: unknown };
 }
 
 /**
@@ -67,16 +113,14 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
   const executionId =
     options.executionId ?? `arn:aws:states:us-east-1:000000000000:execution:charlie-local:${randomUUID()}`;
 
-  const deliverOrNotify = (input: DeliverInput | FailureInput) =>
-    deliver(input, { config, s3, sesv2, dynamodb, resources, links: options.links, now: () => new Date(now()) });
+  const deliverDeps = { config, s3, sesv2, dynamodb, resources, links: options.links, now: () => new Date(now()) };
   const handlers = {
     Collect: (event: { input: RunInput; executionId: string }) => collect(event, { config, s3, resources, mail, now }),
     Ingest: (event: IngestInput) => ingestFile(event, { config, s3, dynamodb, resources, now: () => new Date(now()) }),
     Remove: (event: IngestInput) =>
       removeFileRows(event, { config, s3, dynamodb, resources, now: () => new Date(now()) }),
     Build: (event: BuildInput) => buildReport(event, { config, s3, dynamodb, resources, now: () => new Date(now()) }),
-    Deliver: deliverOrNotify,
-    NotifyFailure: deliverOrNotify,
+    Deliver: (input: DeliverInput) => deliver(input, deliverDeps),
   };
 
   // As in Lambda (stageHandler), a transient AWS error leaves a stage as TransientError.
@@ -93,8 +137,9 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     ]),
   );
 
-  const machine = new StateMachine(localDefinition());
-  const execution = machine.run(options.input as Record<string, never>, {
+  const machine = new StateMachine(localDefinition(options.redrive?.state));
+  const startInput = options.redrive ? options.redrive.input : options.input;
+  const execution = machine.run(startInput as Record<string, never>, {
     overrides: {
       taskResourceLocalHandlers: tasks as unknown as Record<string, (input: unknown) => Promise<never>>,
       // The definition's Retry intervals are seconds; locally a retry need not wait that long.
@@ -110,9 +155,17 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     },
   });
 
+  // The last top-level state entered is where a failure stops the execution (no state catches).
+  let current: { state: string; input: unknown } | undefined;
   const events = (async () => {
-    for await (const event of execution.eventLogs) options.onEvent?.(event);
+    for await (const event of execution.eventLogs) {
+      if (event.type === 'StateEntered' && event.index === undefined) {
+        current = { state: event.state.name, input: event.state.input };
+      }
+      options.onEvent?.(event);
+    }
   })();
+  const startedAt = now();
   try {
     const output = await execution.result;
     await events;
@@ -120,6 +173,65 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
   } catch (error) {
     await events.catch(() => undefined);
     if (!(error instanceof ExecutionError)) throw error;
-    return { executionId, succeeded: false, output: undefined, error: { name: error.name, message: error.message } };
+    // The stage's error, as the execution's error and cause in AWS.
+    const stageError = error.cause instanceof Error ? error.cause : error;
+    // As in AWS: EventBridge reports the failed execution, and deliver mails the admins.
+    await deliver(
+      failureNotice(
+        statusChange({
+          executionId,
+          input: options.input,
+          startedAt,
+          stoppedAt: now(),
+          error: stageError.name,
+          cause: stageError.message,
+        }),
+      ),
+      deliverDeps,
+    );
+    return {
+      executionId,
+      succeeded: false,
+      output: undefined,
+      error: { name: error.name, message: error.message },
+      ...(current ? { failedState: current } : {}),
+    };
   }
+}
+
+/** The "Step Functions Execution Status Change" event EventBridge sends when an execution fails. */
+function statusChange(failed: {
+  executionId: string;
+  input: RunInput;
+  startedAt: number;
+  stoppedAt: number;
+  error: string;
+  cause: string;
+}): ExecutionStatusChange {
+  const [, , , region = 'us-east-1', account = '000000000000', , machine = 'charlie', name = ''] =
+    failed.executionId.split(':');
+  return {
+    version: '0',
+    id: randomUUID(),
+    'detail-type': 'Step Functions Execution Status Change',
+    source: 'aws.states',
+    account,
+    time: new Date(failed.stoppedAt).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    region,
+    resources: [failed.executionId],
+    detail: {
+      executionArn: failed.executionId,
+      stateMachineArn: `arn:aws:states:${region}:${account}:stateMachine:${machine}`,
+      name,
+      status: 'FAILED',
+      startDate: failed.startedAt,
+      stopDate: failed.stoppedAt,
+      input: JSON.stringify(failed.input),
+      output: null,
+      inputDetails: { included: true },
+      outputDetails: null,
+      error: failed.error,
+      cause: failed.cause,
+    },
+  };
 }

@@ -3,7 +3,7 @@ import { type SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { Resources } from '../shared/clients.ts';
 import type { Config } from '../shared/config.ts';
-import type { DeliverInput, DeliveryResult, FailureInput, Run } from '../shared/contracts.ts';
+import type { DeliverInput, DeliveryResult, ExecutionStatusChange, FailureInput, Run } from '../shared/contracts.ts';
 import { deliveryKey, sentMessageKey } from '../shared/keys.ts';
 import { linkUrl, signLinkToken } from '../shared/link-token.ts';
 import { logger } from '../shared/observability.ts';
@@ -72,6 +72,31 @@ export async function deliver(input: DeliverInput | FailureInput, deps: DeliverD
 
 export function isFailure(input: DeliverInput | FailureInput): input is FailureInput {
   return 'kind' in input && input.kind === 'failure';
+}
+
+export function isStatusChange(event: object): event is ExecutionStatusChange {
+  return 'detail-type' in event && event['detail-type'] === 'Step Functions Execution Status Change';
+}
+
+/** How the ends without an error of their own are named and told. */
+const unexplainedEnds: Partial<Record<ExecutionStatusChange['detail']['status'], { error: string; cause: string }>> = {
+  TIMED_OUT: { error: 'States.Timeout', cause: 'The execution timed out (the state machine allows it two hours).' },
+  ABORTED: { error: 'Aborted', cause: 'The execution was stopped (StopExecution, from the console or a script).' },
+};
+
+/** What the admins are told of an execution that ended without success, from EventBridge's event. */
+export function failureNotice(change: ExecutionStatusChange): FailureInput {
+  const { detail } = change;
+  let input: unknown = detail.input;
+  try {
+    input = detail.input === null ? null : JSON.parse(detail.input);
+  } catch {
+    // Kept as text: the notice shows what the execution was started with either way.
+  }
+  const end = unexplainedEnds[detail.status];
+  const error = detail.error ?? end?.error ?? detail.status;
+  const cause = detail.cause ?? end?.cause ?? 'No cause given.';
+  return { kind: 'failure', executionId: detail.executionArn, input, error: { Error: error, Cause: cause } };
 }
 
 /** A report sent before the collection window closes (the day plus its grace period) shows the day so far. */

@@ -7,12 +7,12 @@ import {
   createSesClient,
   resourcesFromEnvironment,
 } from '../shared/clients.ts';
-import type { DeliverInput, FailureInput } from '../shared/contracts.ts';
+import type { DeliverInput, ExecutionStatusChange } from '../shared/contracts.ts';
 import { stageHandler } from '../shared/handler.ts';
 import { linkKeySecretExample, linkKeySecretName, readLinkKeySecret } from '../shared/link-token.ts';
 import { metrics } from '../shared/observability.ts';
 import { cachedSecret } from '../shared/secrets.ts';
-import { deliver, isFailure } from './deliver.ts';
+import { deliver, failureNotice, isStatusChange } from './deliver.ts';
 
 const config = loadBundledConfig();
 const s3 = createS3Client();
@@ -32,9 +32,11 @@ const links = {
 };
 const configurationSet = fromEnvironment('SES_CONFIGURATION_SET');
 
-export const handler = stageHandler(async (event: DeliverInput | FailureInput) => {
-  const result = await deliver(event, { config, s3, sesv2, dynamodb, resources, links, configurationSet });
-  if (isFailure(event)) {
+/** The Deliver state's input, or an execution's failure from the EventBridge rule (lib/failure-notices.ts). */
+export const handler = stageHandler(async (event: DeliverInput | ExecutionStatusChange) => {
+  const input = isStatusChange(event) ? failureNotice(event) : event;
+  const result = await deliver(input, { config, s3, sesv2, dynamodb, resources, links, configurationSet });
+  if (isStatusChange(event)) {
     metrics.addMetric('FailureNoticesSent', MetricUnit.Count, 1);
   } else {
     metrics.addMetric('ReportsSent', MetricUnit.Count, result.sent ? 1 : 0);

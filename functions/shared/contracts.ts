@@ -200,6 +200,35 @@ export interface FailureInput {
   error: { Error?: string; Cause?: string };
 }
 
+/** An execution's end, as EventBridge reports it to the failure notice ("Step Functions Execution Status Change"). */
+export interface ExecutionStatusChange {
+  version: string;
+  id: string;
+  'detail-type': 'Step Functions Execution Status Change';
+  source: 'aws.states';
+  account: string;
+  time: string;
+  region: string;
+  resources: string[];
+  detail: {
+    executionArn: string;
+    stateMachineArn: string;
+    name: string;
+    status: 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
+    /** Epoch milliseconds. */
+    startDate: number;
+    stopDate: number | null;
+    /** The execution input as JSON text. */
+    input: string | null;
+    output: string | null;
+    inputDetails?: { included: boolean };
+    outputDetails?: { included: boolean } | null;
+    error?: string | null;
+    cause?: string | null;
+    redriveCount?: number;
+  };
+}
+
 export function emptyCollectSummary(): CollectSummary {
   return {
     messagesSeen: 0,

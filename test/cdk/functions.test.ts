@@ -209,7 +209,7 @@ describe('function roles', () => {
     expect(JSON.stringify(ses?.Resource)).toContain(`"Ref":"${logicalId(stack.mail.identity)}"`);
   });
 
-  it('only the state machine may invoke the functions, and only the unqualified ARNs', () => {
+  it('only the state machine may invoke the functions (and the failure-notice rule deliver), only the unqualified ARNs', () => {
     const machineRole = logicalId(stack.workflow.stateMachine.role);
     const invoke = roleStatements(template, machineRole).find((s) => s.Action === 'lambda:InvokeFunction');
     expect(invoke?.Resource).toEqual(
@@ -218,9 +218,20 @@ describe('function roles', () => {
       ),
     );
     expect(invoke?.Resource).toHaveLength(4);
-    // Function URLs give the endpoints public invoke permissions; no stage function has one.
-    const permissions = JSON.stringify(template.findResources('AWS::Lambda::Permission'));
-    for (const stage of stages) expect(permissions).not.toContain(logicalId(stack.functions[stage].function));
+    // Function URLs give the endpoints public invoke permissions; no stage function has one. The
+    // one permission naming a stage lets the failure-notice rule invoke deliver.
+    const permissions = Object.values(template.findResources('AWS::Lambda::Permission')).map((p) => p.Properties);
+    const ofStages = permissions.filter((p) =>
+      stages.some((stage) => JSON.stringify(p.FunctionName).includes(logicalId(stack.functions[stage].function))),
+    );
+    expect(ofStages).toEqual([
+      {
+        Action: 'lambda:InvokeFunction',
+        FunctionName: { 'Fn::GetAtt': [logicalId(stack.functions.deliver.function), 'Arn'] },
+        Principal: 'events.amazonaws.com',
+        SourceArn: { 'Fn::GetAtt': [logicalId(stack.failureNotices.rule), 'Arn'] },
+      },
+    ]);
   });
 });
 

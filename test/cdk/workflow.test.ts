@@ -62,10 +62,8 @@ describe('state machine', () => {
         'Build',
         'Collect',
         'Deliver',
-        'Failed',
         'Ingest',
         'IngestFiles',
-        'NotifyFailure',
         'Remove',
         'RemoveUndone',
         'ShouldDeliver',
@@ -152,6 +150,37 @@ describe('schedules', () => {
           Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
         ]),
       },
+    });
+  });
+});
+
+describe('failure notices', () => {
+  it('send every failed, timed-out or aborted execution of this state machine to deliver, with retries and a dead-letter queue', () => {
+    const deliver = logicalId(stack.functions.deliver.function);
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.states'],
+        'detail-type': ['Step Functions Execution Status Change'],
+        detail: {
+          stateMachineArn: [{ Ref: logicalId(stack.workflow.stateMachine) }],
+          status: ['FAILED', 'TIMED_OUT', 'ABORTED'],
+        },
+      },
+      State: 'ENABLED',
+      Targets: [
+        Match.objectLike({
+          Arn: { 'Fn::GetAtt': [deliver, 'Arn'] },
+          RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 21600 },
+          DeadLetterConfig: { Arn: { 'Fn::GetAtt': [logicalId(stack.schedule.deadLetterQueue), 'Arn'] } },
+        }),
+      ],
+    });
+    // Only this rule may invoke deliver through EventBridge.
+    template.hasResourceProperties('AWS::Lambda::Permission', {
+      Action: 'lambda:InvokeFunction',
+      FunctionName: { 'Fn::GetAtt': [deliver, 'Arn'] },
+      Principal: 'events.amazonaws.com',
+      SourceArn: { 'Fn::GetAtt': [logicalId(stack.failureNotices.rule), 'Arn'] },
     });
   });
 });

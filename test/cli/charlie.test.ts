@@ -107,8 +107,8 @@ describe('charlie CLI', () => {
         status: 'FAILED',
         startDate: new Date(),
         input: '{"date":"2026-03-08"}',
-        error: 'CharlieRunFailed',
-        cause: 'A stage failed',
+        error: 'TransientError',
+        cause: '{"errorType":"TransientError","errorMessage":"Rate exceeded"}',
       });
     expect(await main(['status', '--date', '2026-03-09', '--region', 'us-east-1'])).toBe(0);
     expect(out).toContain('SUCCEEDED');

@@ -7,11 +7,19 @@ import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import ExcelJS from 'exceljs';
 import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type DeliverDeps, type DeliveryRecord, deliver, type SentMessage } from '../../functions/deliver/deliver.ts';
+import {
+  type DeliverDeps,
+  type DeliveryRecord,
+  deliver,
+  failureNotice,
+  isStatusChange,
+  type SentMessage,
+} from '../../functions/deliver/deliver.ts';
 import { type Config, loadConfigFile, parseConfig } from '../../functions/shared/config.ts';
 import type {
   BuildResult,
   DeliverInput,
+  ExecutionStatusChange,
   FailureInput,
   HourlyVolume,
   RowCounts,
@@ -468,5 +476,65 @@ describe('deliver', () => {
     expect(email?.body.html).toContain('Unknown export type Foo &lt;script&gt;');
     expect(email?.attachments).toEqual([]);
     expect(requests[0]?.ConfigurationSetName).toBe(configurationSet);
+  });
+
+  it('tells the admins of an execution EventBridge reports failed, timed out or aborted', async () => {
+    const executionArn = 'arn:aws:states:eu-west-2:123456789012:execution:charlie-daily-report:7c4f8e1a-0b5d';
+    // Shaped as EventBridge delivers "Step Functions Execution Status Change".
+    const failed: ExecutionStatusChange = {
+      version: '0',
+      id: '315c1398-40ff-a850-213b-158f73e60175',
+      'detail-type': 'Step Functions Execution Status Change',
+      source: 'aws.states',
+      account: '123456789012',
+      time: '2026-03-11T11:04:21Z',
+      region: 'eu-west-2',
+      resources: [executionArn],
+      detail: {
+        executionArn,
+        stateMachineArn: 'arn:aws:states:eu-west-2:123456789012:stateMachine:charlie-daily-report',
+        name: '7c4f8e1a-0b5d',
+        status: 'FAILED',
+        startDate: 1773226800123,
+        stopDate: 1773227061456,
+        input: '{"date":"2026-03-11","reports":["Dials"]}',
+        output: null,
+        inputDetails: { included: true },
+        outputDetails: null,
+        error: 'TransientError',
+        cause: JSON.stringify({ errorType: 'TransientError', errorMessage: 'Rate exceeded', trace: [] }),
+        redriveCount: 0,
+      },
+    };
+    expect(failureNotice(failed)).toEqual({
+      kind: 'failure',
+      executionId: executionArn,
+      input: { date: '2026-03-11', reports: ['Dials'] },
+      error: { Error: 'TransientError', Cause: failed.detail.cause },
+    });
+    await deliver(failureNotice(failed), deps());
+    const [email] = await sentEmails();
+    expect(email?.subject).toContain('7c4f8e1a-0b5d');
+    expect(email?.body.text).toContain('TransientError');
+    expect(email?.body.text).toContain('Rate exceeded');
+    expect(email?.body.text).toContain('"reports": [');
+
+    // A timeout or an abort carries no error of its own; an input that is not JSON is shown as text.
+    const timedOut = failureNotice({
+      ...failed,
+      detail: { ...failed.detail, status: 'TIMED_OUT', error: null, cause: null, input: 'not json' },
+    });
+    expect(timedOut.error).toEqual({
+      Error: 'States.Timeout',
+      Cause: 'The execution timed out (the state machine allows it two hours).',
+    });
+    expect(timedOut.input).toBe('not json');
+    const aborted = failureNotice({
+      ...failed,
+      detail: { ...failed.detail, status: 'ABORTED', error: null, cause: null },
+    });
+    expect(aborted.error.Error).toBe('Aborted');
+    expect(isStatusChange(failed)).toBe(true);
+    expect(isStatusChange({ kind: 'failure' })).toBe(false);
   });
 });

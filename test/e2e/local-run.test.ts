@@ -156,10 +156,13 @@ describe('the local pipeline on a generated sample day', () => {
       now,
     });
     expect(failed.succeeded).toBe(false);
-    expect(failed.error?.message).toMatch(/CharlieRunFailed|A stage failed/);
+    // The execution fails at the stage itself (nothing catches), where a redrive would resume.
+    expect(failed.error?.message).toMatch(/date must be a calendar date/);
+    expect(failed.failedState).toEqual({ state: 'Collect', input: { date: '2026-02-30' } });
     const notices = (await sesStore(run)).filter((e) => e.destination.to.includes(config.delivery.admins[0] as string));
     expect(notices).toHaveLength(1);
-    expect(notices[0]?.body.text).toContain('2026-02-30');
+    expect(notices[0]?.body.text).toContain('date must be a calendar date');
+    expect(notices[0]?.body.text).toContain('"date": "2026-02-30"');
     expect(notices[0]?.body.text).toContain(failed.executionId);
   });
 });

@@ -10,7 +10,7 @@ import { loadConfigFile } from '../../functions/shared/config.ts';
 import { logger } from '../../functions/shared/observability.ts';
 import { startFakeGraph } from '../../local/graph-server.ts';
 import type { ExecutionSummary } from '../../local/local-run.ts';
-import { type PipelineResult, runPipeline } from '../../local/pipeline.ts';
+import { type ExecutionEvent, type PipelineResult, runPipeline } from '../../local/pipeline.ts';
 import { writeSampleMailbox } from '../../local/sample-day.ts';
 import { type LocalStack, startLocalStack } from '../../local/stack.ts';
 
@@ -20,7 +20,11 @@ const now = () => Date.parse('2026-03-10T15:00:00Z');
 
 interface Setup {
   stack: LocalStack;
-  run: (executionId: string) => Promise<PipelineResult>;
+  run: (
+    executionId: string,
+    redrive?: PipelineResult['failedState'],
+    onEvent?: (event: ExecutionEvent) => void,
+  ) => Promise<PipelineResult>;
   stop: () => Promise<void>;
 }
 
@@ -35,7 +39,7 @@ async function setUp(mailboxDir: string): Promise<Setup> {
   return {
     stack,
     // The links are signed but never followed here.
-    run: (executionId) =>
+    run: (executionId, redrive, onEvent) =>
       runPipeline({
         config,
         stack,
@@ -44,6 +48,8 @@ async function setUp(mailboxDir: string): Promise<Setup> {
         now,
         executionId,
         links: { baseUrl: 'http://127.0.0.1:9/link/', signingKey: async () => 'k'.repeat(64) },
+        ...(redrive ? { redrive } : {}),
+        ...(onEvent ? { onEvent } : {}),
       }),
     stop: async () => {
       await graph.stop();
@@ -70,6 +76,12 @@ async function tableRows(stack: LocalStack): Promise<string[]> {
   return rows.sort();
 }
 
+/** The emails the local SES has accepted, oldest first. */
+async function sentEmails(stack: LocalStack): Promise<{ subject: string }[]> {
+  const response = await fetch(`${stack.sesUrl}/store`);
+  return ((await response.json()) as { emails: { subject: string }[] }).emails;
+}
+
 /** Every data tab's cells, as values. */
 async function dataTabs(stack: LocalStack, summary: ExecutionSummary): Promise<unknown[][]> {
   const object = await stack.clients.s3.send(
@@ -83,7 +95,7 @@ async function dataTabs(stack: LocalStack, summary: ExecutionSummary): Promise<u
     .map((sheet) => sheet.getSheetValues().map((row) => JSON.stringify(row)));
 }
 
-describe('a failed run redriven', () => {
+describe('a failed execution redriven', () => {
   const mailboxDir = mkdtempSync(join(tmpdir(), 'charlie-redrive-mail-'));
   let clean: Setup;
   let redriven: Setup;
@@ -102,25 +114,36 @@ describe('a failed run redriven', () => {
   it('ends exactly like a clean run', { timeout: 240_000 }, async () => {
     const cleanRun = await clean.run('arn:aws:states:us-east-1:000000000000:execution:charlie:clean');
     expect(cleanRun.succeeded).toBe(true);
+    // The local SES keeps one store for the process: what the redriven stack sends comes after these.
+    const sentByClean = (await sentEmails(clean.stack)).length;
 
     // Build fails: the reports bucket is gone. Collect and every ingest have already run.
     const { s3 } = redriven.stack.clients;
     const reports = redriven.stack.resources.reportsBucket;
     await s3.send(new DeleteBucketCommand({ Bucket: reports }));
-    const failed = await redriven.run('arn:aws:states:us-east-1:000000000000:execution:charlie:first');
+    const executionId = 'arn:aws:states:us-east-1:000000000000:execution:charlie:first';
+    const failed = await redriven.run(executionId);
     expect(failed.succeeded).toBe(false);
+    expect(failed.failedState?.state).toBe('Build');
 
-    // The cause is fixed, and the same execution input runs again: every state repeats its work.
+    // The cause is fixed and the execution redriven: it resumes at Build with the input Build had,
+    // under the same execution id; Collect and the ingests are not run again.
     await s3.send(new CreateBucketCommand({ Bucket: reports }));
-    const again = await redriven.run('arn:aws:states:us-east-1:000000000000:execution:charlie:redrive');
+    const entered: string[] = [];
+    const again = await redriven.run(executionId, failed.failedState, (event) => {
+      if (event.type === 'StateEntered' && event.index === undefined) entered.push(event.state.name);
+    });
     expect(again.succeeded).toBe(true);
+    expect(entered).toEqual(['Build', 'ShouldDeliver', 'Deliver', 'Summarise']);
 
     const cleanSummary = cleanRun.output as ExecutionSummary;
     const redrivenSummary = again.output as ExecutionSummary;
     expect(redrivenSummary.types.map((t) => [t.type, t.rows])).toEqual(cleanSummary.types.map((t) => [t.type, t.rows]));
     expect(await tableRows(redriven.stack)).toEqual(await tableRows(clean.stack));
     expect(await dataTabs(redriven.stack, redrivenSummary)).toEqual(await dataTabs(clean.stack, cleanSummary));
-    // The report went out once, after the redrive.
+    // The report went out once, after the redrive; the admins were told of the failure once.
     expect(redrivenSummary.delivery.sent).toBe(true);
+    const emails = (await sentEmails(redriven.stack)).slice(sentByClean);
+    expect(emails.map((e) => e.subject)).toEqual([`[charlie] run failed: first`, `Charlie intraday report ${date}`]);
   });
 });
