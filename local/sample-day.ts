@@ -45,7 +45,8 @@ interface SampleExport {
 const defaultSeed = 20260309;
 const hourMs = 3_600_000;
 
-const agentNames = [
+/** The agents of the generated day: their names are the PII the logs must never carry. */
+export const agentNames = [
   'José Peña',
   'Zoë Müller',
   'Aaliyah Johnson',
