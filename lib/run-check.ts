@@ -1,4 +1,4 @@
-import { type CfnElement, Duration, Stack, TimeZone, Validations } from 'aws-cdk-lib';
+import { Duration, Stack, TimeZone, Validations } from 'aws-cdk-lib';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { ContextAttribute, Schedule, ScheduleExpression, ScheduleTargetInput } from 'aws-cdk-lib/aws-scheduler';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
@@ -9,6 +9,7 @@ import type { RunCheckInput } from '../functions/run-check/run-check.ts';
 import type { Resources } from '../functions/shared/clients.ts';
 import type { Config } from '../functions/shared/config.ts';
 import { CharlieFunction } from './charlie-function.ts';
+import { arnRef } from './functions.ts';
 import { cronAt } from './schedule.ts';
 
 export interface RunCheckProps {
@@ -57,7 +58,7 @@ export class RunCheck extends Construct {
       description: 'Invokes the Charlie run check (and parks the checks that could not start in the dead-letter queue)',
     });
     Validations.of(this.schedulerRole).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(this.function.function.node.defaultChild as CfnElement)}.Arn>:*]`,
+      id: `AwsSolutions-IAM5[Resource::${arnRef(this.function.function)}:*]`,
       reason:
         'lambda:InvokeFunction on the run check function and its versions (ARN:*), as the Scheduler target grants it; no other function.',
     });
