@@ -70,6 +70,7 @@ function importMs(file: string): number {
       POWERTOOLS_METRICS_NAMESPACE: 'Charlie',
       LINK_BASE_URL: 'https://example.com/',
       SES_CONFIGURATION_SET: 'charlie',
+      STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:123456789012:stateMachine:charlie-daily-report',
     },
     encoding: 'utf8',
   });

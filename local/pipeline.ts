@@ -113,13 +113,13 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
   const executionId =
     options.executionId ?? `arn:aws:states:us-east-1:000000000000:execution:charlie-local:${randomUUID()}`;
 
-  const deliverDeps = { config, s3, sesv2, dynamodb, resources, links: options.links, now: () => new Date(now()) };
+  const clock = () => new Date(now());
+  const deliverDeps = { config, s3, sesv2, dynamodb, resources, links: options.links, now: clock };
   const handlers = {
     Collect: (event: { input: RunInput; executionId: string }) => collect(event, { config, s3, resources, mail, now }),
-    Ingest: (event: IngestInput) => ingestFile(event, { config, s3, dynamodb, resources, now: () => new Date(now()) }),
-    Remove: (event: IngestInput) =>
-      removeFileRows(event, { config, s3, dynamodb, resources, now: () => new Date(now()) }),
-    Build: (event: BuildInput) => buildReport(event, { config, s3, dynamodb, resources, now: () => new Date(now()) }),
+    Ingest: (event: IngestInput) => ingestFile(event, { config, s3, dynamodb, resources, now: clock }),
+    Remove: (event: IngestInput) => removeFileRows(event, { config, s3, dynamodb, resources, now: clock }),
+    Build: (event: BuildInput) => buildReport(event, { config, s3, dynamodb, resources, now: clock }),
     Deliver: (input: DeliverInput) => deliver(input, deliverDeps),
   };
 

@@ -70,7 +70,7 @@ export async function deliver(input: DeliverInput | FailureInput, deps: DeliverD
   return isFailure(input) ? notifyFailure(input, deps) : deliverReport(input, deps);
 }
 
-export function isFailure(input: DeliverInput | FailureInput): input is FailureInput {
+function isFailure(input: DeliverInput | FailureInput): input is FailureInput {
   return 'kind' in input && input.kind === 'failure';
 }
 

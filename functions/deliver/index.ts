@@ -5,6 +5,7 @@ import {
   createS3Client,
   createSecretsClient,
   createSesClient,
+  fromEnvironment,
   resourcesFromEnvironment,
 } from '../shared/clients.ts';
 import type { DeliverInput, ExecutionStatusChange } from '../shared/contracts.ts';
@@ -45,9 +46,3 @@ export const handler = stageHandler(async (event: DeliverInput | ExecutionStatus
   }
   return result;
 });
-
-function fromEnvironment(name: string): string {
-  const value = process.env[name];
-  if (!value) throw new Error(`Environment variable ${name} is not set`);
-  return value;
-}

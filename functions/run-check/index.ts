@@ -1,14 +1,13 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { createSfnClient } from '../shared/clients.ts';
+import { createSfnClient, fromEnvironment } from '../shared/clients.ts';
 import { stageHandler } from '../shared/handler.ts';
 import { logger, metrics } from '../shared/observability.ts';
 import { checkRun, type RunCheckInput } from './run-check.ts';
 
 const sfn = createSfnClient();
+const stateMachineArn = fromEnvironment('STATE_MACHINE_ARN');
 
 export const handler = stageHandler(async (event: RunCheckInput) => {
-  const stateMachineArn = process.env.STATE_MACHINE_ARN;
-  if (!stateMachineArn) throw new Error('STATE_MACHINE_ARN is not set');
   const check = await checkRun(sfn, stateMachineArn, event);
   // 0 as well as 1, so that the alarm sees every check and a missing datapoint means a check that did not run.
   metrics.addMetric('LateRuns', MetricUnit.Count, check.late ? 1 : 0);

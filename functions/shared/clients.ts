@@ -74,10 +74,16 @@ export interface Resources {
 }
 
 export function resourcesFromEnvironment(env: NodeJS.ProcessEnv = process.env): Resources {
-  const need = (name: string) => {
-    const value = env[name];
-    if (!value) throw new Error(`Environment variable ${name} is not set`);
-    return value;
+  return {
+    dataBucket: fromEnvironment('DATA_BUCKET', env),
+    reportsBucket: fromEnvironment('REPORTS_BUCKET', env),
+    table: fromEnvironment('TABLE_NAME', env),
   };
-  return { dataBucket: need('DATA_BUCKET'), reportsBucket: need('REPORTS_BUCKET'), table: need('TABLE_NAME') };
+}
+
+/** A variable the function's construct sets; its absence is a deployment fault, told at once. */
+export function fromEnvironment(name: string, env: NodeJS.ProcessEnv = process.env): string {
+  const value = env[name];
+  if (!value) throw new Error(`Environment variable ${name} is not set`);
+  return value;
 }
