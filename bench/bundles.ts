@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
-import { loadConfigFile } from '../functions/shared/config.ts';
+import { loadConfigFile } from '../functions/common/config.ts';
 import { configDefine, ESM_REQUIRE_BANNER } from '../lib/charlie-function.ts';
 
 /**

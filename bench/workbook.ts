@@ -7,8 +7,8 @@ import { parseArgs } from 'node:util';
 import ExcelJS from 'exceljs';
 import type { SourceRow } from '../functions/build/stats.ts';
 import { tabColumns, wallTimeSerial, writeWorkbook } from '../functions/build/workbook.ts';
-import { type ColumnSpec, type Config, loadConfigFile, parseConfig } from '../functions/shared/config.ts';
-import { emptyCollectSummary } from '../functions/shared/contracts.ts';
+import { type ColumnSpec, type Config, loadConfigFile, parseConfig } from '../functions/common/config.ts';
+import { emptyCollectSummary } from '../functions/common/contracts.ts';
 import { peakRssMb } from './report.ts';
 
 /**

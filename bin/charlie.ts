@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { App } from 'aws-cdk-lib';
-import { type Config, ConfigError, defaultConfigPath, loadConfigFile } from '../functions/shared/config.ts';
+import { type Config, ConfigError, defaultConfigPath, loadConfigFile } from '../functions/common/config.ts';
 import { createApp } from '../lib/app.ts';
 import { repoRoot } from '../lib/paths.ts';
 

@@ -4,10 +4,10 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { readMimeHeaders } from '../functions/collect/mime.ts';
-import type { Config } from '../functions/shared/config.ts';
-import { agentInboxKey } from '../functions/shared/keys.ts';
-import { headerSafe, objectExists } from '../functions/shared/objects.ts';
-import { localDate, localToInstant } from '../functions/shared/time.ts';
+import type { Config } from '../functions/common/config.ts';
+import { agentInboxKey } from '../functions/common/keys.ts';
+import { headerSafe, objectExists } from '../functions/common/objects.ts';
+import { localDate, localToInstant } from '../functions/common/time.ts';
 
 /** One saved file, and where it goes in the data bucket. */
 export interface BackfillFile {

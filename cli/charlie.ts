@@ -12,10 +12,10 @@ import {
   SFNClient,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
-import { type Config, ConfigError, defaultConfigPath, loadConfigFile } from '../functions/shared/config.ts';
-import type { RemoveResult, RowCounts, RunInput } from '../functions/shared/contracts.ts';
-import { rawKeyParts, stateMachineName } from '../functions/shared/keys.ts';
-import { isDate } from '../functions/shared/time.ts';
+import { type Config, ConfigError, defaultConfigPath, loadConfigFile } from '../functions/common/config.ts';
+import type { RemoveResult, RowCounts, RunInput } from '../functions/common/contracts.ts';
+import { rawKeyParts, stateMachineName } from '../functions/common/keys.ts';
+import { isDate } from '../functions/common/time.ts';
 import { planBackfill, uploadBackfill } from './backfill.ts';
 import { freshLink, NoReportError } from './link.ts';
 import { MissingStackError, stackOutputs } from './stack-outputs.ts';

@@ -1,8 +1,8 @@
 import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { Config } from '../functions/shared/config.ts';
-import { reportKey } from '../functions/shared/keys.ts';
-import { linkKeySecretName, linkUrl, readLinkKeySecret, signLinkToken } from '../functions/shared/link-token.ts';
+import type { Config } from '../functions/common/config.ts';
+import { reportKey } from '../functions/common/keys.ts';
+import { linkKeySecretName, linkUrl, readLinkKeySecret, signLinkToken } from '../functions/common/link-token.ts';
 import type { StackOutputs } from './stack-outputs.ts';
 
 export interface FreshLink {

@@ -1,7 +1,7 @@
 import { Duration, Validations } from 'aws-cdk-lib';
 import { type FunctionUrl, FunctionUrlAuthType, InvokeMode } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
-import type { Config } from '../functions/shared/config.ts';
+import type { Config } from '../functions/common/config.ts';
 import { CharlieFunction } from './charlie-function.ts';
 import { arnRef } from './functions.ts';
 import { allowList, allowObjects, type Storage } from './storage.ts';

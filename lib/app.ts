@@ -1,6 +1,6 @@
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import type { Config } from '../functions/shared/config.ts';
+import type { Config } from '../functions/common/config.ts';
 import { CharlieStack } from './charlie-stack.ts';
 
 export interface CreateAppOptions {

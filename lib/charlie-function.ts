@@ -4,8 +4,8 @@ import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { Resources } from '../functions/shared/clients.ts';
-import type { Config } from '../functions/shared/config.ts';
+import type { Resources } from '../functions/common/clients.ts';
+import type { Config } from '../functions/common/config.ts';
 import { fromRoot, repoRoot } from './paths.ts';
 
 export type StageName = 'collect' | 'ingest' | 'build' | 'deliver';
@@ -25,7 +25,7 @@ export interface CharlieFunctionProps {
   readonly nodeFlags?: readonly string[];
   readonly timeout: Duration;
   readonly config: Config;
-  /** Resource names, passed as the env vars functions/shared/clients.ts reads. */
+  /** Resource names, passed as the env vars functions/common/clients.ts reads. */
   readonly resources: Resources;
 }
 
@@ -36,7 +36,7 @@ export interface CharlieFunctionProps {
 export const ESM_REQUIRE_BANNER =
   "import { createRequire as __charlieCreateRequire } from 'node:module'; const require = __charlieCreateRequire(import.meta.url);";
 
-/** esbuild `define` that compiles the validated configuration into a bundle (see functions/shared/bundled-config.ts). */
+/** esbuild `define` that compiles the validated configuration into a bundle (see functions/common/bundled-config.ts). */
 export function configDefine(config: Config): Record<string, string> {
   return { 'process.env.CHARLIE_CONFIG': JSON.stringify(JSON.stringify(config)) };
 }
@@ -92,7 +92,7 @@ export class CharlieFunction extends Construct implements IGrantable {
         sourcesContent: false,
         // AWS SDK v3 is bundled too: the versions tested are the versions deployed.
         externalModules: [],
-        // The validated configuration is compiled in (see functions/shared/bundled-config.ts), never passed as an env var.
+        // The validated configuration is compiled in (see functions/common/bundled-config.ts), never passed as an env var.
         define: configDefine(props.config),
       },
     });

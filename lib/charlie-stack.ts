@@ -1,7 +1,7 @@
 import { CfnOutput, Stack, type StackProps, Tags } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import type { Config } from '../functions/shared/config.ts';
-import { stateMachineName } from '../functions/shared/keys.ts';
+import type { Config } from '../functions/common/config.ts';
+import { stateMachineName } from '../functions/common/keys.ts';
 import { AgentEndpoint } from './agent-endpoint.ts';
 import { FailureNotices } from './failure-notices.ts';
 import { Functions } from './functions.ts';

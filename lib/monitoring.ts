@@ -18,7 +18,7 @@ import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import type { Config } from '../functions/shared/config.ts';
+import type { Config } from '../functions/common/config.ts';
 import type { CharlieFunction } from './charlie-function.ts';
 
 export interface MonitoringProps {

@@ -5,7 +5,7 @@ import { StepFunctionsStartExecution } from 'aws-cdk-lib/aws-scheduler-targets';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import type { Config } from '../functions/shared/config.ts';
+import type { Config } from '../functions/common/config.ts';
 
 export interface ScheduleProps {
   readonly config: Config;

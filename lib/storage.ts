@@ -3,10 +3,10 @@ import { AttributeType, BillingMode, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { BlockPublicAccess, Bucket, BucketEncryption, type IBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import type { Config } from '../functions/shared/config.ts';
-import { TABLE_KEY } from '../functions/shared/keys.ts';
+import type { Config } from '../functions/common/config.ts';
+import { TABLE_KEY } from '../functions/common/keys.ts';
 
-/** Key prefixes the functions write under (functions/shared/keys.ts forms the full keys). */
+/** Key prefixes the functions write under (functions/common/keys.ts forms the full keys). */
 export const PREFIX = { raw: 'raw/', rejects: 'rejects/', excluded: 'excluded/', reports: 'reports/' } as const;
 
 /**

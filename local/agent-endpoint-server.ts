@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { MAX_REQUEST_BODY_BYTES } from '../functions/agent-upload/contract.ts';
 import { type AgentEndpointLimits, type AgentRequest, handleAgentRequest } from '../functions/agent-upload/endpoint.ts';
-import type { Config } from '../functions/shared/config.ts';
+import type { Config } from '../functions/common/config.ts';
 import type { LocalStack } from './stack.ts';
 
 export interface LocalAgentEndpointOptions {

@@ -3,18 +3,18 @@ import { readFileSync } from 'node:fs';
 import { ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { buildReport } from '../functions/build/build.ts';
 import { type CollectDeps, collect } from '../functions/collect/collect.ts';
-import { type DeliverDeps, deliver, failureNotice } from '../functions/deliver/deliver.ts';
-import { ingestFile } from '../functions/ingest/ingest.ts';
-import { removeFileRows } from '../functions/ingest/remove.ts';
-import type { Config } from '../functions/shared/config.ts';
+import type { Config } from '../functions/common/config.ts';
 import type {
   BuildInput,
   DeliverInput,
   ExecutionStatusChange,
   IngestInput,
   RunInput,
-} from '../functions/shared/contracts.ts';
-import { asStateError } from '../functions/shared/retry.ts';
+} from '../functions/common/contracts.ts';
+import { asStateError } from '../functions/common/retry.ts';
+import { type DeliverDeps, deliver, failureNotice } from '../functions/deliver/deliver.ts';
+import { ingestFile } from '../functions/ingest/ingest.ts';
+import { removeFileRows } from '../functions/ingest/remove.ts';
 import type { LocalStack } from './stack.ts';
 
 /** The definition CDK deploys, read from the same file. */

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import { parseArgs } from 'node:util';
-import { type Config, ConfigError, defaultConfigPath, loadConfigFile } from '../functions/shared/config.ts';
-import type { RowCounts } from '../functions/shared/contracts.ts';
-import { logger } from '../functions/shared/observability.ts';
-import { isDate } from '../functions/shared/time.ts';
+import { type Config, ConfigError, defaultConfigPath, loadConfigFile } from '../functions/common/config.ts';
+import type { RowCounts } from '../functions/common/contracts.ts';
+import { logger } from '../functions/common/observability.ts';
+import { isDate } from '../functions/common/time.ts';
 import { type GraphEndpoint, type LocalRunResult, runLocally } from './local-run.ts';
 import type { ExecutionEvent } from './pipeline.ts';
 

@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import MailComposer from 'nodemailer/lib/mail-composer';
-import type { Config, ExportSpec } from '../functions/shared/config.ts';
-import { dayWindow, instantToIso } from '../functions/shared/time.ts';
+import type { Config, ExportSpec } from '../functions/common/config.ts';
+import { dayWindow, instantToIso } from '../functions/common/time.ts';
 
 /**
  * A realistic day of Genesys exports for the local pipeline and the tests: every export

@@ -6,8 +6,8 @@ import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import sesModule from 'aws-ses-v2-local';
 import dynalite from 'dynalite';
 import S3rver from 's3rver';
-import { type Clients, createClients, type Endpoints, type Resources } from '../functions/shared/clients.ts';
-import { TABLE_KEY } from '../functions/shared/keys.ts';
+import { type Clients, createClients, type Endpoints, type Resources } from '../functions/common/clients.ts';
+import { TABLE_KEY } from '../functions/common/keys.ts';
 
 /**
  * The AWS services of the pipeline, emulated in this process on free loopback ports:

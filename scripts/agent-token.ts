@@ -7,7 +7,7 @@ import {
   listAgents,
   revokeAgentToken,
 } from '../functions/agent-upload/tokens.ts';
-import { createDynamoDbClient } from '../functions/shared/clients.ts';
+import { createDynamoDbClient } from '../functions/common/clients.ts';
 
 const usage = `Issues, revokes and lists the Windows agents' tokens, in the stack's DynamoDB table.
 

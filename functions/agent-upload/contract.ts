@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import type { Config } from '../shared/config.ts';
+import type { Config } from '../common/config.ts';
 
 /**
  * What the Windows agent and its endpoint say to each other. The endpoint never receives a

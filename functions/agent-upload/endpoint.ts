@@ -3,12 +3,12 @@ import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamod
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { en } from 'zod/locales';
 import { config as zodConfig } from 'zod/mini';
-import type { Resources } from '../shared/clients.ts';
-import type { Config } from '../shared/config.ts';
-import { recogniseTypeFromName } from '../shared/exports.ts';
-import { agentInboxKey, agentRateKey } from '../shared/keys.ts';
-import { headerSafe, objectExists } from '../shared/objects.ts';
-import { logger } from '../shared/observability.ts';
+import type { Resources } from '../common/clients.ts';
+import type { Config } from '../common/config.ts';
+import { recogniseTypeFromName } from '../common/exports.ts';
+import { agentInboxKey, agentRateKey } from '../common/keys.ts';
+import { headerSafe, objectExists } from '../common/objects.ts';
+import { logger } from '../common/observability.ts';
 import {
   AGENT_ROUTES,
   agentRules,

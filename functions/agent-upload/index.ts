@@ -1,6 +1,6 @@
-import { loadBundledConfig } from '../shared/bundled-config.ts';
-import { createDynamoDbClient, createS3Client, resourcesFromEnvironment } from '../shared/clients.ts';
-import { logger } from '../shared/observability.ts';
+import { loadBundledConfig } from '../common/bundled-config.ts';
+import { createDynamoDbClient, createS3Client, resourcesFromEnvironment } from '../common/clients.ts';
+import { logger } from '../common/observability.ts';
 import { handleAgentRequest } from './endpoint.ts';
 
 const deps = {

@@ -6,7 +6,7 @@ import {
   paginateQuery,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { AGENT_TOKENS_PARTITION, agentTokenKey } from '../shared/keys.ts';
+import { AGENT_TOKENS_PARTITION, agentTokenKey } from '../common/keys.ts';
 import { AGENT_ID_PATTERN, parseAgentToken } from './contract.ts';
 
 /**

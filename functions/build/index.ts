@@ -1,9 +1,9 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { loadBundledConfig } from '../shared/bundled-config.ts';
-import { createDynamoDbClient, createS3Client, resourcesFromEnvironment } from '../shared/clients.ts';
-import type { BuildInput } from '../shared/contracts.ts';
-import { stageHandler } from '../shared/handler.ts';
-import { metrics } from '../shared/observability.ts';
+import { loadBundledConfig } from '../common/bundled-config.ts';
+import { createDynamoDbClient, createS3Client, resourcesFromEnvironment } from '../common/clients.ts';
+import type { BuildInput } from '../common/contracts.ts';
+import { stageHandler } from '../common/handler.ts';
+import { metrics } from '../common/observability.ts';
 import { buildReport } from './build.ts';
 
 const config = loadBundledConfig();

@@ -1,4 +1,4 @@
-import type { Config, ExportSpec } from '../shared/config.ts';
+import type { Config, ExportSpec } from '../common/config.ts';
 import {
   addCounts,
   type DayKpis,
@@ -6,8 +6,8 @@ import {
   type HourlyVolume,
   type IngestResult,
   type TypeSummary,
-} from '../shared/contracts.ts';
-import type { CellValue } from '../shared/rows.ts';
+} from '../common/contracts.ts';
+import type { CellValue } from '../common/rows.ts';
 
 /** One row of an export type: its configured columns by name. */
 export type RowValues = Record<string, CellValue | undefined>;

@@ -1,9 +1,9 @@
 import { createWriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
-import type { ColumnSpec, Config, ExportSpec } from '../shared/config.ts';
-import type { CollectSummary, IngestResult, Run } from '../shared/contracts.ts';
-import { workbookName } from '../shared/keys.ts';
-import { instantToIso } from '../shared/time.ts';
+import type { ColumnSpec, Config, ExportSpec } from '../common/config.ts';
+import type { CollectSummary, IngestResult, Run } from '../common/contracts.ts';
+import { workbookName } from '../common/keys.ts';
+import { instantToIso } from '../common/time.ts';
 import { agentColumn, type DayContent, DayStats, figureColumnsOf, type RowValues, type SourceRow } from './stats.ts';
 import { type CellInput, columnNumber, styleTable, XlsxWriter } from './xlsx.ts';
 

@@ -9,8 +9,8 @@ import {
   paginateListObjectsV2,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import type { Resources } from '../shared/clients.ts';
-import type { Config, ExportSpec } from '../shared/config.ts';
+import type { Resources } from '../common/clients.ts';
+import type { Config, ExportSpec } from '../common/config.ts';
 import type {
   CollectResult,
   CollectSummary,
@@ -19,13 +19,13 @@ import type {
   Run,
   RunInput,
   SourceFile,
-} from '../shared/contracts.ts';
-import { emptyCollectSummary } from '../shared/contracts.ts';
-import { acceptsSender, matchFailure, recogniseTypeFromHeader, recogniseTypeFromName } from '../shared/exports.ts';
-import { rawKey } from '../shared/keys.ts';
-import { fromHeaderSafe, headerSafe, objectExists } from '../shared/objects.ts';
-import { logger } from '../shared/observability.ts';
-import { localToInstant } from '../shared/time.ts';
+} from '../common/contracts.ts';
+import { emptyCollectSummary } from '../common/contracts.ts';
+import { acceptsSender, matchFailure, recogniseTypeFromHeader, recogniseTypeFromName } from '../common/exports.ts';
+import { rawKey } from '../common/keys.ts';
+import { fromHeaderSafe, headerSafe, objectExists } from '../common/objects.ts';
+import { logger } from '../common/observability.ts';
+import { localToInstant } from '../common/time.ts';
 import { mapPool } from './concurrency.ts';
 import { createSavedMailSource } from './eml.ts';
 import { type ExtractedCsv, extract, type FileForm, fileForm, notCollectable, tooLarge } from './extract.ts';

@@ -1,6 +1,6 @@
 import { constants, createHash, createPrivateKey, randomUUID, sign, X509Certificate } from 'node:crypto';
-import type { Config } from '../shared/config.ts';
-import { retry } from '../shared/retry.ts';
+import type { Config } from '../common/config.ts';
+import { retry } from '../common/retry.ts';
 import { limiter } from './concurrency.ts';
 import type { MailAttachment, MailMessage, MailSource } from './mail.ts';
 

@@ -1,9 +1,9 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { loadBundledConfig } from '../shared/bundled-config.ts';
-import { createS3Client, createSecretsClient, resourcesFromEnvironment } from '../shared/clients.ts';
-import { stageHandler } from '../shared/handler.ts';
-import { logger, metrics } from '../shared/observability.ts';
-import { cachedSecret } from '../shared/secrets.ts';
+import { loadBundledConfig } from '../common/bundled-config.ts';
+import { createS3Client, createSecretsClient, resourcesFromEnvironment } from '../common/clients.ts';
+import { stageHandler } from '../common/handler.ts';
+import { logger, metrics } from '../common/observability.ts';
+import { cachedSecret } from '../common/secrets.ts';
 import { type CollectEvent, collect } from './collect.ts';
 import { createGraphMailSource, graphCredentialExample, readGraphCredential } from './graph.ts';
 

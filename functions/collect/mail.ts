@@ -1,4 +1,4 @@
-import type { FileOrigin } from '../shared/contracts.ts';
+import type { FileOrigin } from '../common/contracts.ts';
 
 /** A message as collect sees it, whatever the mailbox behind it. */
 export interface MailMessage {

@@ -1,7 +1,7 @@
-import type { Config } from '../shared/config.ts';
-import type { Run, RunInput } from '../shared/contracts.ts';
-import { rawKeyParts } from '../shared/keys.ts';
-import { dayWindow, instantToIso, isDate, localDate, previousLocalDate } from '../shared/time.ts';
+import type { Config } from '../common/config.ts';
+import type { Run, RunInput } from '../common/contracts.ts';
+import { rawKeyParts } from '../common/keys.ts';
+import { dayWindow, instantToIso, isDate, localDate, previousLocalDate } from '../common/time.ts';
 
 export class RunInputError extends Error {
   override name = 'RunInputError';

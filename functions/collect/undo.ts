@@ -1,6 +1,6 @@
 import { PutObjectCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
-import type { Run, SourceFile } from '../shared/contracts.ts';
-import { excludedKey, rawKey } from '../shared/keys.ts';
+import type { Run, SourceFile } from '../common/contracts.ts';
+import { excludedKey, rawKey } from '../common/keys.ts';
 import { RunInputError } from './run.ts';
 
 export interface DaySplit {

@@ -1,13 +1,13 @@
 import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { type SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import type { Resources } from '../shared/clients.ts';
-import type { Config } from '../shared/config.ts';
-import type { DeliverInput, DeliveryResult, ExecutionStatusChange, FailureInput, Run } from '../shared/contracts.ts';
-import { deliveryKey, sentMessageKey } from '../shared/keys.ts';
-import { linkUrl, signLinkToken } from '../shared/link-token.ts';
-import { logger } from '../shared/observability.ts';
-import { isTransientAwsError, retry, TransientError } from '../shared/retry.ts';
+import type { Resources } from '../common/clients.ts';
+import type { Config } from '../common/config.ts';
+import type { DeliverInput, DeliveryResult, ExecutionStatusChange, FailureInput, Run } from '../common/contracts.ts';
+import { deliveryKey, sentMessageKey } from '../common/keys.ts';
+import { linkUrl, signLinkToken } from '../common/link-token.ts';
+import { logger } from '../common/observability.ts';
+import { isTransientAwsError, retry, TransientError } from '../common/retry.ts';
 import {
   type ComposedMessage,
   composeFailureMessage,

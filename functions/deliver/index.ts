@@ -1,5 +1,5 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { loadBundledConfig } from '../shared/bundled-config.ts';
+import { loadBundledConfig } from '../common/bundled-config.ts';
 import {
   createDynamoDbClient,
   createS3Client,
@@ -7,12 +7,12 @@ import {
   createSesClient,
   fromEnvironment,
   resourcesFromEnvironment,
-} from '../shared/clients.ts';
-import type { DeliverInput, ExecutionStatusChange } from '../shared/contracts.ts';
-import { stageHandler } from '../shared/handler.ts';
-import { linkKeySecretExample, linkKeySecretName, readLinkKeySecret } from '../shared/link-token.ts';
-import { metrics } from '../shared/observability.ts';
-import { cachedSecret } from '../shared/secrets.ts';
+} from '../common/clients.ts';
+import type { DeliverInput, ExecutionStatusChange } from '../common/contracts.ts';
+import { stageHandler } from '../common/handler.ts';
+import { linkKeySecretExample, linkKeySecretName, readLinkKeySecret } from '../common/link-token.ts';
+import { metrics } from '../common/observability.ts';
+import { cachedSecret } from '../common/secrets.ts';
 import { deliver, failureNotice, isStatusChange } from './deliver.ts';
 
 const config = loadBundledConfig();

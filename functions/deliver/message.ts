@@ -1,8 +1,8 @@
 import MailComposer, { type MailComposerOptions } from 'nodemailer/lib/mail-composer';
-import type { Config } from '../shared/config.ts';
-import type { BuildResult, DayKpis, FailureInput, HourlyVolume, RowCounts } from '../shared/contracts.ts';
-import { workbookName } from '../shared/keys.ts';
-import { instantToIso } from '../shared/time.ts';
+import type { Config } from '../common/config.ts';
+import type { BuildResult, DayKpis, FailureInput, HourlyVolume, RowCounts } from '../common/contracts.ts';
+import { workbookName } from '../common/keys.ts';
+import { instantToIso } from '../common/time.ts';
 
 export const xlsxContentType = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
 

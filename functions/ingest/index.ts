@@ -1,9 +1,9 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { loadBundledConfig } from '../shared/bundled-config.ts';
-import { createDynamoDbClient, createS3Client, resourcesFromEnvironment } from '../shared/clients.ts';
-import type { IngestInput } from '../shared/contracts.ts';
-import { stageHandler } from '../shared/handler.ts';
-import { logger, metrics } from '../shared/observability.ts';
+import { loadBundledConfig } from '../common/bundled-config.ts';
+import { createDynamoDbClient, createS3Client, resourcesFromEnvironment } from '../common/clients.ts';
+import type { IngestInput } from '../common/contracts.ts';
+import { stageHandler } from '../common/handler.ts';
+import { logger, metrics } from '../common/observability.ts';
 import { ingestFile } from './ingest.ts';
 import { removeFileRows } from './remove.ts';
 

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { DeleteCommand, type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { leaseKey, TABLE_KEY } from '../shared/keys.ts';
-import { logger } from '../shared/observability.ts';
-import { isTransientAwsError, type RetryOptions, retry, TransientError } from '../shared/retry.ts';
+import { leaseKey, TABLE_KEY } from '../common/keys.ts';
+import { logger } from '../common/observability.ts';
+import { isTransientAwsError, type RetryOptions, retry, TransientError } from '../common/retry.ts';
 
 /**
  * Leases: one writer at a time for a business day's rows of one export type. Rows are

@@ -1,8 +1,8 @@
 import { BatchGetCommand, DeleteCommand } from '@aws-sdk/lib-dynamodb';
-import type { IngestInput, RemoveResult } from '../shared/contracts.ts';
-import { exportSpec } from '../shared/exports.ts';
-import { rowPartition, TABLE_KEY } from '../shared/keys.ts';
-import { backoffDelay, isTransientAwsError, retry, sleep, TransientError } from '../shared/retry.ts';
+import type { IngestInput, RemoveResult } from '../common/contracts.ts';
+import { exportSpec } from '../common/exports.ts';
+import { rowPartition, TABLE_KEY } from '../common/keys.ts';
+import { backoffDelay, isTransientAwsError, retry, sleep, TransientError } from '../common/retry.ts';
 import { parseCsv } from './csv.ts';
 import { decodeChunks } from './decode.ts';
 import { type IngestDeps, openDecoded } from './ingest.ts';

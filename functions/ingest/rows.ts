@@ -1,9 +1,9 @@
 import { hash } from 'node:crypto';
-import type { Config, ExportSpec, ValueKind } from '../shared/config.ts';
-import { normaliseHeader, recogniseTypeFromHeader } from '../shared/exports.ts';
-import { rowSortKey } from '../shared/keys.ts';
-import type { CellValue } from '../shared/rows.ts';
-import { instantToIso, localToInstant, offsetMinutes } from '../shared/time.ts';
+import type { Config, ExportSpec, ValueKind } from '../common/config.ts';
+import { normaliseHeader, recogniseTypeFromHeader } from '../common/exports.ts';
+import { rowSortKey } from '../common/keys.ts';
+import type { CellValue } from '../common/rows.ts';
+import { instantToIso, localToInstant, offsetMinutes } from '../common/time.ts';
 
 /** Where each configured column sits in a file's header, and the extra columns kept. */
 export interface HeaderLayout {

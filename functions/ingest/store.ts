@@ -4,9 +4,9 @@ import {
   type BatchWriteCommandInput,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
-import { TABLE_KEY } from '../shared/keys.ts';
-import { isTransientAwsError, type RetryOptions, retry, TransientError } from '../shared/retry.ts';
-import type { StoredRow } from '../shared/rows.ts';
+import { TABLE_KEY } from '../common/keys.ts';
+import { isTransientAwsError, type RetryOptions, retry, TransientError } from '../common/retry.ts';
+import type { StoredRow } from '../common/rows.ts';
 import type { Leases } from './lease.ts';
 
 /**

@@ -1,10 +1,10 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { loadBundledConfig } from '../shared/bundled-config.ts';
-import { createS3Client, createSecretsClient, resourcesFromEnvironment } from '../shared/clients.ts';
-import { stageHandler } from '../shared/handler.ts';
-import { linkKeySecretExample, linkKeySecretName, readLinkKeySecret } from '../shared/link-token.ts';
-import { metrics } from '../shared/observability.ts';
-import { cachedSecret } from '../shared/secrets.ts';
+import { loadBundledConfig } from '../common/bundled-config.ts';
+import { createS3Client, createSecretsClient, resourcesFromEnvironment } from '../common/clients.ts';
+import { stageHandler } from '../common/handler.ts';
+import { linkKeySecretExample, linkKeySecretName, readLinkKeySecret } from '../common/link-token.ts';
+import { metrics } from '../common/observability.ts';
+import { cachedSecret } from '../common/secrets.ts';
 import { handleLinkRequest } from './link.ts';
 
 /** The parts of a Lambda function URL event (payload format 2.0) the endpoint reads. */

@@ -1,8 +1,8 @@
 import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { type LinkCheck, verifyLinkToken } from '../shared/link-token.ts';
-import { logger } from '../shared/observability.ts';
-import { instantToIso } from '../shared/time.ts';
+import { type LinkCheck, verifyLinkToken } from '../common/link-token.ts';
+import { logger } from '../common/observability.ts';
+import { instantToIso } from '../common/time.ts';
 
 /** An HTTP request to the link endpoint, from a Lambda function URL or the local server. */
 export interface LinkRequest {

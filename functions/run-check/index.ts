@@ -1,7 +1,7 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { createSfnClient, fromEnvironment } from '../shared/clients.ts';
-import { stageHandler } from '../shared/handler.ts';
-import { logger, metrics } from '../shared/observability.ts';
+import { createSfnClient, fromEnvironment } from '../common/clients.ts';
+import { stageHandler } from '../common/handler.ts';
+import { logger, metrics } from '../common/observability.ts';
 import { checkRun, type RunCheckInput } from './run-check.ts';
 
 const sfn = createSfnClient();

@@ -6,16 +6,16 @@ import { BatchWriteCommand, type DynamoDBDocumentClient, QueryCommand } from '@a
 import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildReport } from '../../functions/build/build.ts';
-import { loadConfigFile } from '../../functions/shared/config.ts';
+import { loadConfigFile } from '../../functions/common/config.ts';
 import {
   type BuildInput,
   emptyCollectSummary,
   type IngestResult,
   type RowCounts,
   type Run,
-} from '../../functions/shared/contracts.ts';
-import { reportKey, rowPartition, rowSortKey } from '../../functions/shared/keys.ts';
-import type { CellValue, StoredRow } from '../../functions/shared/rows.ts';
+} from '../../functions/common/contracts.ts';
+import { reportKey, rowPartition, rowSortKey } from '../../functions/common/keys.ts';
+import type { CellValue, StoredRow } from '../../functions/common/rows.ts';
 import { type LocalStack, startLocalStack } from '../../local/stack.ts';
 
 const config = loadConfigFile();

@@ -1,8 +1,8 @@
 import type { SourceRow } from '../../functions/build/stats.ts';
 import type { WorkbookRun } from '../../functions/build/workbook.ts';
-import { type Config, loadConfigFile, parseConfig } from '../../functions/shared/config.ts';
-import { emptyCounts, type IngestResult } from '../../functions/shared/contracts.ts';
-import type { CellValue } from '../../functions/shared/rows.ts';
+import { type Config, loadConfigFile, parseConfig } from '../../functions/common/config.ts';
+import { emptyCounts, type IngestResult } from '../../functions/common/contracts.ts';
+import type { CellValue } from '../../functions/common/rows.ts';
 
 const shipped = loadConfigFile();
 

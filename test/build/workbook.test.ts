@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DayContent, SourceRow } from '../../functions/build/stats.ts';
 import { writeWorkbook } from '../../functions/build/workbook.ts';
 import { columnLetter, columnNumber } from '../../functions/build/xlsx.ts';
-import { parseConfig } from '../../functions/shared/config.ts';
+import { parseConfig } from '../../functions/common/config.ts';
 import { config, DAY, fixtureRows, report, rowsByType } from './fixtures.ts';
 
 const msPerDay = 86_400_000;

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfigFile } from '../../functions/shared/config.ts';
+import { ConfigError, loadConfigFile } from '../../functions/common/config.ts';
 import { fromRoot, repoRoot } from '../../lib/paths.ts';
 
 const run = promisify(execFile);

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { App, type CfnElement, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
-import { type Config, type ConfigInput, parseConfig } from '../../functions/shared/config.ts';
+import { type Config, type ConfigInput, parseConfig } from '../../functions/common/config.ts';
 import { createApp } from '../../lib/app.ts';
 import type { CharlieStack } from '../../lib/charlie-stack.ts';
 import { fromRoot } from '../../lib/paths.ts';

@@ -11,10 +11,10 @@ import { planBackfill, uploadBackfill } from '../../cli/backfill.ts';
 import { main, runCli } from '../../cli/charlie.ts';
 import { freshLink } from '../../cli/link.ts';
 import { collect } from '../../functions/collect/collect.ts';
-import { loadConfigFile } from '../../functions/shared/config.ts';
-import { reportKey } from '../../functions/shared/keys.ts';
-import { verifyLinkToken } from '../../functions/shared/link-token.ts';
-import { logger } from '../../functions/shared/observability.ts';
+import { loadConfigFile } from '../../functions/common/config.ts';
+import { reportKey } from '../../functions/common/keys.ts';
+import { verifyLinkToken } from '../../functions/common/link-token.ts';
+import { logger } from '../../functions/common/observability.ts';
 import { type LocalStack, startLocalStack } from '../../local/stack.ts';
 import { ibCallsCsv, mime } from '../collect/harness.ts';
 

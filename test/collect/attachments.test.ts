@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { strToU8, Zip, ZipDeflate, zipSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
-import { rawKey } from '../../functions/shared/keys.ts';
+import { rawKey } from '../../functions/common/keys.ts';
 import { loadMailboxDir } from '../../local/graph-server.ts';
 import {
   clientSecret,

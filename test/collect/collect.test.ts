@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createGraphMailSource } from '../../functions/collect/graph.ts';
 import type { MailSource } from '../../functions/collect/mail.ts';
-import { rawKey } from '../../functions/shared/keys.ts';
+import { rawKey } from '../../functions/common/keys.ts';
 import type { FakeGraphOptions } from '../../local/graph-server.ts';
 import { type SampleEmail, writeSampleMailbox } from '../../local/sample-day.ts';
 import {

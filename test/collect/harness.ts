@@ -14,8 +14,8 @@ import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import { type CollectDeps, collect } from '../../functions/collect/collect.ts';
 import { createGraphMailSource, type GraphMailOptions } from '../../functions/collect/graph.ts';
 import type { MailSource } from '../../functions/collect/mail.ts';
-import { loadConfigFile } from '../../functions/shared/config.ts';
-import type { RunInput } from '../../functions/shared/contracts.ts';
+import { loadConfigFile } from '../../functions/common/config.ts';
+import type { RunInput } from '../../functions/common/contracts.ts';
 import { type FakeGraph, type FakeGraphOptions, type FakeMessage, startFakeGraph } from '../../local/graph-server.ts';
 import { type LocalStack, startLocalStack } from '../../local/stack.ts';
 

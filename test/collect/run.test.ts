@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { resolveRun } from '../../functions/collect/run.ts';
-import { loadConfigFile } from '../../functions/shared/config.ts';
-import type { RunInput } from '../../functions/shared/contracts.ts';
+import { loadConfigFile } from '../../functions/common/config.ts';
+import type { RunInput } from '../../functions/common/contracts.ts';
 
 const config = loadConfigFile();
 const executionId = 'arn:aws:states:us-east-1:000000000000:execution:charlie:test';

@@ -2,7 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { strToU8, zipSync } from 'fflate';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { rawKey } from '../../functions/shared/keys.ts';
+import { rawKey } from '../../functions/common/keys.ts';
 import { type SampleEmail, writeSampleMailbox } from '../../local/sample-day.ts';
 import { config, csvMessage, date, forwarded, genesys, ibCallsCsv, mime, sha256, useHarness } from './harness.ts';
 

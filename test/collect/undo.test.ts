@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { excludedKey } from '../../functions/shared/keys.ts';
+import { excludedKey } from '../../functions/common/keys.ts';
 import { csvMessage, date, ibCallsCsv, useHarness } from './harness.ts';
 
 const h = useHarness();

@@ -7,15 +7,7 @@ import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import ExcelJS from 'exceljs';
 import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import {
-  type DeliverDeps,
-  type DeliveryRecord,
-  deliver,
-  failureNotice,
-  isStatusChange,
-  type SentMessage,
-} from '../../functions/deliver/deliver.ts';
-import { type Config, loadConfigFile, parseConfig } from '../../functions/shared/config.ts';
+import { type Config, loadConfigFile, parseConfig } from '../../functions/common/config.ts';
 import type {
   BuildResult,
   DeliverInput,
@@ -24,10 +16,18 @@ import type {
   HourlyVolume,
   RowCounts,
   Run,
-} from '../../functions/shared/contracts.ts';
-import { deliveryKey, reportKey } from '../../functions/shared/keys.ts';
-import { logger } from '../../functions/shared/observability.ts';
-import { TransientError } from '../../functions/shared/retry.ts';
+} from '../../functions/common/contracts.ts';
+import { deliveryKey, reportKey } from '../../functions/common/keys.ts';
+import { logger } from '../../functions/common/observability.ts';
+import { TransientError } from '../../functions/common/retry.ts';
+import {
+  type DeliverDeps,
+  type DeliveryRecord,
+  deliver,
+  failureNotice,
+  isStatusChange,
+  type SentMessage,
+} from '../../functions/deliver/deliver.ts';
 import { type LinkServer, startLinkServer } from '../../local/link-server.ts';
 import { type LocalStack, startLocalStack } from '../../local/stack.ts';
 

@@ -1,13 +1,13 @@
 import { simpleParser } from 'mailparser';
 import { describe, expect, it } from 'vitest';
+import { loadConfigFile } from '../../functions/common/config.ts';
+import type { BuildResult, DayKpis, HourlyVolume, RowCounts } from '../../functions/common/contracts.ts';
 import {
   barWidths,
   composeReportMessage,
   executionConsoleUrl,
   type ReportMessage,
 } from '../../functions/deliver/message.ts';
-import { loadConfigFile } from '../../functions/shared/config.ts';
-import type { BuildResult, DayKpis, HourlyVolume, RowCounts } from '../../functions/shared/contracts.ts';
 
 const config = loadConfigFile();
 const zero: RowCounts = { read: 0, inserted: 0, updated: 0, unchanged: 0, stale: 0, rejected: 0, blank: 0 };

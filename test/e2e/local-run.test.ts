@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import ExcelJS from 'exceljs';
 import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfigFile } from '../../functions/shared/config.ts';
-import type { RowCounts } from '../../functions/shared/contracts.ts';
-import { logger } from '../../functions/shared/observability.ts';
+import { loadConfigFile } from '../../functions/common/config.ts';
+import type { RowCounts } from '../../functions/common/contracts.ts';
+import { logger } from '../../functions/common/observability.ts';
 import { type ExecutionSummary, type LocalRunResult, runLocally } from '../../local/local-run.ts';
 import { runPipeline } from '../../local/pipeline.ts';
 

@@ -2,8 +2,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { loadConfigFile } from '../../functions/shared/config.ts';
-import { logger } from '../../functions/shared/observability.ts';
+import { loadConfigFile } from '../../functions/common/config.ts';
+import { logger } from '../../functions/common/observability.ts';
 import { type LocalRunResult, runLocally } from '../../local/local-run.ts';
 import { agentNames } from '../../local/sample-day.ts';
 

@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { loadConfigFile } from '../../functions/shared/config.ts';
-import type { IngestInput, IngestResult, RowCounts, Run } from '../../functions/shared/contracts.ts';
-import { rejectedFileKeys } from '../../functions/shared/keys.ts';
-import type { StoredRow } from '../../functions/shared/rows.ts';
+import { loadConfigFile } from '../../functions/common/config.ts';
+import type { IngestInput, IngestResult, RowCounts, Run } from '../../functions/common/contracts.ts';
+import { rejectedFileKeys } from '../../functions/common/keys.ts';
+import type { StoredRow } from '../../functions/common/rows.ts';
 import { type LocalStack, localCredentials, startLocalStack } from '../../local/stack.ts';
 import { IB_HEADER, ibLine, putSource, tableRows } from './files.ts';
 

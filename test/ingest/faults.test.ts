@@ -12,13 +12,13 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDynamoDbClient } from '../../functions/common/clients.ts';
+import { loadConfigFile } from '../../functions/common/config.ts';
+import type { IngestResult, Run, SourceFile } from '../../functions/common/contracts.ts';
+import { leaseKey, rejectsKey } from '../../functions/common/keys.ts';
+import type { StoredRow } from '../../functions/common/rows.ts';
 import { type IngestDeps, ingestFile } from '../../functions/ingest/ingest.ts';
 import type { RowStore } from '../../functions/ingest/store.ts';
-import { createDynamoDbClient } from '../../functions/shared/clients.ts';
-import { loadConfigFile } from '../../functions/shared/config.ts';
-import type { IngestResult, Run, SourceFile } from '../../functions/shared/contracts.ts';
-import { leaseKey, rejectsKey } from '../../functions/shared/keys.ts';
-import type { StoredRow } from '../../functions/shared/rows.ts';
 import { type LocalStack, startLocalStack } from '../../local/stack.ts';
 import { createRowTable, IB_HEADER, ibLine, putSource, tableRows } from './files.ts';
 

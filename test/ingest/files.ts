@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { paginateScan } from '@aws-sdk/lib-dynamodb';
-import type { SourceFile } from '../../functions/shared/contracts.ts';
-import { rawKey, TABLE_KEY } from '../../functions/shared/keys.ts';
-import type { StoredRow } from '../../functions/shared/rows.ts';
+import type { SourceFile } from '../../functions/common/contracts.ts';
+import { rawKey, TABLE_KEY } from '../../functions/common/keys.ts';
+import type { StoredRow } from '../../functions/common/rows.ts';
 import type { LocalStack } from '../../local/stack.ts';
 
 export const IB_HEADER =

@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { loadConfigFile } from '../../functions/common/config.ts';
+import type { Run, SourceFile } from '../../functions/common/contracts.ts';
+import { rowPartition } from '../../functions/common/keys.ts';
+import type { StoredRow } from '../../functions/common/rows.ts';
 import { ingestFile } from '../../functions/ingest/ingest.ts';
-import { loadConfigFile } from '../../functions/shared/config.ts';
-import type { Run, SourceFile } from '../../functions/shared/contracts.ts';
-import { rowPartition } from '../../functions/shared/keys.ts';
-import type { StoredRow } from '../../functions/shared/rows.ts';
 import { type LocalStack, startLocalStack } from '../../local/stack.ts';
 import { AGENT_1, AGENT_2, createRowTable, IB_HEADER, ibLine, putSource, tableRows } from './files.ts';
 

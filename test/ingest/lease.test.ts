@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfigFile } from '../../functions/common/config.ts';
+import type { Run, SourceFile } from '../../functions/common/contracts.ts';
+import { logger } from '../../functions/common/observability.ts';
 import { type IngestDeps, ingestFile } from '../../functions/ingest/ingest.ts';
 import { LEASE_MARGIN_MS, Leases, withLeases } from '../../functions/ingest/lease.ts';
-import { loadConfigFile } from '../../functions/shared/config.ts';
-import type { Run, SourceFile } from '../../functions/shared/contracts.ts';
-import { logger } from '../../functions/shared/observability.ts';
 import { type LocalStack, startLocalStack } from '../../local/stack.ts';
 import { AGENT_1, AGENT_2, createRowTable, IB_HEADER, ibLine, putSource, tableRows } from './files.ts';
 

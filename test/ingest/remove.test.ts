@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { BatchGetCommand, DeleteCommand, DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfigFile } from '../../functions/common/config.ts';
+import type { Run, SourceFile } from '../../functions/common/contracts.ts';
 import { ingestFile } from '../../functions/ingest/ingest.ts';
 import { removeFileRows } from '../../functions/ingest/remove.ts';
-import { loadConfigFile } from '../../functions/shared/config.ts';
-import type { Run, SourceFile } from '../../functions/shared/contracts.ts';
 import { type LocalStack, startLocalStack } from '../../local/stack.ts';
 import { AGENT_1, AGENT_2, createRowTable, IB_HEADER, ibLine, putSource, tableRows } from './files.ts';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { loadConfigFile } from '../../functions/common/config.ts';
+import { exportSpec } from '../../functions/common/exports.ts';
 import { type HeaderLayout, layoutHeader, type ParsedRow, RowReader } from '../../functions/ingest/rows.ts';
-import { loadConfigFile } from '../../functions/shared/config.ts';
-import { exportSpec } from '../../functions/shared/exports.ts';
 
 const config = loadConfigFile();
 const tz = config.timeZone;

@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { reportKey } from '../../functions/common/keys.ts';
+import { type LinkClaims, linkUrl, signLinkToken } from '../../functions/common/link-token.ts';
+import { logger } from '../../functions/common/observability.ts';
 import { downloadUrlSeconds } from '../../functions/link/link.ts';
-import { reportKey } from '../../functions/shared/keys.ts';
-import { type LinkClaims, linkUrl, signLinkToken } from '../../functions/shared/link-token.ts';
-import { logger } from '../../functions/shared/observability.ts';
 import { type LinkServer, startLinkServer } from '../../local/link-server.ts';
 import { type LocalStack, startLocalStack } from '../../local/stack.ts';
 

@@ -5,7 +5,7 @@ import {
   readLinkKeySecret,
   signLinkToken,
   verifyLinkToken,
-} from '../../functions/shared/link-token.ts';
+} from '../../functions/common/link-token.ts';
 
 const key = 'a'.repeat(64);
 const claims = {

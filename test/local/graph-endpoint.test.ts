@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfigFile } from '../../functions/shared/config.ts';
+import { loadConfigFile } from '../../functions/common/config.ts';
 import { type FakeGraph, type FakeMessage, startFakeGraph } from '../../local/graph-server.ts';
 import { selfSignedCertificate } from '../collect/certificate.ts';
 

@@ -3,7 +3,7 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfigFile } from '../../functions/shared/config.ts';
+import { loadConfigFile } from '../../functions/common/config.ts';
 import { type FakeMessage, loadMailboxDir } from '../../local/graph-server.ts';
 import { type SampleEmail, writeSampleInbox, writeSampleMailbox } from '../../local/sample-day.ts';
 

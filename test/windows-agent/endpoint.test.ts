@@ -12,9 +12,9 @@ import {
   revokeAgentToken,
   verifyAgentToken,
 } from '../../functions/agent-upload/tokens.ts';
-import { loadConfigFile } from '../../functions/shared/config.ts';
-import { AGENT_TOKENS_PARTITION } from '../../functions/shared/keys.ts';
-import { logger } from '../../functions/shared/observability.ts';
+import { loadConfigFile } from '../../functions/common/config.ts';
+import { AGENT_TOKENS_PARTITION } from '../../functions/common/keys.ts';
+import { logger } from '../../functions/common/observability.ts';
 import { type LocalAgentEndpoint, startAgentEndpoint } from '../../local/agent-endpoint-server.ts';
 import { type LocalStack, startLocalStack } from '../../local/stack.ts';
 import { agentTokenCommand } from '../../scripts/agent-token.ts';

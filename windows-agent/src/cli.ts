@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseAgentToken } from '../../functions/agent-upload/contract.ts';
-import type { RetryOptions } from '../../functions/shared/retry.ts';
+import type { RetryOptions } from '../../functions/common/retry.ts';
 import type { CommandRunner } from './commands.ts';
 import { type AgentConfig, loadAgentConfig, readToken } from './config.ts';
 import { endpointClient } from './endpoint.ts';

@@ -5,7 +5,7 @@ import {
   type UploadRequest,
   type UploadResponse,
 } from '../../functions/agent-upload/contract.ts';
-import { exportSchema } from '../../functions/shared/config.ts';
+import { exportSchema } from '../../functions/common/config.ts';
 
 /** A refusal or a failure of the endpoint or of S3; status 0 when neither could be reached. */
 export class EndpointError extends Error {

@@ -1,13 +1,13 @@
 import type { AgentRules } from '../../functions/agent-upload/contract.ts';
-import { CsvParser } from '../../functions/ingest/csv.ts';
-import { encodingFromBom } from '../../functions/ingest/decode.ts';
-import type { ExportSpec } from '../../functions/shared/config.ts';
+import type { ExportSpec } from '../../functions/common/config.ts';
 import {
   acceptsSender,
   matchFailure,
   recogniseTypeFromHeader,
   recogniseTypeFromName,
-} from '../../functions/shared/exports.ts';
+} from '../../functions/common/exports.ts';
+import { CsvParser } from '../../functions/ingest/csv.ts';
+import { encodingFromBom } from '../../functions/ingest/decode.ts';
 
 /** A file the agent found: an attachment Outlook saved, or a file in a folder. */
 export interface FoundFile {

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { stageHandler } from '../../functions/shared/handler.ts';
-import { logger, metrics } from '../../functions/shared/observability.ts';
-import { TransientError } from '../../functions/shared/retry.ts';
+import { stageHandler } from '../../functions/common/handler.ts';
+import { logger, metrics } from '../../functions/common/observability.ts';
+import { TransientError } from '../../functions/common/retry.ts';
 
 /** The parts of a Lambda context the middlewares read. */
 function lambdaContext(requestId: string) {

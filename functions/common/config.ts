@@ -4,7 +4,7 @@ import { z } from 'zod';
 /**
  * The one configuration of a deployment: `charlie.config.json` at the repository root.
  * CDK validates it at synth time and compiles the validated result into every function
- * (functions/shared/bundled-config.ts), so functions carry no schema library; the local
+ * (functions/common/bundled-config.ts), so functions carry no schema library; the local
  * runner validates it at start. Nothing else knows an export's columns.
  */
 

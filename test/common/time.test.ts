@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { dayWindow, localToIso, previousLocalDate } from '../../functions/shared/time.ts';
+import { dayWindow, localToIso, previousLocalDate } from '../../functions/common/time.ts';
 
 const tz = 'America/Chicago';
 

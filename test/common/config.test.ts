@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfigFile, parseConfig } from '../../functions/shared/config.ts';
-import { recogniseTypeFromHeader, recogniseTypeFromName } from '../../functions/shared/exports.ts';
+import { ConfigError, loadConfigFile, parseConfig } from '../../functions/common/config.ts';
+import { recogniseTypeFromHeader, recogniseTypeFromName } from '../../functions/common/exports.ts';
 
 const raw = JSON.parse(readFileSync('charlie.config.json', 'utf8'));
 
