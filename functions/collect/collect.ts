@@ -25,6 +25,7 @@ import { acceptsSender, matchFailure, recogniseTypeFromHeader, recogniseTypeFrom
 import { rawKey } from '../common/keys.ts';
 import { fromHeaderSafe, headerSafe, objectExists } from '../common/objects.ts';
 import { logger } from '../common/observability.ts';
+import { releaseQuarantined } from '../common/quarantine.ts';
 import { localToInstant } from '../common/time.ts';
 import { mapPool } from './concurrency.ts';
 import { createSavedMailSource } from './eml.ts';
@@ -111,6 +112,10 @@ export async function collect(event: CollectEvent, deps: CollectDeps): Promise<C
   const summary: CollectSummary = emptyCollectSummary();
   const context = new CollectContext(deps, run, new Spooler(work, config.mailbox.maxAttachmentBytes), summary);
   try {
+    if (run.release) {
+      const released = await releaseQuarantined(deps.s3, deps.resources.dataBucket, run.date, run.release);
+      logger.info('Released from quarantine', { date: run.date, released });
+    }
     if (deps.mail) await collectMail(context, deps.mail);
     const savedMail = createSavedMailSource({
       s3: deps.s3,

@@ -9,7 +9,7 @@ export class RunInputError extends Error {
 
 const isoInstant = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
 
-const knownFields = new Set(['date', 'reports', 'force', 'deliver', 'scheduledTime', 'intraday', 'undo']);
+const knownFields = new Set(['date', 'reports', 'force', 'deliver', 'scheduledTime', 'intraday', 'undo', 'release']);
 
 /**
  * Decides the run once from the execution input: business date, export types, flags and
@@ -44,6 +44,7 @@ export function resolveRun(input: RunInput, executionId: string, config: Config,
     window,
     ...(intradayTime ? { intradayTime } : {}),
     ...(fields.undo ? { undo: fields.undo } : {}),
+    ...(fields.release ? { release: fields.release } : {}),
   };
 }
 
@@ -105,6 +106,18 @@ function checkInput(input: unknown, config: Config): RunInput {
   }
 
   if (record.undo !== undefined) result.undo = checkUndo(record.undo, result.date);
+
+  if (record.release !== undefined) {
+    const value = record.release;
+    if (!Array.isArray(value) || value.length === 0 || value.some((v) => typeof v !== 'string' || v.trim() === '')) {
+      throw new RunInputError(
+        `release must be a non-empty list of quarantined source ids (or "all"), got ${describe(value)}`,
+      );
+    }
+    if (result.date === undefined)
+      throw new RunInputError('release needs the day: add "date": "YYYY-MM-DD" to the input');
+    result.release = (value as string[]).map((v) => v.trim());
+  }
 
   if (record.scheduledTime !== undefined) {
     const value = record.scheduledTime;

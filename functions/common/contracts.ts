@@ -23,6 +23,11 @@ export interface RunInput {
    * and the workbook is rebuilt; the files stay excluded from later runs.
    */
   undo?: string[];
+  /**
+   * Releases quarantined inputs of the day (their source ids as listed in the execution
+   * output, or `"all"`): this run reads them again. Needs `date`.
+   */
+  release?: string[];
 }
 
 /** The normalised run, decided once by collect and passed to every later state. */
@@ -38,6 +43,8 @@ export interface Run {
   intradayTime?: string;
   /** The sources this run was asked to take out (see RunInput.undo). */
   undo?: string[];
+  /** The quarantined sources this run was asked to release (see RunInput.release). */
+  release?: string[];
 }
 
 /** Where a file came from. */

@@ -25,6 +25,21 @@ export function rejectedFileKeys(sourceKey: string): { copy: string; reason: str
   return { copy: `${base}.csv`, reason: `${base}.reason.txt` };
 }
 
+/** A business day's quarantine records (functions/common/quarantine.ts): one JSON object per source. */
+export function quarantinePrefix(date: string): string {
+  return `quarantine/${date}/`;
+}
+
+export function quarantineKey(date: string, id: string): string {
+  return `${quarantinePrefix(date)}${id}.json`;
+}
+
+/** Where a quarantined input's bytes are kept, beside the other rejects. */
+export function quarantineCopyKey(date: string, id: string, name: string): string {
+  const safe = name.replace(/[^\w.-]+/g, '_').slice(-100) || 'input';
+  return `rejects/quarantine/${date}/${id}/${safe}`;
+}
+
 /** `Charlie-Intraday-2026-03-09.xlsx`; an intraday run's adds its local time: `Charlie-Intraday-2026-03-09-1400.xlsx`. */
 export function workbookName(date: string, intradayTime?: string): string {
   return `Charlie-Intraday-${date}${intradayTime ? `-${intradayTime}` : ''}.xlsx`;
