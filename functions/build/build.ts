@@ -14,7 +14,7 @@ import { isTransientAwsError, retry } from '../common/retry.ts';
 import type { StoredRow } from '../common/rows.ts';
 import { mergeInOrder } from './merge.ts';
 import { agentColumn, type SourceRow } from './stats.ts';
-import { workbookColumns, writeWorkbook } from './workbook.ts';
+import { type WorkbookOptions, workbookColumns, writeWorkbook } from './workbook.ts';
 
 export interface BuildDeps {
   config: Config;
@@ -22,6 +22,7 @@ export interface BuildDeps {
   dynamodb: DynamoDBDocumentClient;
   resources: Resources;
   now?: () => Date;
+  workbook?: WorkbookOptions;
 }
 
 export const workbookContentType = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
@@ -47,6 +48,7 @@ export async function buildReport(input: BuildInput, deps: BuildDeps): Promise<B
       { ...input, generatedAt: now() },
       (spec) => readRows(spec, run.date, deps),
       path,
+      deps.workbook,
     );
     const { size: bytes } = await stat(path);
     const key = reportKey(run.date, run.intradayTime);

@@ -2,13 +2,20 @@ import { createWriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
 import type { ColumnSpec, Config, ExportSpec } from '../common/config.ts';
 import type { CollectSummary, IngestResult, Run } from '../common/contracts.ts';
+import { continuationTabName, maxTabsPerExport } from '../common/excel.ts';
 import { workbookName } from '../common/keys.ts';
+import { logger } from '../common/observability.ts';
 import { instantToIso } from '../common/time.ts';
 import { agentColumn, type DayContent, DayStats, figureColumnsOf, type RowValues, type SourceRow } from './stats.ts';
-import { type CellInput, columnNumber, styleTable, XlsxWriter } from './xlsx.ts';
+import { type CellInput, columnNumber, type SheetLayout, type SheetWriter, styleTable, XlsxWriter } from './xlsx.ts';
 
 /** The rows of one export type in workbook order (interval, then agent), a batch at a time. */
 export type RowSource = (spec: ExportSpec) => AsyncIterable<readonly SourceRow[]>;
+
+export interface WorkbookOptions {
+  /** Rows a tab holds before the rows continue on the next (default Excel's 1,048,576; fewer in tests). */
+  maxRowsPerTab?: number;
+}
 
 /** The run the workbook reports on. */
 export interface WorkbookRun {
@@ -38,6 +45,7 @@ const palette = styleTable({
   section: { bold: true, size: 12, color: 'FF1F4E78' },
   label: { bold: true },
   note: { italic: true, color: 'FF595959' },
+  wrapped: { wrap: true },
   detailDate: { numFmt: 'yyyy-mm-dd', align: 'left' },
   detailDatetime: { numFmt: 'yyyy-mm-dd hh:mm:ss', align: 'left' },
   number: { numFmt: '#,##0' },
@@ -62,14 +70,16 @@ const style = palette.id;
  * with the operator's columns from the type's first column and the configured extra columns
  * to their right. The export tabs are written first, as their rows stream in, and tallied on
  * the way; the Summary is written last from those tallies (it is still the first tab), so it
- * always agrees with the tabs. The destination is a file path or a stream; on failure it is
- * destroyed.
+ * always agrees with the tabs. A type with more rows than a tab holds continues on tabs of its
+ * own right after it (`IB Calls (2)`…), and the Summary says so. The destination is a file path
+ * or a stream; on failure it is destroyed.
  */
 export async function writeWorkbook(
   config: Config,
   report: WorkbookRun,
   rowsOf: RowSource,
   destination: string | Writable,
+  options: WorkbookOptions = {},
 ): Promise<DayContent> {
   const output =
     typeof destination === 'string' ? createWriteStream(destination, { highWaterMark: 1 << 20 }) : destination;
@@ -84,10 +94,20 @@ export async function writeWorkbook(
   });
   try {
     const day = new DayStats(config);
-    for (const spec of config.exports) await writeExportTab(book, config, spec, rowsOf(spec), day);
+    const continuations = new Map<string, string[]>();
+    for (const spec of config.exports) {
+      const more = await writeExportTab(book, config, spec, rowsOf(spec), day, options.maxRowsPerTab);
+      if (more.length > 0) continuations.set(spec.type, more);
+    }
     const content = day.content(report.ingested);
-    await writeSummary(book, config, report, content);
+    await writeSummary(book, config, report, content, continuations);
     await book.finish();
+    if (book.cellsCut > 0) {
+      logger.warn('text cells over Excel’s limit were cut, with a mark, in the workbook', { cells: book.cellsCut });
+    }
+    if (continuations.size > 0) {
+      logger.info('export types continued on more tabs', { tabs: Object.fromEntries(continuations) });
+    }
     return content;
   } catch (error) {
     // An incomplete workbook is not left open (a warm Lambda would keep the descriptor).
@@ -119,18 +139,21 @@ export function workbookColumns(spec: ExportSpec): string[] {
   ];
 }
 
+/** Writes a type's tab; returns the continuation tabs its rows needed beyond it, if any. */
 async function writeExportTab(
   book: XlsxWriter,
   config: Config,
   spec: ExportSpec,
   rows: AsyncIterable<readonly SourceRow[]>,
   day: DayStats,
-): Promise<void> {
+  maxRows: number | undefined,
+): Promise<string[]> {
   const columns = tabColumns(spec);
   const first = columnNumber(spec.firstColumn);
   const last = first + columns.length - 1;
   const tally = day.type(spec);
   const iterator = rows[Symbol.asyncIterator]();
+  const continuations: string[] = [];
   try {
     // Column widths come before the rows in the sheet: they are sized on the first rows.
     const sample: (readonly SourceRow[])[] = [];
@@ -142,23 +165,46 @@ async function writeExportTab(
       sampled += next.value.length;
     }
     const widths = columns.map((column) => columnWidth(column, sample));
-    const sheet = await book.sheet(spec.tab, {
+    const layout: SheetLayout = {
       widths: [...new Array<number>(first - 1).fill(0), ...widths],
       frozenRows: 1,
       landscape: widths.reduce((sum, w) => sum + w, 0) > portraitWidth,
       printTitleRows: 1,
-    });
-    await sheet.row(
-      columns.map((c) => c.name),
-      columns.map((c) => (c.kind === 'text' || c.kind === 'flag' ? style.header : style.headerRight)),
-      { first, height: 30 },
-    );
+      ...(maxRows ? { maxRows } : {}),
+    };
+    // Every tab of the type, continuations too, has the header, frozen, and a filter over its rows.
+    const start = async (name: string, after?: string): Promise<SheetWriter> => {
+      const tab = await book.sheet(name, layout, after ? { after } : undefined);
+      await tab.row(
+        columns.map((c) => c.name),
+        columns.map((c) => (c.kind === 'text' || c.kind === 'flag' ? style.header : style.headerRight)),
+        { first, height: 30 },
+      );
+      return tab;
+    };
+    const end = (tab: SheetWriter) =>
+      tab.end({
+        autoFilter: { firstRow: 1, firstColumn: first, lastRow: Math.max(tab.rowNumber, 1), lastColumn: last },
+      });
+    let sheet = await start(spec.tab);
 
     const encode = cellEncoder(columns, config.workbook.durations);
     const cells = new Array<CellInput>(columns.length);
     const styles = columns.map((column) => columnStyle(column, config.workbook.durations));
     const write = async (batch: readonly SourceRow[]) => {
       for (const row of batch) {
+        if (sheet.full) {
+          const number = continuations.length + 2;
+          if (number > maxTabsPerExport) {
+            throw new Error(
+              `${spec.type} has more rows than ${maxTabsPerExport} tabs hold (${sheet.maxRows - 1} each)`,
+            );
+          }
+          await end(sheet);
+          const name = continuationTabName(spec.tab, number);
+          sheet = await start(name, sheet.name);
+          continuations.push(name);
+        }
         tally.add(row);
         encode(row.values, cells);
         const drained = sheet.row(cells, styles, { first });
@@ -167,9 +213,8 @@ async function writeExportTab(
     };
     for (const batch of sample) await write(batch);
     for (let next = await iterator.next(); !next.done; next = await iterator.next()) await write(next.value);
-    await sheet.end({
-      autoFilter: { firstRow: 1, firstColumn: first, lastRow: Math.max(sheet.rowNumber, 1), lastColumn: last },
-    });
+    await end(sheet);
+    return continuations;
   } finally {
     await iterator.return?.();
   }
@@ -273,7 +318,13 @@ const agentHeaders = [
 ];
 
 /** The Summary: the run, each export type's rows and freshness, volume by hour, agent KPIs. */
-async function writeSummary(book: XlsxWriter, config: Config, report: WorkbookRun, day: DayContent): Promise<void> {
+async function writeSummary(
+  book: XlsxWriter,
+  config: Config,
+  report: WorkbookRun,
+  day: DayContent,
+  continuations: ReadonlyMap<string, readonly string[]>,
+): Promise<void> {
   const { run, mail, ingested } = report;
   const longestAgent = Math.max(0, ...day.agents.map((a) => a.agent.length));
   const sheet = await book.sheet('Summary', {
@@ -327,17 +378,31 @@ async function writeSummary(book: XlsxWriter, config: Config, report: WorkbookRu
   for (const type of day.types) {
     const status = day.missing.includes(type.type) ? 'Missing' : day.late.includes(type.type) ? 'Late' : 'OK';
     const statusStyle = status === 'Missing' ? style.missing : status === 'Late' ? style.late : style.ok;
+    const more = continuations.get(type.type) ?? [];
+    const tabs =
+      more.length === 0
+        ? type.tab
+        : `${type.tab}, continues on ${more[0]}${more.length > 1 ? ` to ${more[more.length - 1]}` : ''}`;
     await row(
       [
         type.type,
-        type.tab,
+        tabs,
         type.rows,
         type.lastExportAt ? localSerial(type.lastExportAt) : null,
         status,
         type.files,
         ...counts.map((k) => type.ingest[k]),
       ],
-      [0, 0, style.number, style.datetime, statusStyle, ...counts.map(() => style.number), style.number],
+      [
+        0,
+        more.length === 0 ? 0 : style.wrapped,
+        style.number,
+        style.datetime,
+        statusStyle,
+        ...counts.map(() => style.number),
+        style.number,
+      ],
+      more.length === 0 ? undefined : 15 * Math.ceil(tabs.length / ((summaryWidths[1] ?? 22) - 2)),
     );
   }
   const newest = day.types.reduce<string | undefined>(

@@ -1,12 +1,14 @@
 import type { Writable } from 'node:stream';
+import { maxCellCharacters, maxSheetRows, sameTabName, tabNameProblem } from '../common/excel.ts';
 import { ZipWriter } from './zip.ts';
 
 /**
  * A streaming XLSX writer: each sheet's XML is built as text and deflated as it goes, so
  * a workbook of a million rows is written in seconds with a few MB of buffers. Sheets may be
- * written in any order (the Summary, written last, is still the first tab). Strings go to
- * the shared string table, which is the only thing that grows with the data (by distinct
- * text: agent names, filters, queues).
+ * written in any order (the Summary, written last, is still the first tab), and a sheet not
+ * declared up front (a continuation) may be placed after another. Strings go to the shared
+ * string table, which is the only thing that grows with the data (by distinct text: agent
+ * names, filters, queues).
  */
 
 /** A cell: empty cells (null, undefined, NaN) are not written. */
@@ -49,6 +51,8 @@ export interface SheetLayout {
   landscape?: boolean;
   /** Rows printed at the top of every page. */
   printTitleRows?: number;
+  /** Rows the sheet may hold: Excel's 1,048,576 unless fewer are asked for (tests). */
+  maxRows?: number;
 }
 
 export interface CellRange {
@@ -64,7 +68,6 @@ export interface SheetEnd {
   dataBars?: { range: CellRange; color: string }[];
 }
 
-const maxRows = 1_048_576;
 /** Characters of sheet XML collected before they are encoded and deflated. */
 const flushChars = 1 << 18;
 
@@ -77,9 +80,16 @@ export class XlsxWriter {
   private readonly zip: ZipWriter;
   private readonly strings = new Map<string, number>();
   private readonly stringXml: string[] = [];
-  private readonly definedNames: string[] = [];
+  /** Tab order: the declared sheets, with any placed later among them. */
+  private readonly order: string[] = [];
+  /** Each sheet's part number (`xl/worksheets/sheet<n>.xml`). */
+  private readonly parts = new Map<string, number>();
   private readonly written = new Set<string>();
+  private readonly printTitleRows = new Map<string, number>();
+  private readonly filters = new Map<string, CellRange>();
   private stringRefs = 0;
+  /** Text cells cut to Excel's limit. */
+  cellsCut = 0;
 
   constructor(
     output: Writable,
@@ -95,21 +105,34 @@ export class XlsxWriter {
     },
   ) {
     this.zip = new ZipWriter(output, { level: options.compressionLevel, modified: options.created });
+    for (const name of options.sheets) this.place(name, this.order.length);
   }
 
-  /** Starts a sheet; finish it with `end()` before starting another. */
-  async sheet(name: string, layout: SheetLayout): Promise<SheetWriter> {
-    const index = this.options.sheets.indexOf(name);
-    if (index < 0 || this.written.has(name)) throw new Error(`Sheet ${name} is not declared, or already written`);
-    this.written.add(name);
-    const sheet = new SheetWriter(this, this.zip, name, index, layout);
-    await sheet.start();
-    if (layout.printTitleRows) {
-      this.definedNames.push(
-        `<definedName name="_xlnm.Print_Titles" localSheetId="${index}">${sheetRef(name)}!$1:$${layout.printTitleRows}</definedName>`,
-      );
+  /**
+   * Starts a sheet; finish it with `end()` before starting another. A sheet not declared up
+   * front is placed right after the tab `after`.
+   */
+  async sheet(name: string, layout: SheetLayout, placement?: { after: string }): Promise<SheetWriter> {
+    if (!this.parts.has(name)) {
+      const after = placement ? this.order.indexOf(placement.after) : -1;
+      if (after < 0) throw new Error(`Sheet ${name} is not declared`);
+      this.place(name, after + 1);
     }
+    if (this.written.has(name)) throw new Error(`Sheet ${name} is already written`);
+    this.written.add(name);
+    const sheet = new SheetWriter(this, this.zip, name, this.parts.get(name) ?? 0, layout, this.order[0] === name);
+    await sheet.start();
+    if (layout.printTitleRows) this.printTitleRows.set(name, layout.printTitleRows);
     return sheet;
+  }
+
+  private place(name: string, position: number): void {
+    const problem = tabNameProblem(name);
+    if (problem) throw new Error(`Sheet name "${name}" ${problem}`);
+    const taken = this.order.find((other) => sameTabName(other, name));
+    if (taken !== undefined) throw new Error(`Sheet name "${name}" is taken by "${taken}" (Excel ignores case)`);
+    this.order.splice(position, 0, name);
+    this.parts.set(name, this.parts.size + 1);
   }
 
   /** Index of a string in the shared string table. */
@@ -125,17 +148,29 @@ export class XlsxWriter {
     return index;
   }
 
-  filterRange(sheetIndex: number, sheetName: string, range: CellRange): void {
-    this.definedNames.push(
-      `<definedName name="_xlnm._FilterDatabase" localSheetId="${sheetIndex}" hidden="1">${sheetRef(sheetName)}!${absoluteRange(range)}</definedName>`,
-    );
+  filterRange(sheetName: string, range: CellRange): void {
+    this.filters.set(sheetName, range);
   }
 
   /** Writes the shared strings, styles and workbook parts, then closes the archive. */
   async finish(): Promise<void> {
-    const missing = this.options.sheets.filter((name) => !this.written.has(name));
+    const missing = this.order.filter((name) => !this.written.has(name));
     if (missing.length > 0) throw new Error(`Sheets not written: ${missing.join(', ')}`);
-    const { sheets } = this.options;
+    const sheets = this.order;
+    const part = (name: string) => this.parts.get(name) ?? 0;
+    // Defined names refer to a sheet by its position, known once every sheet is placed.
+    const definedNames = sheets.flatMap((name, index) => [
+      ...(this.filters.has(name)
+        ? [
+            `<definedName name="_xlnm._FilterDatabase" localSheetId="${index}" hidden="1">${sheetRef(name)}!${absoluteRange(this.filters.get(name) as CellRange)}</definedName>`,
+          ]
+        : []),
+      ...(this.printTitleRows.has(name)
+        ? [
+            `<definedName name="_xlnm.Print_Titles" localSheetId="${index}">${sheetRef(name)}!$1:$${this.printTitleRows.get(name)}</definedName>`,
+          ]
+        : []),
+    ]);
     const strings = this.zip.entry('xl/sharedStrings.xml');
     let xml = `${xmlHead}<sst xmlns="${mainNs}" count="${this.stringRefs}" uniqueCount="${this.stringXml.length}">`;
     for (const si of this.stringXml) {
@@ -152,16 +187,17 @@ export class XlsxWriter {
     await this.zip.add(
       'xl/workbook.xml',
       `${xmlHead}<workbook xmlns="${mainNs}" xmlns:r="${relNs}"><bookViews><workbookView activeTab="0"/></bookViews><sheets>${sheets
-        .map((name, i) => `<sheet name="${escapeXml(name)}" sheetId="${i + 1}" r:id="rId${i + 1}"/>`)
-        .join('')}</sheets>${
-        this.definedNames.length > 0 ? `<definedNames>${this.definedNames.join('')}</definedNames>` : ''
-      }</workbook>`,
+        .map((name) => `<sheet name="${escapeXml(name)}" sheetId="${part(name)}" r:id="rId${part(name)}"/>`)
+        .join(
+          '',
+        )}</sheets>${definedNames.length > 0 ? `<definedNames>${definedNames.join('')}</definedNames>` : ''}</workbook>`,
     );
     await this.zip.add(
       'xl/_rels/workbook.xml.rels',
       `${xmlHead}<Relationships xmlns="${pkgRelNs}">${sheets
         .map(
-          (_, i) => `<Relationship Id="rId${i + 1}" Type="${relNs}/worksheet" Target="worksheets/sheet${i + 1}.xml"/>`,
+          (name) =>
+            `<Relationship Id="rId${part(name)}" Type="${relNs}/worksheet" Target="worksheets/sheet${part(name)}.xml"/>`,
         )
         .join('')}<Relationship Id="rId${sheets.length + 1}" Type="${relNs}/styles" Target="styles.xml"/>` +
         `<Relationship Id="rId${sheets.length + 2}" Type="${relNs}/sharedStrings" Target="sharedStrings.xml"/></Relationships>`,
@@ -174,8 +210,8 @@ export class XlsxWriter {
         `<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>` +
         sheets
           .map(
-            (_, i) =>
-              `<Override PartName="/xl/worksheets/sheet${i + 1}.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>`,
+            (name) =>
+              `<Override PartName="/xl/worksheets/sheet${part(name)}.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>`,
           )
           .join('') +
         `<Override PartName="/xl/styles.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>` +
@@ -207,15 +243,19 @@ export class SheetWriter {
   private xml = '';
   private lastRow = 0;
   private readonly entry;
+  /** Rows the sheet holds. */
+  readonly maxRows: number;
 
   constructor(
     private readonly book: XlsxWriter,
     zip: ZipWriter,
-    private readonly name: string,
-    private readonly index: number,
+    readonly name: string,
+    part: number,
     private readonly layout: SheetLayout,
+    private readonly selected: boolean,
   ) {
-    this.entry = zip.entry(`xl/worksheets/sheet${index + 1}.xml`);
+    this.entry = zip.entry(`xl/worksheets/sheet${part}.xml`);
+    this.maxRows = Math.min(layout.maxRows ?? maxSheetRows, maxSheetRows);
   }
 
   /** The number of the last row written (0 before any). */
@@ -223,9 +263,14 @@ export class SheetWriter {
     return this.lastRow;
   }
 
+  /** Whether the sheet holds as many rows as it may: the next row needs another sheet. */
+  get full(): boolean {
+    return this.lastRow >= this.maxRows;
+  }
+
   async start(): Promise<void> {
     const { widths, frozenRows } = this.layout;
-    const selected = this.index === 0 ? ' tabSelected="1"' : '';
+    const selected = this.selected ? ' tabSelected="1"' : '';
     const frozen = frozenRows
       ? `<pane ySplit="${frozenRows}" topLeftCell="A${frozenRows + 1}" activePane="bottomLeft" state="frozen"/><selection pane="bottomLeft" activeCell="A${frozenRows + 1}" sqref="A${frozenRows + 1}"/>`
       : '';
@@ -249,7 +294,7 @@ export class SheetWriter {
     options?: { first?: number; height?: number },
   ): Promise<void> | undefined {
     const r = ++this.lastRow;
-    if (r > maxRows) throw new Error(`Sheet ${this.name} has more rows than Excel allows (${maxRows})`);
+    if (r > this.maxRows) throw new Error(`Sheet ${this.name} has more rows than it may hold (${this.maxRows})`);
     const first = options?.first ?? 1;
     let cells = '';
     for (let i = 0; i < values.length; i++) {
@@ -261,7 +306,7 @@ export class SheetWriter {
       if (typeof value === 'number') {
         if (Number.isFinite(value)) cells += `<c r="${ref}"${s}><v>${value}</v></c>`;
       } else if (typeof value === 'string') {
-        cells += `<c r="${ref}"${s} t="s"><v>${this.book.sharedString(value)}</v></c>`;
+        cells += `<c r="${ref}"${s} t="s"><v>${this.book.sharedString(this.fit(value))}</v></c>`;
       } else {
         cells += `<c r="${ref}"${s} t="b"><v>${value ? 1 : 0}</v></c>`;
       }
@@ -281,7 +326,7 @@ export class SheetWriter {
     let tail = '</sheetData>';
     if (end.autoFilter) {
       tail += `<autoFilter ref="${rangeRef(end.autoFilter)}"/>`;
-      this.book.filterRange(this.index, this.name, end.autoFilter);
+      this.book.filterRange(this.name, end.autoFilter);
     }
     (end.dataBars ?? []).forEach(({ range, color }, i) => {
       tail +=
@@ -298,11 +343,32 @@ export class SheetWriter {
     await this.entry.end();
   }
 
+  /**
+   * Excel refuses a cell over its limit and offers to repair the file; such a value is cut,
+   * with a mark saying so, rather than lose the workbook. Ingest rejects such values: this
+   * guards rows stored before it did.
+   */
+  private fit(text: string): string {
+    if (text.length <= maxCellCharacters) return text;
+    this.book.cellsCut++;
+    return cutCell(text);
+  }
+
   private async flush(): Promise<void> {
     const data = Buffer.from(this.xml, 'utf8');
     this.xml = '';
     await this.entry.write(data);
   }
+}
+
+/** A text over Excel's cell limit, cut to it and ending `… [cut from 40,000 characters]`. */
+export function cutCell(text: string): string {
+  const mark = `… [cut from ${text.length.toLocaleString('en-US')} characters]`;
+  let end = maxCellCharacters - mark.length;
+  // Never half of a surrogate pair.
+  const last = text.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end--;
+  return text.slice(0, end) + mark;
 }
 
 const letters: string[] = [''];

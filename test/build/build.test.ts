@@ -335,6 +335,44 @@ describe('buildReport', () => {
     expect(result.missing).not.toContain('RESC');
   });
 
+  it('continues a type past a tab’s rows on the next tab, and cuts a stored cell over Excel’s limit', async () => {
+    const date = '2026-03-13';
+    // Twelve rows, one of them stored with a name longer than a cell holds (before ingest refused such values).
+    const long = `Long ${'n'.repeat(39_995)}`;
+    await putRows(
+      Array.from({ length: 12 }, (_, i) =>
+        storedRow(
+          'IB_Calls',
+          date,
+          i % 8,
+          `split-${i}`,
+          ibCall(date, 8 + Math.floor(i / 4), i === 5 ? long : `Agent ${i % 4}`, 1),
+          '2026-03-13T18:00:00.000Z',
+        ),
+      ),
+    );
+    const result = await buildReport(buildInput(date), { ...deps(), workbook: { maxRowsPerTab: 10 } });
+    const { book } = await downloadWorkbook(result.workbook.key);
+    expect(book.worksheets.map((w) => w.name).slice(0, 4)).toEqual(['Summary', 'IB Calls', 'IB Calls (2)', 'QCBS']);
+    const names = [...column(book, 'IB Calls', 'A'), ...column(book, 'IB Calls (2)', 'A')].map(String);
+    // By interval, then agent: the long name sorts last in its hour.
+    const hour = ['Agent 0', 'Agent 1', 'Agent 2', 'Agent 3'];
+    expect(names.map((name) => name.slice(0, 7))).toEqual([
+      ...hour,
+      'Agent 0',
+      'Agent 2',
+      'Agent 3',
+      'Long nn',
+      ...hour,
+    ]);
+    expect(column(book, 'IB Calls (2)', 'A')).toHaveLength(3);
+    const cut = names[7] ?? '';
+    expect(cut).toHaveLength(32_767);
+    expect(cut.endsWith('n… [cut from 40,000 characters]')).toBe(true);
+    expect(result.types.find((t) => t.type === 'IB_Calls')?.rows).toBe(12);
+    expect(summaryRow(book, 'IB_Calls').slice(0, 3)).toEqual(['IB_Calls', 'IB Calls, continues on IB Calls (2)', 12]);
+  });
+
   it('fails when DynamoDB cannot be read, and leaves no file behind', async () => {
     const dynamodb = {
       async send() {

@@ -6,6 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SourceRow } from '../../functions/build/stats.ts';
 import { writeWorkbook } from '../../functions/build/workbook.ts';
 import { config, fixtureRows, report } from './fixtures.ts';
 
@@ -22,26 +23,29 @@ const csvAllSheets = 'csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,t
 
 let dir: string;
 
-async function soffice(convertTo: string): Promise<void> {
+async function soffice(convertTo: string, file = 'day.xlsx'): Promise<void> {
   // A profile of its own, so runs side by side (and a desktop LibreOffice) do not lock each other out.
   const profile = pathToFileURL(join(dir, 'profile')).href;
   await run(
     'soffice',
-    [
-      `-env:UserInstallation=${profile}`,
-      '--headless',
-      '--convert-to',
-      convertTo,
-      '--outdir',
-      dir,
-      join(dir, 'day.xlsx'),
-    ],
+    [`-env:UserInstallation=${profile}`, '--headless', '--convert-to', convertTo, '--outdir', dir, join(dir, file)],
     { timeout: 120_000 },
   );
 }
 
-async function sheet(tab: string): Promise<string[][]> {
-  return parse(await readFile(join(dir, `day-${tab}.csv`), 'utf8'), { relax_column_count: true }) as string[][];
+async function sheet(tab: string, book = 'day'): Promise<string[][]> {
+  return parse(await readFile(join(dir, `${book}-${tab}.csv`), 'utf8'), { relax_column_count: true }) as string[][];
+}
+
+/** The fixture's IB Calls with one name over Excel's cell limit, as a row stored before ingest refused such values. */
+async function* withLongName(type: string): AsyncGenerator<SourceRow[]> {
+  for await (const batch of fixtureRows(type)) {
+    yield batch.map((row) =>
+      row.values['Agent Name'] === 'Zed Zimmer'
+        ? { ...row, values: { ...row.values, 'Agent Name': 'Z'.repeat(40_000) } }
+        : row,
+    );
+  }
 }
 
 beforeAll(async () => {
@@ -49,7 +53,12 @@ beforeAll(async () => {
   await writeWorkbook(config, report, (spec) => fixtureRows(spec.type), join(dir, 'day.xlsx'));
   await soffice(csvAllSheets);
   await soffice('pdf');
-}, 180_000);
+  // Four rows a tab (the header and three): IB Calls' five rows continue on a second tab.
+  await writeWorkbook(config, report, (spec) => withLongName(spec.type), join(dir, 'continued.xlsx'), {
+    maxRowsPerTab: 4,
+  });
+  await soffice(csvAllSheets, 'continued.xlsx');
+}, 240_000);
 
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -136,5 +145,31 @@ describe('the workbook in LibreOffice', () => {
     );
     expect(titles).toEqual(['Summary', ...config.exports.map((spec) => spec.tab), 'Charlie-Intraday-2026-03-09']);
     expect([...pdf.matchAll(/\/Type\s*\/Page[^s]/g)]).toHaveLength(config.exports.length + 1);
+  });
+
+  it('opens a type continued on a second tab, and a cell cut to Excel’s limit', async () => {
+    const header = ['Agent Name', 'Handle', 'Avg Handle', 'Interval Start', 'Interval Complete', 'Agent Id'];
+    const first = await sheet('IB Calls', 'continued');
+    expect(first.map((cells) => cells[0]?.slice(0, 12))).toEqual([
+      'Agent Name',
+      'alice Adams',
+      'Bob Brown',
+      'ZZZZZZZZZZZZ',
+    ]);
+    expect(first[0]).toEqual(header);
+    const cut = first[3]?.[0] ?? '';
+    expect(cut).toHaveLength(32_767);
+    expect(cut.endsWith('Z… [cut from 40,000 characters]')).toBe(true);
+    expect(await sheet('IB Calls (2)', 'continued')).toEqual([
+      header,
+      ['Bob Brown', '4', '0:01:30', '2026-03-09 09:00:00', 'FALSE', 'id-bob-brown'],
+      ['José Peña', '3', '', '2026-03-09 09:00:00', 'FALSE', 'id-jos-pe-a'],
+    ]);
+    const summary = await sheet('Summary', 'continued');
+    expect(summary.find((cells) => cells[0] === 'IB_Calls')?.slice(0, 3)).toEqual([
+      'IB_Calls',
+      'IB Calls, continues on IB Calls (2)',
+      '5',
+    ]);
   });
 });

@@ -8,8 +8,9 @@ import { strFromU8, unzipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DayContent, SourceRow } from '../../functions/build/stats.ts';
 import { writeWorkbook } from '../../functions/build/workbook.ts';
-import { columnLetter, columnNumber } from '../../functions/build/xlsx.ts';
+import { columnLetter, columnNumber, cutCell, XlsxWriter } from '../../functions/build/xlsx.ts';
 import { parseConfig } from '../../functions/common/config.ts';
+import { maxCellCharacters, maxSheetRows } from '../../functions/common/excel.ts';
 import { config, DAY, fixtureRows, report, rowsByType } from './fixtures.ts';
 
 const msPerDay = 86_400_000;
@@ -410,5 +411,171 @@ describe('writeWorkbook', () => {
     );
     await expect(failing).rejects.toThrow('DynamoDB is down');
     expect(output.destroyed).toBe(true);
+  });
+});
+
+/** The IB Calls fixture's rows, `times` over (rows in order, a batch per interval), for a day past a tab's limit. */
+async function* repeatedIbCalls(times: number): AsyncGenerator<SourceRow[]> {
+  for (let copy = 0; copy < times; copy++) {
+    for await (const batch of fixtureRows('IB_Calls')) {
+      yield batch.map((row) => ({
+        ...row,
+        values: { ...row.values, 'Agent Id': `${row.values['Agent Id']}-${copy}` },
+      }));
+    }
+  }
+}
+
+describe('Excel limits', () => {
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'charlie-workbook-limits-'));
+  });
+
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function readBook(path: string): Promise<ExcelJS.Workbook> {
+    const read = new ExcelJS.Workbook();
+    await read.xlsx.readFile(path);
+    return read;
+  }
+
+  it('continues a type past the rows a tab holds on tabs of its own, each with the header, frozen and filtered', async () => {
+    const path = join(dir, 'continued.xlsx');
+    // 25 IB Calls rows, 10 rows a tab (the header and 9): 9 + 9 + 7.
+    const content = await writeWorkbook(
+      config,
+      report,
+      (spec) => (spec.type === 'IB_Calls' ? repeatedIbCalls(5) : fixtureRows(spec.type)),
+      path,
+      { maxRowsPerTab: 10 },
+    );
+    const book = await readBook(path);
+    expect(book.worksheets.map((w) => w.name)).toEqual([
+      'Summary',
+      'IB Calls',
+      'IB Calls (2)',
+      'IB Calls (3)',
+      'QCBS',
+      'Dials',
+      'Productivity',
+      'Campaign Interactions',
+      'ACQ',
+      'RESC',
+    ]);
+    const tabs = ['IB Calls', 'IB Calls (2)', 'IB Calls (3)'].map((name) => sheetOf(book, name));
+    expect(tabs.map((tab) => tab.rowCount)).toEqual([10, 10, 8]);
+    for (const tab of tabs) {
+      expect(valuesOf(tab.getRow(1)), tab.name).toEqual(valuesOf(sheetOf(book, 'IB Calls').getRow(1)));
+      expect(tab.getCell('A1').font?.bold, tab.name).toBe(true);
+      expect(tab.views[0], tab.name).toMatchObject({ state: 'frozen', ySplit: 1, topLeftCell: 'A2' });
+      expect(tab.pageSetup.printTitlesRow, tab.name).toBe('1:1');
+      expect(tab.getColumn(1).width, tab.name).toBe(sheetOf(book, 'IB Calls').getColumn(1).width);
+    }
+    expect(tabs.map((tab) => tab.autoFilter)).toEqual(['A1:F10', 'A1:F10', 'A1:F8']);
+    // Every row once, in order, across the tabs.
+    const ids = tabs.flatMap((tab) =>
+      Array.from({ length: tab.rowCount - 1 }, (_, i) => tab.getCell(`F${i + 2}`).value),
+    );
+    const expected: unknown[] = [];
+    for await (const batch of repeatedIbCalls(5)) expected.push(...batch.map((row) => row.values['Agent Id']));
+    expect(ids).toEqual(expected);
+
+    // The Summary counts the type's rows once and names the tabs they continue on.
+    expect(content.types.find((t) => t.type === 'IB_Calls')?.rows).toBe(25);
+    const summary = sheetOf(book, 'Summary');
+    const ib = rowLabelled(summary, 'IB_Calls');
+    expect(valuesOf(ib).slice(0, 3)).toEqual(['IB_Calls', 'IB Calls, continues on IB Calls (2) to IB Calls (3)', 25]);
+    expect(ib.getCell(2).alignment?.wrapText).toBe(true);
+    expect(rowLabelled(summary, 'QCBS').getCell(2).value).toBe('QCBS');
+  });
+
+  it('names a single continuation tab on the Summary', async () => {
+    const path = join(dir, 'one-more.xlsx');
+    await writeWorkbook(
+      config,
+      report,
+      (spec) => (spec.type === 'IB_Calls' ? repeatedIbCalls(2) : fixtureRows(spec.type)),
+      path,
+      { maxRowsPerTab: 10 },
+    );
+    const book = await readBook(path);
+    expect(sheetOf(book, 'IB Calls (2)').rowCount).toBe(2);
+    expect(book.getWorksheet('IB Calls (3)')).toBeUndefined();
+    expect(rowLabelled(sheetOf(book, 'Summary'), 'IB_Calls').getCell(2).value).toBe(
+      'IB Calls, continues on IB Calls (2)',
+    );
+  });
+
+  it('holds 1,048,576 rows a tab by default, the header included', async () => {
+    expect(maxSheetRows).toBe(1_048_576);
+    const book = new XlsxWriter(new Writable({ write: (_chunk, _encoding, done) => done() }), {
+      sheets: ['Rows'],
+      styles: [],
+      creator: 'test',
+      title: 'test',
+      created: new Date('2026-03-10T12:00:00Z'),
+      compressionLevel: 1,
+    });
+    const sheet = await book.sheet('Rows', { widths: [] });
+    // Rows left empty count as rows: no need to write a million to reach the last.
+    sheet.skip(maxSheetRows - 1);
+    expect(sheet.full).toBe(false);
+    await sheet.row(['the last row Excel shows'], [0]);
+    expect(sheet.rowNumber).toBe(1_048_576);
+    expect(sheet.full).toBe(true);
+    expect(() => sheet.row(['one too many'], [0])).toThrow('more rows than it may hold (1048576)');
+    book.abort();
+  });
+
+  it('cuts a text over 32,767 characters to the limit, ending with a mark, and leaves one at the limit whole', async () => {
+    const path = join(dir, 'long-cells.xlsx');
+    const long = 'x'.repeat(40_000);
+    const atLimit = 'y'.repeat(maxCellCharacters);
+    // An emoji (two UTF-16 units) across the cut, which falls after 32,736 units: never split in half.
+    const emoji = `${'z'.repeat(maxCellCharacters - 37)}${'😀'.repeat(5000)}`;
+    const names = [long, atLimit, emoji];
+    await writeWorkbook(
+      config,
+      report,
+      async function* (spec) {
+        if (spec.type !== 'IB_Calls') return;
+        for await (const batch of fixtureRows('IB_Calls')) {
+          yield batch.map((row, i) => ({ ...row, values: { ...row.values, 'Agent Name': names[i] ?? 'Ann' } }));
+          return;
+        }
+      },
+      path,
+    );
+    const tab = sheetOf(await readBook(path), 'IB Calls');
+    const [cut = '', whole, cutEmoji = ''] = ['A2', 'A3', 'A4'].map((address) => String(tab.getCell(address).value));
+    expect(cut).toHaveLength(maxCellCharacters);
+    expect(cut.startsWith('x'.repeat(32_000))).toBe(true);
+    expect(cut.endsWith('x… [cut from 40,000 characters]')).toBe(true);
+    expect(whole).toBe(atLimit);
+    expect(cutEmoji).toHaveLength(maxCellCharacters - 1);
+    expect(cutEmoji.endsWith('z😀😀😀… [cut from 42,730 characters]')).toBe(true);
+    // No lone surrogate: UTF-8 round-trips it unchanged.
+    expect(Buffer.from(cutEmoji, 'utf8').toString('utf8')).toBe(cutEmoji);
+    expect(cutCell(long)).toBe(cut);
+  });
+
+  it('refuses a tab name Excel would refuse', () => {
+    const writer = (sheets: string[]) =>
+      new XlsxWriter(new Writable({ write: (_chunk, _encoding, done) => done() }), {
+        sheets,
+        styles: [],
+        creator: 'test',
+        title: 'test',
+        created: new Date('2026-03-10T12:00:00Z'),
+        compressionLevel: 1,
+      });
+    expect(() => writer(['A/B'])).toThrow('Sheet name "A/B" must not contain any of [ ] : * ? / \\');
+    expect(() => writer(['x'.repeat(32)])).toThrow('must be at most 31 characters');
+    expect(() => writer(['Calls', 'CALLS'])).toThrow('Sheet name "CALLS" is taken by "Calls" (Excel ignores case)');
+    expect(() => writer(["'Quoted'"])).toThrow("must not start or end with '");
   });
 });
