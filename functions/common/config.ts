@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { maxConfiguredTabCharacters, reservedTabNames, sameTabName, tabNameProblem } from './excel.ts';
 
 /**
  * The one configuration of a deployment: `charlie.config.json` at the repository root.
@@ -16,6 +17,25 @@ const regexSource = z.string().refine(isRegex, { message: 'not a valid regular e
 
 const email = z.email();
 
+/**
+ * A workbook tab: a name Excel takes, short enough for the continuation tabs of a long day
+ * (`IB Calls (2)` … ` (99)`), not one the workbook writes itself.
+ */
+const tabName = z
+  .string()
+  .max(maxConfiguredTabCharacters, {
+    message: `at most ${maxConfiguredTabCharacters} characters: Excel takes 31, and a type past a tab's rows continues on tabs named like "IB Calls (2)"`,
+  })
+  .superRefine((name, ctx) => {
+    const problem = tabNameProblem(name);
+    if (problem) ctx.addIssue({ code: 'custom', message: `an Excel tab name ${problem}` });
+    const reserved = reservedTabNames.find((other) => sameTabName(other, name));
+    if (reserved) ctx.addIssue({ code: 'custom', message: `"${reserved}" is a tab the workbook writes itself` });
+    if (/ \(\d+\)$/.test(name)) {
+      ctx.addIssue({ code: 'custom', message: 'must not end like a continuation tab, " (2)"' });
+    }
+  });
+
 /** How a CSV cell is read and stored. */
 export const valueKinds = ['datetime', 'duration_ms', 'count', 'flag', 'text'] as const;
 export type ValueKind = (typeof valueKinds)[number];
@@ -30,7 +50,7 @@ export const exportSchema = z
     /** Export type as Genesys names it, e.g. `IB_Calls`. */
     type: z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/, 'letters, digits and _ only'),
     /** Workbook tab, as the operator names it. */
-    tab: z.string().min(1).max(31),
+    tab: tabName,
     /** The CSV header, in order; every column is required in a file. */
     columns: z.array(columnSchema).min(1),
     /** Columns that identify a row; `"*"` alone means the whole row. */
@@ -210,16 +230,18 @@ export const configSchema = z
       }
     }
     config.exports.forEach((spec, i) => {
-      for (const key of [`type:${spec.type.toLowerCase()}`, `tab:${spec.tab.toLowerCase()}`]) {
-        const first = seen.get(key);
-        if (first !== undefined) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['exports', i, key.startsWith('type') ? 'type' : 'tab'],
-            message: `duplicates exports[${first}]`,
-          });
-        }
-        seen.set(key, i);
+      const first = seen.get(spec.type.toLowerCase());
+      if (first !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['exports', i, 'type'], message: `duplicates exports[${first}]` });
+      }
+      seen.set(spec.type.toLowerCase(), i);
+      const sameTab = config.exports.findIndex((other) => sameTabName(other.tab, spec.tab));
+      if (sameTab < i) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['exports', i, 'tab'],
+          message: `duplicates exports[${sameTab}] (Excel compares tab names ignoring case)`,
+        });
       }
     });
   });

@@ -35,6 +35,56 @@ describe('configuration', () => {
       /exports\[0\]\.identity\[0\]: "Agent Idd"/,
     ],
     ['duplicate tab', (c: typeof raw) => (c.exports[1].tab = 'IB Calls'), /exports\[1\]\.tab: duplicates exports\[0\]/],
+    [
+      'tab differing only in case',
+      (c: typeof raw) => (c.exports[2].tab = 'ib CALLS'),
+      /exports\[2\]\.tab: duplicates exports\[0\] \(Excel compares tab names ignoring case\)/,
+    ],
+    [
+      'tab too long for its continuations',
+      (c: typeof raw) => (c.exports[0].tab = 'Inbound calls by agent, 15m'),
+      /exports\[0\]\.tab: at most 26 characters: Excel takes 31/,
+    ],
+    [
+      'tab with a character Excel forbids',
+      (c: typeof raw) => (c.exports[0].tab = 'IB/Calls'),
+      /exports\[0\]\.tab: an Excel tab name must not contain any of \[ \] : \* \? \/ \\/,
+    ],
+    [
+      'tab with a bracket',
+      (c: typeof raw) => (c.exports[0].tab = 'IB [Calls]'),
+      /exports\[0\]\.tab: an Excel tab name must not contain/,
+    ],
+    [
+      'tab quoted',
+      (c: typeof raw) => (c.exports[0].tab = "'IB Calls'"),
+      /exports\[0\]\.tab: an Excel tab name must not start or end with '/,
+    ],
+    [
+      'empty tab',
+      (c: typeof raw) => (c.exports[0].tab = ' '),
+      /exports\[0\]\.tab: an Excel tab name must not be empty/,
+    ],
+    [
+      'tab the workbook writes',
+      (c: typeof raw) => (c.exports[3].tab = 'summary'),
+      /exports\[3\]\.tab: "Summary" is a tab the workbook writes itself/,
+    ],
+    [
+      'Problems tab',
+      (c: typeof raw) => (c.exports[3].tab = 'Problems'),
+      /exports\[3\]\.tab: "Problems" is a tab the workbook writes itself/,
+    ],
+    [
+      'Excel’s own History tab',
+      (c: typeof raw) => (c.exports[3].tab = 'HISTORY'),
+      /exports\[3\]\.tab: "History" is a tab/,
+    ],
+    [
+      'tab named like a continuation',
+      (c: typeof raw) => (c.exports[1].tab = 'IB Calls (2)'),
+      /exports\[1\]\.tab: must not end like a continuation tab/,
+    ],
     ['recipient', (c: typeof raw) => (c.delivery.to = ['not an address']), /delivery\.to\[0\]/],
     [
       'pattern',
@@ -44,6 +94,20 @@ describe('configuration', () => {
   ])('names the bad field: %s', (_name, change, message) => {
     expect(() => parseConfig(withChange(change))).toThrow(ConfigError);
     expect(() => parseConfig(withChange(change))).toThrow(message);
+  });
+
+  it('takes a tab of 26 characters, any case and punctuation Excel allows', () => {
+    const config = parseConfig(
+      withChange((c) => {
+        c.exports[0].tab = 'Inbound calls by agent (1';
+        c.exports[1].tab = 'Queue callbacks — Ünïcode!';
+      }),
+    );
+    expect(config.exports.map((e) => e.tab).slice(0, 2)).toEqual([
+      'Inbound calls by agent (1',
+      'Queue callbacks — Ünïcode!',
+    ]);
+    expect('Queue callbacks — Ünïcode!').toHaveLength(26);
   });
 
   it('recognises export types from names and headers', () => {
