@@ -2,8 +2,9 @@ import { Duration, Validations } from 'aws-cdk-lib';
 import { type FunctionUrl, FunctionUrlAuthType, InvokeMode } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import type { Config } from '../functions/common/config.ts';
+import { AGENT_TOKENS_PARTITION, PARTITION_PREFIX } from '../functions/common/keys.ts';
 import { CharlieFunction } from './charlie-function.ts';
-import { arnRef } from './functions.ts';
+import { allowItems, arnRef, startingWith } from './functions.ts';
 import { allowList, allowObjects, type Storage } from './storage.ts';
 
 export interface AgentEndpointProps {
@@ -33,6 +34,7 @@ export class AgentEndpoint extends Construct {
         'Authenticates a Windows agent and answers each file it describes with a presigned PUT to the agent inbox',
       memorySize: 256,
       timeout: Duration.seconds(10),
+      reservedConcurrency: config.endpoints.reservedConcurrency,
     });
     // No IAM auth: a desktop has no AWS credentials. Each agent's bearer token, checked against its
     // stored hash on every request, is the authentication.
@@ -41,8 +43,9 @@ export class AgentEndpoint extends Construct {
       invokeMode: InvokeMode.BUFFERED,
     });
 
-    // Token hashes (read) and per-minute request counters (conditional update).
-    table.grant(this.function, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
+    // Token hashes (read) and per-minute request counters (conditional update), nothing else in the table.
+    allowItems(this.function, table, [AGENT_TOKENS_PARTITION], ['dynamodb:GetItem']);
+    allowItems(this.function, table, [startingWith(PARTITION_PREFIX.agent)], ['dynamodb:UpdateItem']);
     // HeadObject tells an already pushed file; the presigned PUT is signed with this role, so the
     // role must be allowed the PutObject it hands out.
     allowList(this.function, dataBucket);

@@ -24,6 +24,12 @@ export interface CharlieFunctionProps {
   /** Node.js flags beside `--enable-source-maps` (heap sizes), set through NODE_OPTIONS. */
   readonly nodeFlags?: readonly string[];
   readonly timeout: Duration;
+  /**
+   * Concurrent executions reserved for the function, which are also the most it runs at once:
+   * for the public endpoints, so that a flood of requests is throttled there. None when null or
+   * absent.
+   */
+  readonly reservedConcurrency?: number | null;
   readonly config: Config;
   /** Resource names, passed as the env vars functions/common/clients.ts reads. */
   readonly resources: Resources;
@@ -71,6 +77,7 @@ export class CharlieFunction extends Construct implements IGrantable {
       architecture: Architecture.ARM_64,
       memorySize: props.memorySize,
       timeout: props.timeout,
+      ...(props.reservedConcurrency ? { reservedConcurrentExecutions: props.reservedConcurrency } : {}),
       role: this.role,
       logGroup: this.logGroup,
       tracing: Tracing.ACTIVE,

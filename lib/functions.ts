@@ -85,11 +85,21 @@ export class Functions extends Construct {
     allowObjects(this.ingest, dataBucket, `${PREFIX.raw}*`, ['s3:GetObject']);
     allowObjects(this.ingest, dataBucket, `${PREFIX.rejects}*`, ['s3:PutObject']);
     // Rows: batch lookups and batch puts, never the delivery records or agent tokens beside them.
-    allowItems(this.ingest, table, [PARTITION_PREFIX.row], ['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem']);
+    allowItems(
+      this.ingest,
+      table,
+      [startingWith(PARTITION_PREFIX.row)],
+      ['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem'],
+    );
     // Leases (one writer per day and type): taken with a conditional put.
-    allowItems(this.ingest, table, [PARTITION_PREFIX.lease], ['dynamodb:PutItem']);
+    allowItems(this.ingest, table, [startingWith(PARTITION_PREFIX.lease)], ['dynamodb:PutItem']);
     // A lease is released, and an undone file's rows are taken out, with conditional deletes.
-    allowItems(this.ingest, table, [PARTITION_PREFIX.row, PARTITION_PREFIX.lease], ['dynamodb:DeleteItem']);
+    allowItems(
+      this.ingest,
+      table,
+      [startingWith(PARTITION_PREFIX.row), startingWith(PARTITION_PREFIX.lease)],
+      ['dynamodb:DeleteItem'],
+    );
     this.acknowledgeObjectWildcards(this.ingest, [
       {
         finding: `Resource::${arnRef(dataBucket)}/${PREFIX.raw}*`,
@@ -108,7 +118,8 @@ export class Functions extends Construct {
       memorySize: 1024,
       timeout: Duration.minutes(5),
     });
-    table.grant(this.build, 'dynamodb:Query');
+    // The day's rows, a partition (day, type, shard) at a time; never delivery records or agent tokens.
+    allowItems(this.build, table, [startingWith(PARTITION_PREFIX.row)], ['dynamodb:Query']);
     // Multipart uploads (lib-storage) also abort on failure.
     allowObjects(this.build, reportsBucket, `${PREFIX.reports}*`, ['s3:PutObject', 's3:AbortMultipartUpload']);
     this.acknowledgeObjectWildcards(this.build, [
@@ -127,8 +138,13 @@ export class Functions extends Construct {
     });
     // Reads the workbook to attach it, and signs the download link (pinned to the object version) with this role.
     allowObjects(this.deliver, reportsBucket, `${PREFIX.reports}*`, ['s3:GetObject', 's3:GetObjectVersion']);
-    // Delivery records: one item per day, read before sending and written after.
-    table.grant(this.deliver, 'dynamodb:GetItem', 'dynamodb:PutItem');
+    // Delivery records: the day's slots, read before sending and written after, and its history of messages.
+    allowItems(
+      this.deliver,
+      table,
+      [startingWith(PARTITION_PREFIX.delivery)],
+      ['dynamodb:GetItem', 'dynamodb:PutItem'],
+    );
     // ses:SendEmail and ses:SendRawEmail on the sender identity only.
     sender.grantSendEmail(this.deliver);
     this.acknowledgeObjectWildcards(this.deliver, [
@@ -151,17 +167,23 @@ export class Functions extends Construct {
 }
 
 /**
- * Item actions on the table, only on items whose partition key begins with one of the
- * prefixes (`dynamodb:LeadingKeys`; every key of a batch request must match).
+ * Item actions on the table, only on items whose partition key matches one of the patterns
+ * (`dynamodb:LeadingKeys`, `StringLike`: a partition key, or `startingWith` a prefix; every key
+ * of a batch request must match).
  */
-function allowItems(grantee: IGrantable, table: ITable, prefixes: string[], actions: string[]): void {
+export function allowItems(grantee: IGrantable, table: ITable, partitions: string[], actions: string[]): void {
   grantee.grantPrincipal.addToPrincipalPolicy(
     new PolicyStatement({
       actions,
       resources: [table.tableArn],
-      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': prefixes.map((prefix) => `${prefix}*`) } },
+      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': partitions } },
     }),
   );
+}
+
+/** The `dynamodb:LeadingKeys` pattern of every partition key beginning with `prefix`. */
+export function startingWith(prefix: string): string {
+  return `${prefix}*`;
 }
 
 /** How cdk-nag renders a `Fn::GetAtt [..., Arn]` of the construct's resource in a finding. */

@@ -52,6 +52,7 @@ export class DownloadLinks extends Construct {
       description: 'Checks a download link token and redirects to a freshly presigned URL of the workbook',
       memorySize: 256,
       timeout: Duration.seconds(10),
+      reservedConcurrency: config.endpoints.reservedConcurrency,
     });
     // No IAM auth: the people clicking a link in an email have no AWS credentials. The signed,
     // expiring token in the link is the authentication.

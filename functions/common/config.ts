@@ -208,6 +208,17 @@ export const configSchema = z
       .default({ prefix: 'inbox/agent/' }),
     exports: z.array(exportSchema).min(1),
     delivery: deliverySchema,
+    endpoints: z
+      .object({
+        /**
+         * Concurrent executions reserved for, and the most taken by, each public function URL
+         * (download links, the agent endpoint): a flood of requests is throttled there (429) and
+         * cannot take the account's concurrency from the pipeline. Reserving needs headroom in the
+         * account's concurrency quota; `null` reserves none, for an account without it.
+         */
+        reservedConcurrency: z.number().int().min(1).max(100).nullable().default(5),
+      })
+      .default({ reservedConcurrency: 5 }),
     storage: z
       .object({
         /** Write shards per export type and day: spreads a day's writes over partitions. */

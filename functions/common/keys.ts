@@ -50,7 +50,7 @@ export function reportKey(date: string, intradayTime?: string): string {
 }
 
 /** How each kind of item's partition key begins (IAM conditions on the leading key use them too). */
-export const PARTITION_PREFIX = { row: 'ROW#', lease: 'LEASE#' } as const;
+export const PARTITION_PREFIX = { row: 'ROW#', lease: 'LEASE#', delivery: 'DELIVERY#', agent: 'AGENT#' } as const;
 
 /** Rows of one export type and day are spread over `shards` partitions. */
 export function rowPartition(date: string, type: string, shard: number): string {
@@ -72,12 +72,12 @@ export function rowSortKey(instantIso: string, identityHash: string): string {
  * (a report of the day so far), `MISSING` (the admins' missing-exports alert).
  */
 export function deliveryKey(date: string, slot = 'DAILY'): { pk: string; sk: string } {
-  return { pk: `DELIVERY#${date}`, sk: slot };
+  return { pk: `${PARTITION_PREFIX.delivery}${date}`, sk: slot };
 }
 
 /** Every message sent for a day, kept as its history beside the slots. */
 export function sentMessageKey(date: string, sentAt: string, messageId: string): { pk: string; sk: string } {
-  return { pk: `DELIVERY#${date}`, sk: `SENT#${sentAt}#${messageId}` };
+  return { pk: `${PARTITION_PREFIX.delivery}${date}`, sk: `SENT#${sentAt}#${messageId}` };
 }
 
 /** Every Windows agent's token hash, in one partition so that they can be listed. */
@@ -89,7 +89,7 @@ export function agentTokenKey(agentId: string): { pk: string; sk: string } {
 
 /** An agent's request count in one UTC minute (`YYYY-MM-DDTHH:MM`), for its rate limit. */
 export function agentRateKey(agentId: string, minute: string): { pk: string; sk: string } {
-  return { pk: `AGENT#${agentId}`, sk: `RATE#${minute}` };
+  return { pk: `${PARTITION_PREFIX.agent}${agentId}`, sk: `RATE#${minute}` };
 }
 
 /** Where an agent's pushed file goes: its own folder under the inbox, then receipt time and content hash. */

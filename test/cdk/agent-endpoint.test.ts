@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { agentRateKey, agentTokenKey } from '../../functions/common/keys.ts';
 import { actionsOf, logicalId, roleStatements, synth, testConfig } from './synth.ts';
 
 const config = testConfig();
@@ -48,7 +49,26 @@ describe('agent endpoint', () => {
         [{ 'Fn::GetAtt': [logicalId(stack.storage.dataBucket), 'Arn'] }, `/${config.agentInbox.prefix}*`],
       ],
     });
-    const table = statements.find((s) => JSON.stringify(s.Action).includes('dynamodb:'));
-    expect(JSON.stringify(table?.Resource)).toContain(logicalId(stack.storage.table));
+    // Token hashes in AGENT_TOKENS (read), request counters in AGENT#<id> (updated): never rows or delivery records.
+    const table = { 'Fn::GetAtt': [logicalId(stack.storage.table), 'Arn'] };
+    const onItems = (partitions: string[]) => ({
+      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': partitions },
+    });
+    expect(statements.filter((s) => actionsOf([s]).some((a) => a.startsWith('dynamodb:')))).toEqual([
+      { Effect: 'Allow', Action: 'dynamodb:GetItem', Resource: table, Condition: onItems(['AGENT_TOKENS']) },
+      { Effect: 'Allow', Action: 'dynamodb:UpdateItem', Resource: table, Condition: onItems(['AGENT#*']) },
+    ]);
+    expect(agentTokenKey('desk-1').pk).toBe('AGENT_TOKENS');
+    expect(agentRateKey('desk-1', '2026-03-09T08:00').pk).toBe('AGENT#desk-1');
+  });
+
+  it('has concurrency of its own, so that a flood of requests is throttled here and not in the pipeline', () => {
+    expect(config.endpoints.reservedConcurrency).toBe(5);
+    expect(template.toJSON().Resources[functionId].Properties.ReservedConcurrentExecutions).toBe(5);
+    const custom = synth(testConfig({ endpoints: { reservedConcurrency: 8 } }));
+    expect(
+      custom.template.toJSON().Resources[logicalId(custom.stack.agentEndpoint.function.function)].Properties
+        .ReservedConcurrentExecutions,
+    ).toBe(8);
   });
 });

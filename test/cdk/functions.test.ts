@@ -176,9 +176,18 @@ describe('function roles', () => {
     expect(actionsOf(all).filter((a) => a.startsWith('ses:') || a.startsWith('secretsmanager:'))).toEqual([]);
   });
 
-  it('build queries the table and writes reports/; no secret, no mail', () => {
+  it('build queries the rows of the table and writes reports/; no secret, no mail', () => {
     const all = statements('build');
     expect(actionsOf(all)).toEqual([...common, 'dynamodb:Query', 's3:AbortMultipartUpload', 's3:PutObject'].sort());
+    // Only row partitions, by the partition key's prefix: never delivery records, leases or agent tokens.
+    expect(all.filter((s) => actionsOf([s]).some((a) => a.startsWith('dynamodb:')))).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'dynamodb:Query',
+        Resource: { 'Fn::GetAtt': [logicalId(stack.storage.table), 'Arn'] },
+        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['ROW#*'] } },
+      },
+    ]);
     const reports = logicalId(stack.storage.reportsBucket);
     expect(all).toEqual(
       expect.arrayContaining([
@@ -207,6 +216,21 @@ describe('function roles', () => {
     );
     const ses = all.find((s) => JSON.stringify(s.Action).includes('ses:'));
     expect(JSON.stringify(ses?.Resource)).toContain(`"Ref":"${logicalId(stack.mail.identity)}"`);
+    // Only the delivery records (DELIVERY#<date>: the day's slots and sent messages), never rows or agent tokens.
+    expect(all.filter((s) => actionsOf([s]).some((a) => a.startsWith('dynamodb:')))).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+        Resource: { 'Fn::GetAtt': [logicalId(stack.storage.table), 'Arn'] },
+        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['DELIVERY#*'] } },
+      },
+    ]);
+  });
+
+  it.each(stages)('%s has no reserved concurrency: the pipeline takes from the account’s pool', (stage) => {
+    expect(template.toJSON().Resources[logicalId(stack.functions[stage].function)].Properties).not.toHaveProperty(
+      'ReservedConcurrentExecutions',
+    );
   });
 
   it('only the state machine may invoke the functions (and the failure-notice rule deliver), only the unqualified ARNs', () => {

@@ -64,6 +64,16 @@ describe('download links', () => {
     expect(writes).toEqual([]);
   });
 
+  it('are served with concurrency of their own, as configured, or none where the account has no room for it', () => {
+    expect(resources[fn]?.Properties.ReservedConcurrentExecutions).toBe(config.endpoints.reservedConcurrency);
+    const none = synth(testConfig({ endpoints: { reservedConcurrency: null } }));
+    for (const endpoint of [none.stack.links.function, none.stack.agentEndpoint.function]) {
+      expect(none.template.toJSON().Resources[logicalId(endpoint.function)].Properties).not.toHaveProperty(
+        'ReservedConcurrentExecutions',
+      );
+    }
+  });
+
   it('are signed by deliver, which reads the key and knows the endpoint', () => {
     const deliver = roleStatements(template, logicalId(stack.functions.deliver.role));
     expect(deliver).toContainEqual(
