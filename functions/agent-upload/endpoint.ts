@@ -68,6 +68,15 @@ export async function handleAgentRequest(request: AgentRequest, deps: AgentEndpo
   const route = Object.values(AGENT_ROUTES).find((path) => path === request.path.replace(/\/+$/, ''));
   if (!route) return error(404, `No such route: the endpoint serves ${Object.values(AGENT_ROUTES).join(' and ')}`);
 
+  // What needs no store read comes first: the method, the size of the body, the token's shape.
+  const method = route === AGENT_ROUTES.rules ? 'GET' : 'POST';
+  if (request.method !== method) return error(405, `Use ${method}`, { allow: method });
+  if (Buffer.byteLength(request.body) > MAX_REQUEST_BODY_BYTES) {
+    return error(
+      413,
+      `A request describes one file in at most ${MAX_REQUEST_BODY_BYTES} bytes; files go to the presigned URL`,
+    );
+  }
   const bearer = parseBearer(request.headers.authorization);
   const store = { dynamodb: deps.dynamodb, table: deps.resources.table };
   if (!bearer || !(await verifyAgentToken(store, bearer.agentId, bearer.secret))) {
@@ -83,17 +92,7 @@ export async function handleAgentRequest(request: AgentRequest, deps: AgentEndpo
     return error(429, `More than ${limits.requestsPerMinute} requests in a minute`, { 'retry-after': String(wait) });
   }
 
-  if (route === AGENT_ROUTES.rules) {
-    if (request.method !== 'GET') return error(405, 'Use GET', { allow: 'GET' });
-    return json(200, agentRules(deps.config));
-  }
-  if (request.method !== 'POST') return error(405, 'Use POST', { allow: 'POST' });
-  if (Buffer.byteLength(request.body) > MAX_REQUEST_BODY_BYTES) {
-    return error(
-      413,
-      `A request describes one file in at most ${MAX_REQUEST_BODY_BYTES} bytes; files go to the presigned URL`,
-    );
-  }
+  if (route === AGENT_ROUTES.rules) return json(200, agentRules(deps.config));
   let body: unknown;
   try {
     body = JSON.parse(request.body);

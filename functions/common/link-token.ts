@@ -60,8 +60,20 @@ export function signLinkToken(claims: LinkClaims, signingKey: string): string {
   return `${encoded}.${mac(encoded, signingKey).toString('base64url')}`;
 }
 
+/** `<payload>.<signature>` in base64url, the payload at most 2 KB of text: nothing longer is even decoded. */
+const tokenPattern = /^([A-Za-z0-9_-]{1,2048})\.([A-Za-z0-9_-]{43})$/;
+
+/**
+ * Whether the text has a token's shape and a payload that reads as claims: checked without the
+ * key, so that the endpoint refuses garbage before it reads anything from a store.
+ */
+export function isWellFormedLinkToken(token: string): boolean {
+  const match = tokenPattern.exec(token);
+  return match !== null && decode(match[1] ?? '') !== undefined;
+}
+
 export function verifyLinkToken(token: string, signingKey: string, nowMs: number): LinkCheck {
-  const match = /^([A-Za-z0-9_-]{1,2048})\.([A-Za-z0-9_-]{43})$/.exec(token);
+  const match = tokenPattern.exec(token);
   if (!match) return { valid: false, reason: 'invalid' };
   const [, encoded = '', signature = ''] = match;
   const payload = decode(encoded);

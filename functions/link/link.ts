@@ -1,6 +1,6 @@
 import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { type LinkCheck, verifyLinkToken } from '../common/link-token.ts';
+import { isWellFormedLinkToken, type LinkCheck, verifyLinkToken } from '../common/link-token.ts';
 import { logger } from '../common/observability.ts';
 import { instantToIso } from '../common/time.ts';
 
@@ -34,8 +34,10 @@ export interface LinkDeps {
 export const downloadUrlSeconds = 300;
 
 /**
- * Checks a download link's token and redirects to a freshly presigned S3 URL. Every refusal is
- * a small page a person can read — never S3's XML error — and the promise never rejects.
+ * Checks a download link's token and redirects to a freshly presigned S3 URL. The cheap checks
+ * come first — method, the token's shape and size, then its signature and expiry — and only a
+ * genuine, current token leads to S3. Every refusal is a small page a person can read — never
+ * S3's XML error — and the promise never rejects.
  */
 export async function handleLinkRequest(request: LinkRequest, deps: LinkDeps): Promise<LinkResponse> {
   if (request.method !== 'GET' && request.method !== 'HEAD') {
@@ -44,9 +46,14 @@ export async function handleLinkRequest(request: LinkRequest, deps: LinkDeps): P
     ]);
     return { ...response, headers: { ...response.headers, Allow: 'GET, HEAD' } };
   }
+  const token = request.query.t ?? '';
+  if (!isWellFormedLinkToken(token)) {
+    logger.info('download link refused', { reason: 'invalid' });
+    return refusal({ valid: false, reason: 'invalid' }, deps.timeZone);
+  }
   try {
     const nowMs = (deps.now ?? (() => new Date()))().getTime();
-    const check = verifyLinkToken(request.query.t ?? '', await deps.signingKey(), nowMs);
+    const check = verifyLinkToken(token, await deps.signingKey(), nowMs);
     if (!check.valid) {
       logger.info('download link refused', { reason: check.reason });
       return refusal(check, deps.timeZone);

@@ -21,6 +21,8 @@ let server: LinkServer;
 const workbook = Buffer.from('PK\u0003\u0004 a workbook, byte for byte');
 /** What the endpoint's key source returns; `undefined` makes it fail as an unreadable secret would. */
 let currentKey: string | undefined;
+/** How often the endpoint asked for the key (in AWS, a Secrets Manager read when not cached). */
+let keyReads = 0;
 let now = sentAt;
 
 function link(claims: Partial<LinkClaims> = {}, signingKey = firstKey): string {
@@ -52,6 +54,7 @@ beforeAll(async () => {
     s3: stack.clients.s3,
     bucket: stack.resources.reportsBucket,
     signingKey: async () => {
+      keyReads++;
       if (currentKey === undefined) throw new Error('secret unreadable');
       return currentKey;
     },
@@ -62,6 +65,7 @@ beforeAll(async () => {
 
 beforeEach(() => {
   currentKey = firstKey;
+  keyReads = 0;
   now = sentAt;
 });
 
@@ -122,6 +126,23 @@ describe('the download link endpoint', () => {
       expect(await refusal(genuine.toString(), 403)).toContain('This download link does not work');
     }
     expect(await refusal(server.baseUrl, 403)).toContain('This download link does not work');
+  });
+
+  it('refuses a malformed or oversized token before it reads the key or S3', async () => {
+    // The key cannot be read: a refusal with 403, not 503, shows it was never asked for.
+    currentKey = undefined;
+    const notJson = `${Buffer.from('not json').toString('base64url')}.${'A'.repeat(43)}`;
+    const noClaims = `${Buffer.from('{"k":""}').toString('base64url')}.${'A'.repeat(43)}`;
+    const oversized = `${'A'.repeat(2049)}.${'A'.repeat(43)}`;
+    for (const token of ['garbage', notJson, noClaims, oversized, 'A'.repeat(10_000)]) {
+      const url = new URL(server.baseUrl);
+      url.searchParams.set('t', token);
+      expect(await refusal(url.toString(), 403)).toContain('This download link does not work');
+    }
+    expect(keyReads).toBe(0);
+    // A well-formed token is checked with the key: here unreadable, so the service is unavailable.
+    await refusal(link(), 503);
+    expect(keyReads).toBe(1);
   });
 
   it('refuses every link signed before the key was replaced with 410, and accepts links signed after', async () => {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { agentRules, type UploadRequest } from '../../functions/agent-upload/contract.ts';
 import {
   type AgentTokenStore,
@@ -190,6 +190,23 @@ describe('the agent endpoint', () => {
     const response = await call('/uploads', { body });
     expect(response.status).toBe(status);
     expect(((await response.json()) as { error: string }).error).toMatch(message);
+  });
+
+  it('refuses a wrong method or an oversized body before it reads the table', async () => {
+    const reads = vi.spyOn(stack.clients.dynamodb, 'send');
+    try {
+      const stranger = `desk-9.${'A'.repeat(43)}`;
+      expect((await call('/rules', { method: 'POST', body: {}, token: stranger })).status).toBe(405);
+      expect((await call('/uploads', { token: stranger })).status).toBe(405);
+      const oversized = await call('/uploads', { body: 'x'.repeat(20 * 1024), token: stranger });
+      expect(oversized.status).toBe(413);
+      expect(reads).not.toHaveBeenCalled();
+      // A request of the right shape is checked against the stored token.
+      expect((await call('/rules', { token: stranger })).status).toBe(401);
+      expect(reads).toHaveBeenCalledTimes(1);
+    } finally {
+      reads.mockRestore();
+    }
   });
 
   it('serves only its two routes, each with its method', async () => {
