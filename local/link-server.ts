@@ -10,14 +10,18 @@ export interface LinkServer {
 
 /** The download-link endpoint on loopback: the handler the Lambda function URL runs, over node:http. */
 export async function startLinkServer(deps: LinkDeps): Promise<LinkServer> {
+  // A request line node:http cannot parse is answered 400 (431 when too long) and closed by
+  // node:http itself; any target it passes on is read here without a URL parser that could throw
+  // (`GET //`), as a function URL hands over the query alone.
   const server = createServer((request, response) => {
-    const url = new URL(request.url ?? '/', 'http://127.0.0.1');
-    void handleLinkRequest({ method: request.method ?? 'GET', query: Object.fromEntries(url.searchParams) }, deps).then(
-      (answer) => {
+    const target = request.url ?? '';
+    const query = new URLSearchParams(target.includes('?') ? target.slice(target.indexOf('?') + 1) : '');
+    handleLinkRequest({ method: request.method ?? 'GET', query: Object.fromEntries(query) }, deps)
+      .then((answer) => {
         response.writeHead(answer.status, answer.headers);
         response.end(answer.body);
-      },
-    );
+      })
+      .catch(() => response.destroy());
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

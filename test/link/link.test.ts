@@ -1,4 +1,5 @@
 import { mkdtemp, rm } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
@@ -41,6 +42,21 @@ async function refusal(url: string, status: number, init: RequestInit = {}): Pro
   expect(body).toMatch(/^<!doctype html>/);
   expect(body).not.toMatch(/<\?xml|<Error>|AccessDenied|NoSuchKey|SignatureDoesNotMatch/);
   return body;
+}
+
+/** Sends bytes as they are to the link server; the status line of its answer, or '' if it only closed the connection. */
+function rawRequest(bytes: string): Promise<string> {
+  const { port } = new URL(server.baseUrl);
+  return new Promise((resolve) => {
+    let received = '';
+    const socket = connect(Number(port), '127.0.0.1', () => socket.end(bytes, 'latin1'));
+    socket.on('data', (chunk: Buffer) => {
+      received += chunk.toString('latin1');
+    });
+    // A server that closes while the request is still being sent resets the connection: what came back still counts.
+    socket.on('error', () => undefined);
+    socket.on('close', () => resolve(received.split('\r\n')[0] ?? ''));
+  });
 }
 
 beforeAll(async () => {
@@ -172,5 +188,20 @@ describe('the download link endpoint', () => {
     const response = await fetch(link(), { method: 'POST', redirect: 'manual' });
     expect(response.status).toBe(405);
     expect(response.headers.get('allow')).toBe('GET, HEAD');
+  });
+
+  it('survives malformed requests, answering 400 (431 for a huge request line) or closing, and serves the next', async () => {
+    const closing = 'Host: x\r\nConnection: close\r\n\r\n';
+    expect(await rawRequest('GARBAGE\r\n\r\n')).toBe('HTTP/1.1 400 Bad Request');
+    expect(await rawRequest('\0')).toBe('HTTP/1.1 400 Bad Request');
+    expect(await rawRequest(`GET /?t=${'a'.repeat(100_000)} HTTP/1.1\r\n${closing}`)).toMatch(
+      /^(HTTP\/1\.1 431 Request Header Fields Too Large)?$/,
+    );
+    // Targets a URL parser refuses reach the handler as a request without a token.
+    expect(await rawRequest(`GET // HTTP/1.1\r\n${closing}`)).toBe('HTTP/1.1 403 Forbidden');
+    expect(await rawRequest(`GET http://[/ HTTP/1.1\r\n${closing}`)).toBe('HTTP/1.1 403 Forbidden');
+    expect(await rawRequest(`GET /?t=%E0%A4%A HTTP/1.1\r\n${closing}`)).toBe('HTTP/1.1 403 Forbidden');
+    const next = await fetch(link(), { redirect: 'manual' });
+    expect(next.status).toBe(302);
   });
 });
