@@ -12,7 +12,13 @@ import {
   SFNClient,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
-import { type Config, ConfigError, defaultConfigPath, loadConfigFile } from '../functions/common/config.ts';
+import {
+  type Config,
+  ConfigError,
+  defaultConfigPath,
+  loadConfigFile,
+  maxLinkExpiryHours,
+} from '../functions/common/config.ts';
 import type { RemoveResult, RowCounts, RunInput } from '../functions/common/contracts.ts';
 import { rawKeyParts, stateMachineName } from '../functions/common/keys.ts';
 import { isDate } from '../functions/common/time.ts';
@@ -29,6 +35,7 @@ const usage = `charlie — run and operate Charlie Reporting
   charlie link --date D [--time HHMM] [--hours N]
                                              a fresh download link for a day's workbook (or an intraday
                                              run's, by its local time), valid delivery.linkExpiryHours
+                                             or --hours (at most 720)
   charlie backfill --from DIR [--dry-run] [--deliver] [--force]
                                              upload saved .eml and .csv files into the inbox, then run
                                              every day they cover (without emailing unless --deliver)
@@ -114,8 +121,10 @@ export async function main(argv: string[]): Promise<number> {
       if (values.time !== undefined && !/^([01]\d|2[0-3])[0-5]\d$/.test(values.time))
         throw new UsageError(`--time is an intraday run's local time HHMM, like 1400, not "${values.time}"`);
       const hours = values.hours === undefined ? undefined : Number(values.hours);
-      if (hours !== undefined && !(hours > 0))
-        throw new UsageError(`--hours must be a positive number, not "${values.hours}"`);
+      if (hours !== undefined && !(hours > 0 && hours <= maxLinkExpiryHours))
+        throw new UsageError(
+          `--hours must be more than 0 and at most ${maxLinkExpiryHours} (30 days, the most delivery.linkExpiryHours allows), not "${values.hours}"`,
+        );
       const outputs = await stackOutputs(new CloudFormationClient(region), config.name);
       const link = await freshLink(
         { s3: new S3Client(region), secrets: new SecretsManagerClient(region) },

@@ -133,6 +133,9 @@ const mailboxSchema = z.object({
     .default('inbox/eml/'),
 });
 
+/** The longest a download link may work (30 days), configured or asked for by `charlie link --hours`. */
+export const maxLinkExpiryHours = 24 * 30;
+
 const deliverySchema = z.object({
   from: email,
   to: z.array(email).min(1),
@@ -148,12 +151,7 @@ const deliverySchema = z.object({
     .min(0)
     .default(10 * 1024 * 1024),
   /** How long a download link works; rotating the link key ends every link sooner. */
-  linkExpiryHours: z
-    .number()
-    .int()
-    .min(1)
-    .max(24 * 30)
-    .default(168),
+  linkExpiryHours: z.number().int().min(1).max(maxLinkExpiryHours).default(168),
   /**
    * Who gets the reports of a day not over yet (intraday schedules, runs for today) and their
    * subject; default: to, cc, bcc and subject above.

@@ -8,6 +8,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { main, runCli } from '../../cli/charlie.ts';
+import { loadConfigFile, maxLinkExpiryHours, parseConfig } from '../../functions/common/config.ts';
 
 // Step Functions has no local emulator that serves its API, so the SDK client is mocked here.
 const sfn = mockClient(SFNClient);
@@ -123,5 +124,19 @@ describe('charlie CLI', () => {
     expect(err).toMatch(/No state machine named charlie-daily-report.*npx cdk deploy/);
     expect(await runCli(['rerun', '--date', '9 March', '--region', 'us-east-1'])).toBe(2);
     expect(err).toContain('--date must look like 2026-03-09');
+  });
+
+  it('caps a fresh link’s hours as the configuration caps delivery.linkExpiryHours, before asking AWS', async () => {
+    for (const hours of ['721', '1e9', 'Infinity', '0', 'soon']) {
+      err = '';
+      expect(await runCli(['link', '--date', '2026-03-09', '--hours', hours, '--region', 'us-east-1'])).toBe(2);
+      expect(err).toBe(
+        `--hours must be more than 0 and at most 720 (30 days, the most delivery.linkExpiryHours allows), not "${hours}"\n`,
+      );
+    }
+    expect(maxLinkExpiryHours).toBe(720);
+    expect(() =>
+      parseConfig({ ...loadConfigFile(), delivery: { ...loadConfigFile().delivery, linkExpiryHours: 721 } }),
+    ).toThrow('delivery.linkExpiryHours');
   });
 });
