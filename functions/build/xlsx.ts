@@ -159,18 +159,21 @@ export class XlsxWriter {
     const sheets = this.order;
     const part = (name: string) => this.parts.get(name) ?? 0;
     // Defined names refer to a sheet by its position, known once every sheet is placed.
-    const definedNames = sheets.flatMap((name, index) => [
-      ...(this.filters.has(name)
-        ? [
-            `<definedName name="_xlnm._FilterDatabase" localSheetId="${index}" hidden="1">${sheetRef(name)}!${absoluteRange(this.filters.get(name) as CellRange)}</definedName>`,
-          ]
-        : []),
-      ...(this.printTitleRows.has(name)
-        ? [
-            `<definedName name="_xlnm.Print_Titles" localSheetId="${index}">${sheetRef(name)}!$1:$${this.printTitleRows.get(name)}</definedName>`,
-          ]
-        : []),
-    ]);
+    const definedNames: string[] = [];
+    sheets.forEach((name, index) => {
+      const filter = this.filters.get(name);
+      if (filter) {
+        definedNames.push(
+          `<definedName name="_xlnm._FilterDatabase" localSheetId="${index}" hidden="1">${sheetRef(name)}!${absoluteRange(filter)}</definedName>`,
+        );
+      }
+      const titleRows = this.printTitleRows.get(name);
+      if (titleRows) {
+        definedNames.push(
+          `<definedName name="_xlnm.Print_Titles" localSheetId="${index}">${sheetRef(name)}!$1:$${titleRows}</definedName>`,
+        );
+      }
+    });
     const strings = this.zip.entry('xl/sharedStrings.xml');
     let xml = `${xmlHead}<sst xmlns="${mainNs}" count="${this.stringRefs}" uniqueCount="${this.stringXml.length}">`;
     for (const si of this.stringXml) {
@@ -184,13 +187,14 @@ export class XlsxWriter {
     await strings.end();
 
     await this.zip.add('xl/styles.xml', stylesXml(this.options.styles));
+    const sheetList = sheets
+      .map((name) => `<sheet name="${escapeXml(name)}" sheetId="${part(name)}" r:id="rId${part(name)}"/>`)
+      .join('');
+    const names = definedNames.length > 0 ? `<definedNames>${definedNames.join('')}</definedNames>` : '';
     await this.zip.add(
       'xl/workbook.xml',
-      `${xmlHead}<workbook xmlns="${mainNs}" xmlns:r="${relNs}"><bookViews><workbookView activeTab="0"/></bookViews><sheets>${sheets
-        .map((name) => `<sheet name="${escapeXml(name)}" sheetId="${part(name)}" r:id="rId${part(name)}"/>`)
-        .join(
-          '',
-        )}</sheets>${definedNames.length > 0 ? `<definedNames>${definedNames.join('')}</definedNames>` : ''}</workbook>`,
+      `${xmlHead}<workbook xmlns="${mainNs}" xmlns:r="${relNs}"><bookViews><workbookView activeTab="0"/></bookViews>` +
+        `<sheets>${sheetList}</sheets>${names}</workbook>`,
     );
     await this.zip.add(
       'xl/_rels/workbook.xml.rels',
