@@ -93,6 +93,37 @@ describe('CsvParser', () => {
     expect(records).toHaveLength(1 + maxRecordChars / 4 + 1);
   });
 
+  it('rejects a line with no line feed once it passes the limit, keeps none of it, and reads on after it', () => {
+    const chunk = 'x'.repeat(1 << 16);
+    for (const opening of ['1,', '1,"']) {
+      const parser = new CsvParser();
+      const records = parser.push('a,b\n');
+      records.push(...parser.push(opening));
+      // Thirty times the limit, as a stream delivers it: the parser never holds more than the limit and a chunk.
+      for (let i = 0; i < (30 * maxRecordChars) / chunk.length; i++) records.push(...parser.push(chunk));
+      records.push(...parser.push('\nc,d\n'), ...parser.end());
+      expect(records).toEqual([
+        { cells: ['a', 'b'], line: 1 },
+        {
+          cells: [`${opening}${'x'.repeat(200 - opening.length)}…`],
+          line: 2,
+          malformed: `a line longer than ${maxRecordChars} characters`,
+        },
+        { cells: ['c', 'd'], line: 3 },
+      ]);
+    }
+  });
+
+  it('rejects an over-long header line the same way, and still finds the delimiter', () => {
+    const parser = new CsvParser();
+    const records = parser.push(`a;b;${'x'.repeat(maxRecordChars)}`);
+    records.push(...parser.push('y\nc;d\n'), ...parser.end());
+    expect(records.map((r) => [r.line, r.malformed ?? r.cells])).toEqual([
+      [1, `a line longer than ${maxRecordChars} characters`],
+      [2, ['c', 'd']],
+    ]);
+  });
+
   it('returns nothing for empty text', () => {
     expect(parse('')).toEqual([]);
   });
