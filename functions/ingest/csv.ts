@@ -273,7 +273,16 @@ const utf8 = new TextEncoder();
  * rejects of a 1M-row file).
  */
 export function formatCsvRow(cells: readonly (string | number)[]): Uint8Array {
-  return utf8.encode(
-    `${cells.map((cell) => (/[",\r\n]/.test(String(cell)) ? `"${String(cell).replace(/"/g, '""')}"` : String(cell))).join(',')}\r\n`,
-  );
+  return utf8.encode(`${cells.map(formatCsvCell).join(',')}\r\n`);
+}
+
+/**
+ * Text that a spreadsheet would take for a formula (a leading `=`, `+`, `-`, `@`, tab or
+ * CR) gets a leading `'`, as OWASP advises against CSV injection: a rejects file holds
+ * whatever a sender put in the export, and is opened in Excel. Numbers are written as they are.
+ */
+function formatCsvCell(cell: string | number): string {
+  if (typeof cell === 'number') return String(cell);
+  const text = /^[=+\-@\t\r]/.test(cell) ? `'${cell}` : cell;
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }

@@ -135,6 +135,13 @@ describe('formatCsvRow', () => {
     expect(new TextDecoder().decode(line)).toBe('12,"Peña, José","said ""hi""","two\nlines",plain\r\n');
     expect(line.buffer.byteLength).toBe(line.byteLength);
   });
+
+  it('neutralises text a spreadsheet would run as a formula, with a leading quote', () => {
+    const cells = ['=HYPERLINK("http://x")', '+1', '-2', '@SUM(A1)', '\tx', '\rx', "'=kept", 'a=b'];
+    expect(new TextDecoder().decode(formatCsvRow([-3, ...cells]))).toBe(
+      `-3,"'=HYPERLINK(""http://x"")",'+1,'-2,'@SUM(A1),'\tx,"'\rx",'=kept,a=b\r\n`,
+    );
+  });
 });
 
 describe('parseCsv over decodeChunks', () => {
