@@ -5,7 +5,7 @@ import { rowPartition, TABLE_KEY } from '../common/keys.ts';
 import { backoffDelay, isTransientAwsError, retry, sleep, TransientError } from '../common/retry.ts';
 import { parseCsv } from './csv.ts';
 import { decodeChunks } from './decode.ts';
-import { type IngestDeps, openDecoded } from './ingest.ts';
+import { type IngestDeps, openDecoded, rowBounds } from './ingest.ts';
 import { type Leases, withLeases } from './lease.ts';
 import { layoutHeader, RowReader } from './rows.ts';
 
@@ -41,13 +41,14 @@ export async function removeFileRows(input: IngestInput, deps: IngestDeps): Prom
     };
     let reader: RowReader | undefined;
     let pending = new Map<string, RowKey>();
-    for await (const batch of parseCsv(decodeChunks(...(await openDecoded(deps.s3, file.bucket, file.key))))) {
+    const source = await openDecoded(deps.s3, file.bucket, file.key);
+    for await (const batch of parseCsv(decodeChunks(source.chunks, source.encoding))) {
       for (const record of batch) {
         if (!reader) {
           const header = layoutHeader(record.cells, spec, deps.config);
           // A file rejected whole stored nothing, so there is nothing to take out.
           if ('rejected' in header) return result;
-          reader = new RowReader(header.layout, deps.config.timeZone, deps.config.storage.shards);
+          reader = new RowReader(header.layout, deps.config.timeZone, deps.config.storage.shards, rowBounds(input));
           continue;
         }
         if (record.malformed) continue;

@@ -65,8 +65,8 @@ const counts = (partial: Partial<RowCounts>): RowCounts => ({
   ...partial,
 });
 
-async function ingest(type: string, body: string | Buffer, name = `${type}.csv`) {
-  const file = await putSource(stack, type, body, '2026-03-09T15:00:00Z', name);
+async function ingest(type: string, body: string | Buffer, name = `${type}.csv`, date = '2026-03-09') {
+  const file = await putSource(stack, type, body, `${date}T15:00:00Z`, name, date);
   const result = await handler({ run, file }, lambdaContext);
   const { read, inserted, updated, unchanged, stale, rejected } = result.counts;
   expect(read).toBe(inserted + updated + unchanged + stale + rejected);
@@ -286,7 +286,7 @@ describe('ingest corpus through the Lambda handler', () => {
           .replace('T', ' ');
       lines.push(`${local(instant)},${local(instant + 3_600_000)},1.0,Q,voice,fall,Ana,1.0,10`);
     }
-    const { result, rows } = await ingest('IB_Calls', lines.join('\n'));
+    const { result, rows } = await ingest('IB_Calls', lines.join('\n'), 'IB_Calls.csv', '2026-11-01');
     expect(result.counts).toEqual(counts({ read: 25, inserted: 25 }));
     expect(rows).toHaveLength(25);
     expect(
