@@ -300,7 +300,7 @@ describe('ingest corpus through the Lambda handler', () => {
     expect(new Set(rows.map((r) => r.date))).toEqual(new Set(['2026-11-01']));
   });
 
-  it('Campaign_Interactions: the whole row is the identity', async () => {
+  it('Campaign_Interactions: a repeated row counts once, a row differing in an identity column is another', async () => {
     const header = 'Full Export Completed,Partial Result Timestamp,Filters,Users,Date,Initial Direction,First Queue';
     const row = 'YES,,"Queue: A; Queue: B",corpus,2026-03-09 09:03:00,Inbound,Mid Year Health Check';
     const csv = [header, row, row, row.replace('Inbound', 'Outbound'), ',,,,,,'].join('\n');
