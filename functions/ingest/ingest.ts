@@ -56,9 +56,8 @@ export interface IngestDeps {
  * few batches of rows are in flight, and rejects stream out with backpressure.
  *
  * A row that cannot be read, for whatever reason, is rejected alone. A failure of the file
- * itself that a retry would only repeat (anything but a transient AWS error, which fails the
- * state so that Step Functions retries it) quarantines the file (common/quarantine.ts) and
- * the run goes on; later runs skip it until it is released. The rows it stored before the
+ * itself that a retry would only repeat (`isFileFault`) quarantines the file
+ * (common/quarantine.ts) and the run goes on; later runs skip it until it is released. The rows it stored before the
  * failure stay, each a version ranked like any other with the file as its lineage (an undo
  * of the file takes them out, a release reads the file again whole); the rows it had read
  * and not stored are counted rejected, so the counts of what was read still reconcile.
@@ -74,7 +73,7 @@ export async function ingestFile(input: IngestInput, deps: IngestDeps): Promise<
   try {
     return await readFile(input, deps, counts);
   } catch (error) {
-    if (error instanceof TransientError || isTransientAwsError(error)) throw error;
+    if (!(error instanceof FileFailure) && !isFileFault(error)) throw error;
     const failure = error instanceof FileFailure ? error : new FileFailure(error, undefined);
     const record = await quarantine(
       deps.s3,
@@ -99,6 +98,18 @@ export async function ingestFile(input: IngestInput, deps: IngestDeps): Promise<
       ...(failure.rejectsKey ? { rejectsKey: failure.rejectsKey } : {}),
     };
   }
+}
+
+/**
+ * Whether an error is the file's own, so that a rerun would only meet it again: anything but
+ * an error of AWS, or DynamoDB refusing an item as invalid. A transient AWS error fails the
+ * state for Step Functions to retry; any other AWS error (access denied, a missing table or
+ * object) is the deployment's, fails the state too, and reads the file again once fixed.
+ */
+function isFileFault(error: unknown): boolean {
+  if (error instanceof TransientError || isTransientAwsError(error)) return false;
+  const fromAws = (error as { $metadata?: unknown } | undefined)?.$metadata !== undefined;
+  return !fromAws || (error as Error).name === 'ValidationException';
 }
 
 /** A file's reading failed for good: why, and the rejects written for its rows before it did. */
@@ -187,7 +198,7 @@ async function readFile(input: IngestInput, deps: IngestDeps, counts: RowCounts)
     } catch (error) {
       // No write may still be running when the leases are released.
       await writer.settle();
-      if (error instanceof TransientError || isTransientAwsError(error)) {
+      if (!isFileFault(error)) {
         await rejects.abandon();
         throw error;
       }

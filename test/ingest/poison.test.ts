@@ -180,6 +180,19 @@ describe('a file whose ingest fails for good', () => {
     expect(await storedOf(file)).toHaveLength(3000);
   });
 
+  it("fails the state on an AWS error that is the deployment's, not the file's (access denied)", async () => {
+    const file = await putSource(stack, 'IB_Calls', ibExport('denied', 2), '2026-03-09T15:00:00Z');
+    const denied = Object.assign(new Error('not authorized to perform: dynamodb:BatchGetItem'), {
+      name: 'AccessDeniedException',
+      $metadata: { httpStatusCode: 400 },
+    });
+    vi.spyOn(CsvParser.prototype, 'push').mockImplementation(() => {
+      throw denied;
+    });
+    await expect(ingest(file)).rejects.toThrow('not authorized');
+    expect(await findQuarantined(stack.clients.s3, bucket(), '2026-03-09', file.key)).toBeUndefined();
+  });
+
   it('still fails the state on a transient error, so that Step Functions retries the file', async () => {
     const file = await putSource(stack, 'IB_Calls', ibExport('transient', 2), '2026-03-09T15:00:00Z');
     vi.spyOn(CsvParser.prototype, 'push').mockImplementation(() => {
