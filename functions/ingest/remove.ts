@@ -7,7 +7,7 @@ import { parseCsv } from './csv.ts';
 import { decodeChunks } from './decode.ts';
 import { type IngestDeps, openDecoded, rowBounds } from './ingest.ts';
 import { type Leases, withLeases } from './lease.ts';
-import { layoutHeader, RowReader } from './rows.ts';
+import { layoutHeader, type RowOutcome, RowReader } from './rows.ts';
 
 interface RowKey {
   pk: string;
@@ -52,7 +52,7 @@ export async function removeFileRows(input: IngestInput, deps: IngestDeps): Prom
           continue;
         }
         if (record.malformed) continue;
-        const outcome = reader.read(record.cells);
+        const outcome = readRow(reader, record.cells);
         if (outcome.kind !== 'row') continue;
         result.read++;
         const { date, shard, sk } = outcome.row;
@@ -67,6 +67,15 @@ export async function removeFileRows(input: IngestInput, deps: IngestDeps): Prom
     if (pending.size > 0) await flush(pending);
     return result;
   });
+}
+
+/** A row as ingest read it: one whose reading throws was rejected there, so nothing of it is stored. */
+function readRow(reader: RowReader, cells: readonly string[]): RowOutcome {
+  try {
+    return reader.read(cells);
+  } catch (error) {
+    return { kind: 'rejected', reason: (error as Error).message };
+  }
 }
 
 /** Deletes the rows among these keys whose stored version came from the source file; returns how many. */

@@ -52,6 +52,13 @@ describe('layoutHeader', () => {
     expect(parsed.extra).toEqual({ Notes: ' called back ' });
   });
 
+  it('refuses a header with a cell over the 32,767 characters of a workbook cell', () => {
+    const header = `${IB},${'N'.repeat(ROW_LIMITS.cellChars + 1)}`.split(',');
+    expect(layoutHeader(header, exportSpec(config, 'IB_Calls'), config)).toEqual({
+      rejected: 'header cell 10 is over 32767 characters',
+    });
+  });
+
   it('names the missing columns of a short header', () => {
     expect(layoutHeader(['Interval Start', 'Agent Id'], exportSpec(config, 'QCBS'), config)).toEqual({
       rejected:
