@@ -57,14 +57,14 @@ export interface IngestDeps {
  *
  * A row that cannot be read, for whatever reason, is rejected alone. A failure of the file
  * itself that a retry would only repeat (`isFileFault`) quarantines the file
- * (common/quarantine.ts) and the run goes on; later runs skip it until it is released. The rows it stored before the
- * failure stay, each a version ranked like any other with the file as its lineage (an undo
- * of the file takes them out, a release reads the file again whole); the rows it had read
- * and not stored are counted rejected, so the counts of what was read still reconcile.
+ * (common/quarantine.ts) and the run goes on; later runs skip it until it is released. The
+ * rows it stored before the failure stay, each a version ranked like any other with the file
+ * as its lineage (an undo of the file takes them out, a release reads the file again whole);
+ * the rows it had read and not stored are counted rejected, so what was read reconciles.
  */
 export async function ingestFile(input: IngestInput, deps: IngestDeps): Promise<IngestResult> {
   const { file } = input;
-  const businessDate = rowBounds(input).businessDate;
+  const businessDate = fileBusinessDate(input);
   const held = await findQuarantined(deps.s3, file.bucket, businessDate, file.key);
   if (held) {
     return { key: file.key, type: file.type, counts: emptyCounts(), fileRejected: held.reason, quarantined: true };
@@ -143,8 +143,7 @@ async function readFile(input: IngestInput, deps: IngestDeps, counts: RowCounts)
     return { key: file.key, type: file.type, counts, fileRejected: layout.rejected };
   }
 
-  const bounds = rowBounds(input);
-  const reader = new RowReader(layout.layout, deps.config.timeZone, deps.config.storage.shards, bounds);
+  const reader = new RowReader(layout.layout, deps.config.timeZone, deps.config.storage.shards, rowBounds(input));
   const toVersion = versionMaker(
     input,
     layout.layout,
@@ -161,7 +160,8 @@ async function readFile(input: IngestInput, deps: IngestDeps, counts: RowCounts)
       const outcome = reader.read(record.cells);
       return outcome.kind === 'row' ? toVersion(outcome.row, record.line) : outcome;
     } catch (error) {
-      return { kind: 'rejected', reason: cutShort(`unexpected error: ${(error as Error).message}`) };
+      const message = error instanceof Error ? error.message : String(error);
+      return { kind: 'rejected', reason: cutShort(`unexpected error: ${message}`) };
     }
   };
   const table = deps.resources.table;
@@ -229,6 +229,11 @@ function cutShort(reason: string): string {
 /** A stored item's bytes apart from its values and lineage, from above: keys, rank, digest, times, names. */
 const itemFrameBytes = 1024;
 
+/** The day a file's raw key is filed under (the run's, for a key of another form). */
+function fileBusinessDate({ file, run }: Pick<IngestInput, 'file' | 'run'>): string {
+  return rawKeyParts(file.key)?.date ?? run.date;
+}
+
 /**
  * The bounds of a file's rows: its business date (the day its raw key is filed under), and
  * what a row's values may take of DynamoDB's item limit once its lineage, shared by every
@@ -243,7 +248,7 @@ export function rowBounds({ file, run }: IngestInput): RowBounds {
     attachmentName: file.attachmentName,
   };
   return {
-    businessDate: rawKeyParts(file.key)?.date ?? run.date,
+    businessDate: fileBusinessDate({ file, run }),
     valueBytes: ROW_LIMITS.itemBytes - itemFrameBytes - Buffer.byteLength(JSON.stringify(lineage)),
   };
 }
