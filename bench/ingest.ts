@@ -15,7 +15,7 @@ import { exportSpec } from '../functions/common/exports.ts';
 import { rawKey } from '../functions/common/keys.ts';
 import { CsvParser } from '../functions/ingest/csv.ts';
 import { decodeChunks } from '../functions/ingest/decode.ts';
-import { ingestFile, versionMaker } from '../functions/ingest/ingest.ts';
+import { ingestFile, rowBounds, versionMaker } from '../functions/ingest/ingest.ts';
 import { layoutHeader, RowReader } from '../functions/ingest/rows.ts';
 import { INGEST_HEAP_FLAGS, INGEST_MEMORY_MB } from '../lib/ingest-runtime.ts';
 import { peakRssMb } from './report.ts';
@@ -117,8 +117,8 @@ async function parsePart(path: string, rows: number): Promise<Record<string, num
       if (!reader || !toVersion) {
         const layout = layoutHeader(record.cells, spec, config);
         if (!('layout' in layout)) throw new Error(layout.rejected);
-        reader = new RowReader(layout.layout, config.timeZone, config.storage.shards);
         const file = sourceFile(path, bytes, 'f'.repeat(64), '2026-03-09T23:00:00Z', 'bench');
+        reader = new RowReader(layout.layout, config.timeZone, config.storage.shards, rowBounds({ run, file }));
         toVersion = versionMaker({ run, file }, layout.layout, new Date().toISOString(), config.storage.keepDays);
         continue;
       }

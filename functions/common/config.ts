@@ -97,6 +97,19 @@ export const exportSchema = z
     });
     mustExist([spec.dateColumn], 'dateColumn');
     if (spec.completeColumn) mustExist([spec.completeColumn], 'completeColumn');
+    // Completeness ranks the versions of a row: in its identity, a row completed later would be a second row.
+    const complete = spec.completeColumn;
+    if (complete !== undefined) {
+      spec.identity.forEach((name, i) => {
+        if (name === complete || name === '*') {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['identity', i],
+            message: `holds the completeness column "${complete}", which ranks versions of a row and cannot identify it: list the identity's columns without it`,
+          });
+        }
+      });
+    }
     const dateKind = spec.columns.find((c) => c.name === spec.dateColumn)?.kind;
     if (dateKind && dateKind !== 'datetime') {
       ctx.addIssue({ code: 'custom', path: ['dateColumn'], message: 'must be a datetime column' });

@@ -124,8 +124,13 @@ export interface IngestResult {
   counts: RowCounts;
   /** Rejected rows with line numbers and reasons, when there are any. */
   rejectsKey?: string;
-  /** Set when the whole file was rejected (e.g. a missing column). */
+  /** Set when the whole file was rejected (e.g. a missing column), or quarantined: why. */
   fileRejected?: string;
+  /**
+   * The file is quarantined (common/quarantine.ts): its reading failed in a way a rerun would
+   * only repeat, in this run or an earlier one (then nothing of it is counted); skipped until released.
+   */
+  quarantined?: boolean;
 }
 
 export interface BuildInput {

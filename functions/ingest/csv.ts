@@ -21,11 +21,15 @@ export function detectDelimiter(headerLine: string): Delimiter {
 }
 
 /**
- * A quoted field must close within this many characters of its record's start; otherwise
- * its opening quote is taken as a stray, the record's first line is rejected and parsing
- * resumes on the next line. This keeps memory bounded whatever the file holds.
+ * A record must end within this many characters of its start. A quoted field that does not
+ * close by then has its opening quote taken as a stray: the record's first line is rejected
+ * and parsing resumes on the next line. A line that is still open by then is rejected whole
+ * and skipped to its end without being kept. This keeps memory bounded whatever the file holds.
  */
 export const maxRecordChars = 1 << 20;
+
+/** Characters of an over-long line kept in its reject, to show what it was. */
+const overlongHeadChars = 200;
 
 const QUOTE = 34;
 const LF = 10;
@@ -43,14 +47,31 @@ export class CsvParser {
   /** Line number where `pending` starts. */
   private line = 1;
   private delimiter: Delimiter | undefined;
+  /** How far from its start `pending` is known to hold no line feed: text is searched once, however it arrives. */
+  private searched = 0;
+  /** Set while the rest of an over-long line is being skipped: the text up to its line feed is dropped. */
+  private skipping = false;
 
   /** The records completed by this chunk. */
   push(chunk: string): CsvRecord[] {
+    if (this.skipping) {
+      const end = chunk.indexOf('\n');
+      if (end < 0) return [];
+      this.skipping = false;
+      return this.push(chunk.slice(end + 1));
+    }
     this.pending = this.pending === '' ? chunk : this.pending + chunk;
     if (this.delimiter === undefined) {
-      const end = this.pending.indexOf('\n');
-      if (end < 0) return [];
-      this.delimiter = detectDelimiter(this.pending.slice(0, end));
+      const end = this.pending.indexOf('\n', this.searched);
+      if (end < 0) {
+        if (this.pending.length <= maxRecordChars) {
+          this.searched = this.pending.length;
+          return [];
+        }
+        this.delimiter = detectDelimiter(this.pending.slice(0, overlongHeadChars));
+      } else {
+        this.delimiter = detectDelimiter(this.pending.slice(0, end));
+      }
     }
     return this.parse(false);
   }
@@ -74,10 +95,22 @@ export class CsvParser {
     // Likewise the next delimiter (-1: none left), so that a line ending without one does not
     // make the search run through the lines after it.
     let nextDelimiter = text.indexOf(delimiter);
+    let searched = 0;
     while (pos < length) {
-      let newline = text.indexOf('\n', pos);
+      let newline = text.indexOf('\n', pos === 0 ? this.searched : pos);
       if (newline < 0) {
-        if (!final) break;
+        if (!final && length - pos > maxRecordChars) {
+          // A line open for longer than any record may be: rejected, and its rest skipped unread.
+          records.push(overlongLine(text, pos, line));
+          line++;
+          pos = length;
+          this.skipping = true;
+          break;
+        }
+        if (!final) {
+          searched = length - pos;
+          break;
+        }
         newline = length;
       }
       if (nextQuote >= 0 && nextQuote < pos) nextQuote = text.indexOf('"', pos);
@@ -117,10 +150,19 @@ export class CsvParser {
       line += quoted.lines;
       pos = quoted.next;
     }
+    this.searched = searched;
     this.pending = pos >= length ? '' : text.slice(pos);
     this.line = line;
     return records;
   }
+}
+
+function overlongLine(text: string, pos: number, line: number): CsvRecord {
+  return {
+    cells: [`${text.slice(pos, pos + overlongHeadChars)}…`],
+    line,
+    malformed: `a line longer than ${maxRecordChars} characters`,
+  };
 }
 
 function strayQuote(text: string, pos: number, newline: number, line: number): CsvRecord {
@@ -231,7 +273,16 @@ const utf8 = new TextEncoder();
  * rejects of a 1M-row file).
  */
 export function formatCsvRow(cells: readonly (string | number)[]): Uint8Array {
-  return utf8.encode(
-    `${cells.map((cell) => (/[",\r\n]/.test(String(cell)) ? `"${String(cell).replace(/"/g, '""')}"` : String(cell))).join(',')}\r\n`,
-  );
+  return utf8.encode(`${cells.map(formatCsvCell).join(',')}\r\n`);
+}
+
+/**
+ * Text that a spreadsheet would take for a formula (a leading `=`, `+`, `-`, `@`, tab or
+ * CR) gets a leading `'`, as OWASP advises against CSV injection: a rejects file holds
+ * whatever a sender put in the export, and is opened in Excel. Numbers are written as they are.
+ */
+function formatCsvCell(cell: string | number): string {
+  if (typeof cell === 'number') return String(cell);
+  const text = /^[=+\-@\t\r]/.test(cell) ? `'${cell}` : cell;
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }

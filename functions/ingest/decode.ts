@@ -13,17 +13,72 @@ export function encodingFromBom(head: Uint8Array): { encoding: Encoding; bomLeng
   return undefined;
 }
 
-/** Whether a whole byte stream is valid UTF-8, read chunk by chunk. */
-export async function isUtf8(chunks: AsyncIterable<Uint8Array>): Promise<boolean> {
-  const decoder = new TextDecoder('utf-8', { fatal: true });
-  try {
-    for await (const chunk of chunks) decoder.decode(chunk, { stream: true });
-    decoder.decode();
-    return true;
-  } catch {
-    return false;
-  }
+/** What a byte stream holds as UTF-8: its valid multi-byte sequences, and its invalid bytes. */
+export interface Utf8Scan {
+  valid: number;
+  /** Bytes, or cut-short sequences, that are not UTF-8: each one a U+FFFD when decoded. */
+  invalid: number;
 }
+
+/**
+ * Counts a byte stream's valid multi-byte UTF-8 sequences and its invalid bytes, chunk by
+ * chunk (a sequence may straddle chunks), as the WHATWG decoder reads them: a sequence cut
+ * short counts once, and the byte that cut it starts anew.
+ */
+export async function scanUtf8(chunks: AsyncIterable<Uint8Array>): Promise<Utf8Scan> {
+  let valid = 0;
+  let invalid = 0;
+  let needed = 0;
+  let lower = 0x80;
+  let upper = 0xbf;
+  for await (const chunk of chunks) {
+    for (let i = 0; i < chunk.length; i++) {
+      const byte = chunk[i] as number;
+      if (needed === 0) {
+        if (byte < 0x80) continue;
+        if (byte >= 0xc2 && byte <= 0xdf) needed = 1;
+        else if (byte >= 0xe0 && byte <= 0xef) {
+          needed = 2;
+          if (byte === 0xe0) lower = 0xa0;
+          else if (byte === 0xed) upper = 0x9f;
+        } else if (byte >= 0xf0 && byte <= 0xf4) {
+          needed = 3;
+          if (byte === 0xf0) lower = 0x90;
+          else if (byte === 0xf4) upper = 0x8f;
+        } else invalid++;
+        continue;
+      }
+      if (byte < lower || byte > upper) {
+        invalid++;
+        needed = 0;
+        lower = 0x80;
+        upper = 0xbf;
+        i--;
+        continue;
+      }
+      lower = 0x80;
+      upper = 0xbf;
+      needed--;
+      if (needed === 0) valid++;
+    }
+  }
+  if (needed > 0) invalid++;
+  return { valid, invalid };
+}
+
+/**
+ * Whether bytes without a byte-order mark are read as UTF-8: when they have no invalid byte,
+ * or more valid multi-byte sequences than invalid bytes (a UTF-8 file with a few stray
+ * bytes, whose rows holding them are rejected). Windows-1252 text has next to no valid
+ * multi-byte sequence (a letter from À to ß followed by a symbol from € to ¿), so a file
+ * written in it throughout is read as Windows-1252.
+ */
+export function readsAsUtf8(scan: Utf8Scan): boolean {
+  return scan.invalid === 0 || scan.valid > scan.invalid;
+}
+
+/** U+FFFD: what the decoder puts for an invalid byte. */
+export const REPLACEMENT_CHARACTER = '\uFFFD';
 
 /**
  * Bytes decoded at a time, whatever size the stream's chunks are. From a megabyte up,

@@ -28,6 +28,7 @@ export const handler = stageHandler(async (event: IngestInput, invocation) => {
     type: result.type,
     counts: result.counts,
     fileRejected: result.fileRejected,
+    quarantined: result.quarantined,
   });
   metrics.addDimension('exportType', result.type);
   for (const [outcome, count] of Object.entries(result.counts))

@@ -7,12 +7,31 @@ import type { Resources } from '../common/clients.ts';
 import type { Config } from '../common/config.ts';
 import { emptyCounts, type IngestInput, type IngestResult, type RowCounts } from '../common/contracts.ts';
 import { exportSpec } from '../common/exports.ts';
-import { rejectedFileKeys, rejectsKey, rowPartition } from '../common/keys.ts';
+import { rawKeyParts, rejectedFileKeys, rejectsKey, rowPartition } from '../common/keys.ts';
+import { logger } from '../common/observability.ts';
+import { findQuarantined, quarantine } from '../common/quarantine.ts';
+import { isTransientAwsError, TransientError } from '../common/retry.ts';
 import type { RowLineage } from '../common/rows.ts';
 import { type CsvRecord, formatCsvRow, parseCsv } from './csv.ts';
-import { decodeChunks, type Encoding, encodingFromBom, isUtf8 } from './decode.ts';
+import {
+  decodeChunks,
+  type Encoding,
+  encodingFromBom,
+  REPLACEMENT_CHARACTER,
+  readsAsUtf8,
+  scanUtf8,
+} from './decode.ts';
 import { type LeaseOptions, withLeases } from './lease.ts';
-import { type HeaderLayout, isBlank, layoutHeader, type ParsedRow, RowReader } from './rows.ts';
+import {
+  type HeaderLayout,
+  isBlank,
+  layoutHeader,
+  type ParsedRow,
+  ROW_LIMITS,
+  type RowBounds,
+  type RowOutcome,
+  RowReader,
+} from './rows.ts';
 import { type RowStore, type RowVersion, RowWriter } from './store.ts';
 
 export interface IngestDeps {
@@ -35,12 +54,83 @@ export interface IngestDeps {
  * Every data row is counted once: read = inserted + updated + unchanged + stale + rejected.
  * Memory stays bounded whatever the file's size: text is parsed chunk by chunk, at most a
  * few batches of rows are in flight, and rejects stream out with backpressure.
+ *
+ * A row that cannot be read, for whatever reason, is rejected alone. A failure of the file
+ * itself that a retry would only repeat (`isFileFault`) quarantines the file
+ * (common/quarantine.ts) and the run goes on; later runs skip it until it is released. The
+ * rows it stored before the failure stay, each a version ranked like any other with the file
+ * as its lineage (an undo of the file takes them out, a release reads the file again whole);
+ * the rows it had read and not stored are counted rejected, so what was read reconciles.
  */
 export async function ingestFile(input: IngestInput, deps: IngestDeps): Promise<IngestResult> {
   const { file } = input;
-  const spec = exportSpec(deps.config, file.type);
+  const businessDate = fileBusinessDate(input);
+  const held = await findQuarantined(deps.s3, file.bucket, businessDate, file.key);
+  if (held) {
+    return { key: file.key, type: file.type, counts: emptyCounts(), fileRejected: held.reason, quarantined: true };
+  }
   const counts = emptyCounts();
-  const batches = parseCsv(decodeChunks(...(await openDecoded(deps.s3, file.bucket, file.key))));
+  try {
+    return await readFile(input, deps, counts);
+  } catch (error) {
+    if (!(error instanceof FileFailure) && !isFileFault(error)) throw error;
+    const failure = error instanceof FileFailure ? error : new FileFailure(error, undefined);
+    const record = await quarantine(
+      deps.s3,
+      file.bucket,
+      {
+        source: file.key,
+        stage: 'ingest',
+        date: businessDate,
+        reason: failure.message,
+        at: (deps.now?.() ?? new Date()).toISOString(),
+        detail: { type: file.type, attachmentName: file.attachmentName, messageId: file.messageId },
+      },
+      { copyFrom: file.key },
+    );
+    logger.warn('file quarantined', { key: file.key, type: file.type, reason: record.reason });
+    return {
+      key: file.key,
+      type: file.type,
+      counts,
+      fileRejected: record.reason,
+      quarantined: true,
+      ...(failure.rejectsKey ? { rejectsKey: failure.rejectsKey } : {}),
+    };
+  }
+}
+
+/**
+ * Whether an error is the file's own, so that a rerun would only meet it again: anything but
+ * an error of AWS, or DynamoDB refusing an item as invalid. A transient AWS error fails the
+ * state for Step Functions to retry; any other AWS error (access denied, a missing table or
+ * object) is the deployment's, fails the state too, and reads the file again once fixed.
+ */
+function isFileFault(error: unknown): boolean {
+  if (error instanceof TransientError || isTransientAwsError(error)) return false;
+  const fromAws = (error as { $metadata?: unknown } | undefined)?.$metadata !== undefined;
+  return !fromAws || (error as Error).name === 'ValidationException';
+}
+
+/** A file's reading failed for good: why, and the rejects written for its rows before it did. */
+class FileFailure extends Error {
+  override name = 'FileFailure';
+  constructor(
+    cause: unknown,
+    readonly rejectsKey: string | undefined,
+    line?: number,
+  ) {
+    const what = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
+    super(`unexpected error${line === undefined ? '' : ` after line ${line}`}: ${what}`, { cause });
+  }
+}
+
+/** `ingestFile` without the quarantine: counts what it reads into `counts`, also when it throws. */
+async function readFile(input: IngestInput, deps: IngestDeps, counts: RowCounts): Promise<IngestResult> {
+  const { file } = input;
+  const spec = exportSpec(deps.config, file.type);
+  const source = await openDecoded(deps.s3, file.bucket, file.key);
+  const batches = parseCsv(decodeChunks(source.chunks, source.encoding));
 
   const first = await batches.next();
   const records = first.done ? [] : first.value;
@@ -53,34 +143,49 @@ export async function ingestFile(input: IngestInput, deps: IngestDeps): Promise<
     return { key: file.key, type: file.type, counts, fileRejected: layout.rejected };
   }
 
-  const reader = new RowReader(layout.layout, deps.config.timeZone, deps.config.storage.shards);
+  const reader = new RowReader(layout.layout, deps.config.timeZone, deps.config.storage.shards, rowBounds(input));
   const toVersion = versionMaker(
     input,
     layout.layout,
     (deps.now?.() ?? new Date()).toISOString(),
     deps.config.storage.keepDays,
   );
+  /** A record's stored version, or why it is not stored; a row whose reading throws is rejected alone. */
+  const readRecord = (record: CsvRecord): Exclude<RowOutcome, { kind: 'row' }> | RowVersion => {
+    if (record.malformed) return { kind: 'rejected', reason: record.malformed };
+    if (source.invalidBytes > 0 && holdsReplacement(record.cells)) {
+      return { kind: 'rejected', reason: 'invalid UTF-8 byte(s)' };
+    }
+    try {
+      const outcome = reader.read(record.cells);
+      return outcome.kind === 'row' ? toVersion(outcome.row, record.line) : outcome;
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      return { kind: 'rejected', reason: cutShort(`unexpected error: ${message}`) };
+    }
+  };
   const table = deps.resources.table;
   return withLeases({ dynamodb: deps.dynamodb, table, heldFor: file.key, ...deps.lease }, async (leases) => {
     const writer = new RowWriter({ dynamodb: deps.dynamodb, table, leases, ...deps.store });
     const rejects = new RejectsWriter(deps.s3, file.bucket, file.key, header?.cells ?? []);
+    let line: number | undefined;
     try {
       const ingest = async (batch: CsvRecord[]) => {
         for (const record of batch) {
-          const outcome = record.malformed
-            ? ({ kind: 'rejected', reason: record.malformed } as const)
-            : reader.read(record.cells);
-          if (outcome.kind === 'blank') {
-            counts.blank++;
-            continue;
-          }
-          counts.read++;
-          if (outcome.kind === 'rejected') {
+          line = record.line;
+          const outcome = readRecord(record);
+          if ('kind' in outcome) {
+            if (outcome.kind === 'blank') {
+              counts.blank++;
+              continue;
+            }
+            counts.read++;
             counts.rejected++;
             await rejects.add(record, outcome.reason);
             continue;
           }
-          const room = writer.add(toVersion(outcome.row, record.line));
+          counts.read++;
+          const room = writer.add(outcome);
           if (room) await room;
         }
       };
@@ -93,10 +198,59 @@ export async function ingestFile(input: IngestInput, deps: IngestDeps): Promise<
     } catch (error) {
       // No write may still be running when the leases are released.
       await writer.settle();
-      await rejects.abandon();
-      throw error;
+      if (!isFileFault(error)) {
+        await rejects.abandon();
+        throw error;
+      }
+      // What the writer stored counts as stored; the rest of what was read, as rejected.
+      for (const outcome of ['inserted', 'updated', 'unchanged', 'stale'] as const) {
+        counts[outcome] = writer.counts[outcome];
+      }
+      counts.rejected = counts.read - counts.inserted - counts.updated - counts.unchanged - counts.stale;
+      const rejectsObject = await rejects.close().catch(async () => {
+        await rejects.abandon();
+        return undefined;
+      });
+      throw new FileFailure(error, rejectsObject, line);
     }
   });
+}
+
+function holdsReplacement(cells: readonly string[]): boolean {
+  for (const cell of cells) if (cell.includes(REPLACEMENT_CHARACTER)) return true;
+  return false;
+}
+
+/** A reason stays readable whatever the error's message. */
+function cutShort(reason: string): string {
+  return reason.length > 200 ? `${reason.slice(0, 200)}…` : reason;
+}
+
+/** A stored item's bytes apart from its values and lineage, from above: keys, rank, digest, times, names. */
+const itemFrameBytes = 1024;
+
+/** The day a file's raw key is filed under (the run's, for a key of another form). */
+function fileBusinessDate({ file, run }: Pick<IngestInput, 'file' | 'run'>): string {
+  return rawKeyParts(file.key)?.date ?? run.date;
+}
+
+/**
+ * The bounds of a file's rows: its business date (the day its raw key is filed under), and
+ * what a row's values may take of DynamoDB's item limit once its lineage, shared by every
+ * row of the file, and the rest of the item are counted.
+ */
+export function rowBounds({ file, run }: IngestInput): RowBounds {
+  const lineage: RowLineage = {
+    key: file.key,
+    messageId: file.messageId,
+    receivedAt: file.receivedAt,
+    exportedAt: file.exportedAt,
+    attachmentName: file.attachmentName,
+  };
+  return {
+    businessDate: fileBusinessDate({ file, run }),
+    valueBytes: ROW_LIMITS.itemBytes - itemFrameBytes - Buffer.byteLength(JSON.stringify(lineage)),
+  };
 }
 
 /**
@@ -156,15 +310,20 @@ function countRejectedWhole(record: CsvRecord, counts: RowCounts): void {
   }
 }
 
+/** An object's bytes, the encoding they are read in, and the bytes that are not of it. */
+export interface DecodedSource {
+  chunks: AsyncIterable<Uint8Array>;
+  encoding: Encoding;
+  /** Invalid bytes of a file read as UTF-8: its rows holding one (a U+FFFD once decoded) are rejected. */
+  invalidBytes: number;
+}
+
 /**
- * The object's bytes as a stream, with its encoding: from a byte-order mark, else UTF-8
- * when every byte of it is valid UTF-8 (checked in a first streamed pass), else Windows-1252.
+ * The object's bytes as a stream, with its encoding: UTF-16 from a byte-order mark; UTF-8
+ * from its mark, or when its bytes read as UTF-8 (`readsAsUtf8`, checked in a first
+ * streamed pass); else Windows-1252.
  */
-export async function openDecoded(
-  s3: S3Client,
-  bucket: string,
-  key: string,
-): Promise<[AsyncIterable<Uint8Array>, Encoding]> {
+export async function openDecoded(s3: S3Client, bucket: string, key: string): Promise<DecodedSource> {
   const open = async () => {
     const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
     return object.Body as Readable;
@@ -178,11 +337,10 @@ export async function openDecoded(
     for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield next.value;
   };
   const bom = encodingFromBom(firstChunk);
-  if (bom) return [replay(), bom.encoding];
-  const utf8 = await isUtf8(replay());
-  // Read to the end, or left at the first byte that is not UTF-8: either way, done with.
-  body.destroy();
-  return [await open(), utf8 ? 'utf-8' : 'windows-1252'];
+  if (bom && bom.encoding !== 'utf-8') return { chunks: replay(), encoding: bom.encoding, invalidBytes: 0 };
+  const scan = await scanUtf8(replay());
+  const utf8 = bom !== undefined || readsAsUtf8(scan);
+  return { chunks: await open(), encoding: utf8 ? 'utf-8' : 'windows-1252', invalidBytes: utf8 ? scan.invalid : 0 };
 }
 
 async function rejectWholeFile(s3: S3Client, bucket: string, key: string, reason: string, counts: RowCounts) {

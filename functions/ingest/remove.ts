@@ -5,9 +5,9 @@ import { rowPartition, TABLE_KEY } from '../common/keys.ts';
 import { backoffDelay, isTransientAwsError, retry, sleep, TransientError } from '../common/retry.ts';
 import { parseCsv } from './csv.ts';
 import { decodeChunks } from './decode.ts';
-import { type IngestDeps, openDecoded } from './ingest.ts';
+import { type IngestDeps, openDecoded, rowBounds } from './ingest.ts';
 import { type Leases, withLeases } from './lease.ts';
-import { layoutHeader, RowReader } from './rows.ts';
+import { layoutHeader, type RowOutcome, RowReader } from './rows.ts';
 
 interface RowKey {
   pk: string;
@@ -41,17 +41,18 @@ export async function removeFileRows(input: IngestInput, deps: IngestDeps): Prom
     };
     let reader: RowReader | undefined;
     let pending = new Map<string, RowKey>();
-    for await (const batch of parseCsv(decodeChunks(...(await openDecoded(deps.s3, file.bucket, file.key))))) {
+    const source = await openDecoded(deps.s3, file.bucket, file.key);
+    for await (const batch of parseCsv(decodeChunks(source.chunks, source.encoding))) {
       for (const record of batch) {
         if (!reader) {
           const header = layoutHeader(record.cells, spec, deps.config);
           // A file rejected whole stored nothing, so there is nothing to take out.
           if ('rejected' in header) return result;
-          reader = new RowReader(header.layout, deps.config.timeZone, deps.config.storage.shards);
+          reader = new RowReader(header.layout, deps.config.timeZone, deps.config.storage.shards, rowBounds(input));
           continue;
         }
         if (record.malformed) continue;
-        const outcome = reader.read(record.cells);
+        const outcome = readRow(reader, record.cells);
         if (outcome.kind !== 'row') continue;
         result.read++;
         const { date, shard, sk } = outcome.row;
@@ -66,6 +67,15 @@ export async function removeFileRows(input: IngestInput, deps: IngestDeps): Prom
     if (pending.size > 0) await flush(pending);
     return result;
   });
+}
+
+/** A row as ingest read it: one whose reading throws was rejected there, so nothing of it is stored. */
+function readRow(reader: RowReader, cells: readonly string[]): RowOutcome {
+  try {
+    return reader.read(cells);
+  } catch (error) {
+    return { kind: 'rejected', reason: (error as Error).message };
+  }
 }
 
 /** Deletes the rows among these keys whose stored version came from the source file; returns how many. */

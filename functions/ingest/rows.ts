@@ -3,7 +3,7 @@ import type { Config, ExportSpec, ValueKind } from '../common/config.ts';
 import { normaliseHeader, recogniseTypeFromHeader } from '../common/exports.ts';
 import { rowSortKey } from '../common/keys.ts';
 import type { CellValue } from '../common/rows.ts';
-import { instantToIso, localToInstant, offsetMinutes } from '../common/time.ts';
+import { addDays, instantToIso, localToInstant, offsetMinutes } from '../common/time.ts';
 
 /** Where each configured column sits in a file's header, and the extra columns kept. */
 export interface HeaderLayout {
@@ -12,6 +12,8 @@ export interface HeaderLayout {
   kinds: ValueKind[];
   indexes: number[];
   extra: { name: string; index: number }[];
+  /** The header's names by position, as written: what a reject names a cell by. */
+  header: string[];
   width: number;
   /** Positions (in spec.columns) of the identity columns; all columns for whole-row identity. */
   identity: number[];
@@ -29,6 +31,8 @@ export type HeaderResult = { layout: HeaderLayout } | { rejected: string };
  * IB_Calls' columns), is refused rather than stored under the wrong type.
  */
 export function layoutHeader(header: readonly string[], spec: ExportSpec, config: Config): HeaderResult {
+  const long = header.findIndex((cell) => cell.length > ROW_LIMITS.cellChars);
+  if (long >= 0) return { rejected: `header cell ${long + 1} is over ${ROW_LIMITS.cellChars} characters` };
   const positions = new Map<string, number>();
   header.forEach((cell, index) => {
     const name = normaliseHeader(cell);
@@ -46,8 +50,9 @@ export function layoutHeader(header: readonly string[], spec: ExportSpec, config
     return { rejected: `header is that of ${fits.map((s) => s.type).join(', ')}, not of ${spec.type}` };
   }
   const used = new Set(indexes);
-  const extra = header
-    .map((cell, index) => ({ name: cell.replace(/^\uFEFF/, '').trim(), index }))
+  const names = header.map((cell) => cell.replace(/^\uFEFF/, '').trim());
+  const extra = names
+    .map((name, index) => ({ name, index }))
     .filter((column) => !used.has(column.index) && column.name !== '');
   const position = (name: string) => spec.columns.findIndex((column) => column.name === name);
   const identity = spec.identity[0] === '*' ? spec.columns.map((_, i) => i) : spec.identity.map(position);
@@ -58,6 +63,7 @@ export function layoutHeader(header: readonly string[], spec: ExportSpec, config
       kinds: spec.columns.map((c) => c.kind),
       indexes,
       extra,
+      header: names,
       width: header.length,
       identity,
       versioned: spec.columns.map((_, i) => i).filter((i) => !identity.includes(i)),
@@ -65,6 +71,33 @@ export function layoutHeader(header: readonly string[], spec: ExportSpec, config
       completeIndex: spec.completeColumn ? position(spec.completeColumn) : undefined,
     },
   };
+}
+
+/**
+ * What a row may hold: past these, the row is rejected with the reason, and the file's
+ * other rows are stored.
+ */
+export const ROW_LIMITS = {
+  /** Excel's limit for a cell: any cell of the record, configured or not. */
+  cellChars: 32_767,
+  /** The largest count JavaScript and the DynamoDB SDK hold exactly (2^53 − 1). */
+  maxCount: Number.MAX_SAFE_INTEGER,
+  /** 366 days in milliseconds: no duration of an interval's export comes near it. */
+  maxDurationMs: 366 * 86_400_000,
+  /** A nonzero duration below a microsecond is noise, and below 1e-130 DynamoDB refuses the number. */
+  minDurationMs: 0.001,
+  /** Datetimes are within this many days of the file's business date (exports hold the day so far, and the day before). */
+  daysFromBusinessDate: 7,
+  /** DynamoDB's item limit: a row's item, estimated from above, stays under it. */
+  itemBytes: 400 * 1024,
+} as const;
+
+/** What bounds the rows of one file: its business date, and what its items may spend on values. */
+export interface RowBounds {
+  /** The file's business date `YYYY-MM-DD`. */
+  businessDate: string;
+  /** Bytes a row's values and extra columns may take: the item limit less the rest of the item. */
+  valueBytes: number;
 }
 
 export interface ParsedRow {
@@ -193,6 +226,11 @@ export class RowReader {
   /** The row being read, typed: filled anew by every read, copied into the row's values. */
   private readonly typed: CellValue[];
   private readonly digest = new Digest();
+  /** The first and last local dates a datetime may fall on. */
+  private readonly earliestDate: string;
+  private readonly latestDate: string;
+  /** The estimated bytes of a row's item spent whatever its text (see `fixedValueBytes`). */
+  private readonly fixedBytes: number;
 
   /** Builds a row's values object with one literal, so that every row gets the same shape at once. */
   private readonly valuesOf: (typed: CellValue[]) => Record<string, CellValue>;
@@ -201,10 +239,14 @@ export class RowReader {
     readonly layout: HeaderLayout,
     private readonly timeZone: string,
     private readonly shards: number,
+    private readonly bounds: RowBounds,
   ) {
     const fields = layout.names.map((name, i) => `${JSON.stringify(name)}: typed[${i}]`);
     this.valuesOf = new Function('typed', `return { ${fields.join(', ')} };`) as RowReader['valuesOf'];
     this.typed = layout.names.map(() => null);
+    this.earliestDate = addDays(bounds.businessDate, -ROW_LIMITS.daysFromBusinessDate);
+    this.latestDate = addDays(bounds.businessDate, ROW_LIMITS.daysFromBusinessDate);
+    this.fixedBytes = fixedValueBytes(layout);
   }
 
   /** One record as a typed row, or why it cannot be stored. */
@@ -215,6 +257,30 @@ export class RowReader {
       return { kind: 'rejected', reason: `expected ${layout.width} fields, found ${cells.length}` };
     }
     if (isBlank(cells)) return BLANK;
+    // Every cell, configured or not, has to fit a workbook cell; the text of the row bounds its item.
+    let textChars = 0;
+    for (let c = 0; c < cells.length; c++) {
+      const length = (cells[c] as string).length;
+      if (length > ROW_LIMITS.cellChars) {
+        return rejected(
+          layout.header[c] || `column ${c + 1}`,
+          `over ${ROW_LIMITS.cellChars} characters`,
+          cells[c] as string,
+        );
+      }
+      textChars += length;
+    }
+    // 3 bytes a character bounds UTF-8 from above; only a row that could pass is measured.
+    if (this.fixedBytes + 3 * textChars > this.bounds.valueBytes) {
+      let textBytes = 0;
+      for (const cell of cells) textBytes += Buffer.byteLength(cell);
+      if (this.fixedBytes + textBytes > this.bounds.valueBytes) {
+        return {
+          kind: 'rejected',
+          reason: `its item would pass DynamoDB's ${ROW_LIMITS.itemBytes / 1024} KB (${textBytes} bytes of text)`,
+        };
+      }
+    }
     const { names, kinds, indexes, dateIndex } = layout;
     const count = names.length;
     const typed = this.typed;
@@ -233,21 +299,33 @@ export class RowReader {
         case 'datetime': {
           const cell = this.dateTime(raw);
           if (cell === null) return rejected(names[i], 'not a date and time', raw);
+          if (cell.earlier.date < this.earliestDate || cell.earlier.date > this.latestDate) {
+            return rejected(
+              names[i],
+              `more than ${ROW_LIMITS.daysFromBusinessDate} days from the business date ${this.bounds.businessDate}`,
+              raw,
+            );
+          }
           typed[i] = cell.earlier.iso;
           if (i === dateIndex) dateTime = cell.earlier;
           if (cell.later) ambiguous = true;
           break;
         }
         case 'duration_ms': {
-          const n = Number(raw);
-          if (!Number.isFinite(n)) return rejected(names[i], 'not a number', raw);
+          const n = decimal(raw);
+          if (typeof n === 'string') return rejected(names[i], n, raw);
+          if (n < 0) return rejected(names[i], 'negative', raw);
+          if (n > ROW_LIMITS.maxDurationMs) return rejected(names[i], 'over 366 days', raw);
+          if (n !== 0 && n < ROW_LIMITS.minDurationMs) return rejected(names[i], 'below 0.001 ms', raw);
           typed[i] = n;
           break;
         }
         case 'count': {
-          const n = Number(raw);
-          if (!Number.isFinite(n)) return rejected(names[i], 'not a number', raw);
+          const n = decimal(raw);
+          if (typeof n === 'string') return rejected(names[i], n, raw);
           if (!Number.isInteger(n)) return rejected(names[i], 'not a whole number', raw);
+          if (n < 0) return rejected(names[i], 'negative', raw);
+          if (n > ROW_LIMITS.maxCount) return rejected(names[i], 'over 2^53 − 1', raw);
           typed[i] = n;
           break;
         }
@@ -377,7 +455,38 @@ function trimmed(cell: string): string {
 function flagNumber(raw: string): number {
   if (/^true$/i.test(raw)) return 1;
   if (/^false$/i.test(raw)) return 0;
-  return Number(raw);
+  const n = decimal(raw);
+  return typeof n === 'string' ? Number.NaN : n;
+}
+
+const ZERO_CODE = 48;
+
+/**
+ * A cell's number, written in decimal, or why it is not one. `Number()` also reads `0x10`,
+ * `0b1` and `0o7`, and overflows to Infinity (`1e400`): none of them is a value of an export.
+ */
+function decimal(raw: string): number | string {
+  const n = Number(raw);
+  if (Number.isNaN(n)) return 'not a number';
+  if (!Number.isFinite(n)) return 'not a finite number';
+  // Only a leading 0 then a letter can be another base: signed ones are NaN already.
+  if (raw.length > 2 && raw.charCodeAt(0) === ZERO_CODE && /^0[xbo]/i.test(raw)) return 'not a decimal number';
+  return n;
+}
+
+/**
+ * Bytes a row's item spends on its values whatever their text, counted from above: each
+ * attribute name at 3 bytes a character (UTF-8's worst for a UTF-16 unit) and 8 bytes of
+ * framing, and 32 bytes for a value that is not text (a number, a flag, a datetime's ISO
+ * text). The row's cells add their UTF-8 bytes, every cell counted as text.
+ */
+function fixedValueBytes(layout: HeaderLayout): number {
+  let bytes = 0;
+  layout.names.forEach((name, i) => {
+    bytes += 3 * name.length + 8 + (layout.kinds[i] === 'text' ? 0 : 32);
+  });
+  for (const column of layout.extra) bytes += 3 * column.name.length + 8;
+  return bytes;
 }
 
 function rejected(column: string | undefined, problem: string, raw: string): RowOutcome {

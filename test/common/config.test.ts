@@ -34,6 +34,16 @@ describe('configuration', () => {
       (c: typeof raw) => (c.exports[0].identity = ['Agent Idd']),
       /exports\[0\]\.identity\[0\]: "Agent Idd"/,
     ],
+    [
+      'identity holding the completeness column',
+      (c: typeof raw) => (c.exports[0].identity = ['Interval Start', 'Interval Complete']),
+      /exports\[0\]\.identity\[1\]: holds the completeness column "Interval Complete"/,
+    ],
+    [
+      'whole-row identity of a type with a completeness column',
+      (c: typeof raw) => (c.exports[4].identity = ['*']),
+      /exports\[4\]\.identity\[0\]: holds the completeness column "Full Export Completed"/,
+    ],
     ['duplicate tab', (c: typeof raw) => (c.exports[1].tab = 'IB Calls'), /exports\[1\]\.tab: duplicates exports\[0\]/],
     [
       'tab differing only in case',

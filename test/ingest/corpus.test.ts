@@ -65,8 +65,8 @@ const counts = (partial: Partial<RowCounts>): RowCounts => ({
   ...partial,
 });
 
-async function ingest(type: string, body: string | Buffer, name = `${type}.csv`) {
-  const file = await putSource(stack, type, body, '2026-03-09T15:00:00Z', name);
+async function ingest(type: string, body: string | Buffer, name = `${type}.csv`, date = '2026-03-09') {
+  const file = await putSource(stack, type, body, `${date}T15:00:00Z`, name, date);
   const result = await handler({ run, file }, lambdaContext);
   const { read, inserted, updated, unchanged, stale, rejected } = result.counts;
   expect(read).toBe(inserted + updated + unchanged + stale + rejected);
@@ -286,7 +286,7 @@ describe('ingest corpus through the Lambda handler', () => {
           .replace('T', ' ');
       lines.push(`${local(instant)},${local(instant + 3_600_000)},1.0,Q,voice,fall,Ana,1.0,10`);
     }
-    const { result, rows } = await ingest('IB_Calls', lines.join('\n'));
+    const { result, rows } = await ingest('IB_Calls', lines.join('\n'), 'IB_Calls.csv', '2026-11-01');
     expect(result.counts).toEqual(counts({ read: 25, inserted: 25 }));
     expect(rows).toHaveLength(25);
     expect(
@@ -300,7 +300,7 @@ describe('ingest corpus through the Lambda handler', () => {
     expect(new Set(rows.map((r) => r.date))).toEqual(new Set(['2026-11-01']));
   });
 
-  it('Campaign_Interactions: the whole row is the identity', async () => {
+  it('Campaign_Interactions: a repeated row counts once, a row differing in an identity column is another', async () => {
     const header = 'Full Export Completed,Partial Result Timestamp,Filters,Users,Date,Initial Direction,First Queue';
     const row = 'YES,,"Queue: A; Queue: B",corpus,2026-03-09 09:03:00,Inbound,Mid Year Health Check';
     const csv = [header, row, row, row.replace('Inbound', 'Outbound'), ',,,,,,'].join('\n');

@@ -7,7 +7,7 @@ import {
   maxRecordChars,
   parseCsv,
 } from '../../functions/ingest/csv.ts';
-import { decodeChunks } from '../../functions/ingest/decode.ts';
+import { decodeChunks, readsAsUtf8, scanUtf8 } from '../../functions/ingest/decode.ts';
 
 /** Parses text pushed in pieces of `size` characters (every boundary a chunk can fall on). */
 function parse(text: string, size = text.length): CsvRecord[] {
@@ -93,6 +93,37 @@ describe('CsvParser', () => {
     expect(records).toHaveLength(1 + maxRecordChars / 4 + 1);
   });
 
+  it('rejects a line with no line feed once it passes the limit, keeps none of it, and reads on after it', () => {
+    const chunk = 'x'.repeat(1 << 16);
+    for (const opening of ['1,', '1,"']) {
+      const parser = new CsvParser();
+      const records = parser.push('a,b\n');
+      records.push(...parser.push(opening));
+      // Thirty times the limit, as a stream delivers it: the parser never holds more than the limit and a chunk.
+      for (let i = 0; i < (30 * maxRecordChars) / chunk.length; i++) records.push(...parser.push(chunk));
+      records.push(...parser.push('\nc,d\n'), ...parser.end());
+      expect(records).toEqual([
+        { cells: ['a', 'b'], line: 1 },
+        {
+          cells: [`${opening}${'x'.repeat(200 - opening.length)}…`],
+          line: 2,
+          malformed: `a line longer than ${maxRecordChars} characters`,
+        },
+        { cells: ['c', 'd'], line: 3 },
+      ]);
+    }
+  });
+
+  it('rejects an over-long header line the same way, and still finds the delimiter', () => {
+    const parser = new CsvParser();
+    const records = parser.push(`a;b;${'x'.repeat(maxRecordChars)}`);
+    records.push(...parser.push('y\nc;d\n'), ...parser.end());
+    expect(records.map((r) => [r.line, r.malformed ?? r.cells])).toEqual([
+      [1, `a line longer than ${maxRecordChars} characters`],
+      [2, ['c', 'd']],
+    ]);
+  });
+
   it('returns nothing for empty text', () => {
     expect(parse('')).toEqual([]);
   });
@@ -103,6 +134,13 @@ describe('formatCsvRow', () => {
     const line = formatCsvRow([12, 'Peña, José', 'said "hi"', 'two\nlines', 'plain']);
     expect(new TextDecoder().decode(line)).toBe('12,"Peña, José","said ""hi""","two\nlines",plain\r\n');
     expect(line.buffer.byteLength).toBe(line.byteLength);
+  });
+
+  it('neutralises text a spreadsheet would run as a formula, with a leading quote', () => {
+    const cells = ['=HYPERLINK("http://x")', '+1', '-2', '@SUM(A1)', '\tx', '\rx', "'=kept", 'a=b'];
+    expect(new TextDecoder().decode(formatCsvRow([-3, ...cells]))).toBe(
+      `-3,"'=HYPERLINK(""http://x"")",'+1,'-2,'@SUM(A1),'\tx,"'\rx",'=kept,a=b\r\n`,
+    );
   });
 });
 
@@ -129,5 +167,44 @@ describe('parseCsv over decodeChunks', () => {
     records.slice(1).forEach((record, i) => {
       expect(record).toEqual({ cells: (rows[i] as string).split(','), line: i + 2 });
     });
+  });
+});
+
+describe('scanUtf8 and readsAsUtf8', () => {
+  async function* chunksOf(bytes: Buffer, size: number) {
+    for (let i = 0; i < bytes.length; i += size) yield bytes.subarray(i, i + size);
+  }
+  const scan = async (bytes: Buffer) => {
+    const whole = await scanUtf8(chunksOf(bytes, bytes.length || 1));
+    // The same counts whatever the chunks, a sequence cut between two of them included.
+    for (const size of [1, 2, 3]) expect(await scanUtf8(chunksOf(bytes, size))).toEqual(whole);
+    return whole;
+  };
+
+  it('reads a UTF-8 file with a stray byte as UTF-8, and counts the byte', async () => {
+    const bytes = Buffer.from('José Peña,Zoë Müller,€,😀\nJos\u0001\n', 'utf8');
+    bytes[bytes.indexOf(0x01)] = 0xe9;
+    expect(await scan(bytes)).toEqual({ valid: 6, invalid: 1 });
+    expect(readsAsUtf8(await scan(bytes))).toBe(true);
+  });
+
+  it('reads a Windows-1252 file as Windows-1252, even with a single accented letter', async () => {
+    expect(readsAsUtf8(await scan(Buffer.from('José Peña,Zoë Müller\n', 'latin1')))).toBe(false);
+    expect(await scan(Buffer.from('plain ascii, José\n', 'latin1'))).toEqual({ valid: 0, invalid: 1 });
+    expect(readsAsUtf8(await scan(Buffer.from('plain ascii, José\n', 'latin1')))).toBe(false);
+  });
+
+  it('counts sequences cut short, overlong forms and surrogates as invalid, as the decoder replaces them', async () => {
+    const cases = [
+      Buffer.from([0xe2, 0x82]), // € cut short at the end
+      Buffer.from([0xe2, 0x82, 0x41]), // … and by an ASCII letter
+      Buffer.from([0xc0, 0xaf]), // overlong /
+      Buffer.from([0xed, 0xa0, 0x80]), // a UTF-16 surrogate
+      Buffer.from([0xf4, 0x90, 0x80, 0x80]), // past U+10FFFF
+    ];
+    for (const bytes of cases) {
+      const replaced = [...new TextDecoder().decode(bytes)].filter((c) => c === '\uFFFD').length;
+      expect((await scan(bytes)).invalid).toBe(replaced);
+    }
   });
 });

@@ -16,6 +16,7 @@ import { createDynamoDbClient } from '../../functions/common/clients.ts';
 import { loadConfigFile } from '../../functions/common/config.ts';
 import type { IngestResult, Run, SourceFile } from '../../functions/common/contracts.ts';
 import { leaseKey, rejectsKey } from '../../functions/common/keys.ts';
+import { TransientError } from '../../functions/common/retry.ts';
 import type { StoredRow } from '../../functions/common/rows.ts';
 import { type IngestDeps, ingestFile } from '../../functions/ingest/ingest.ts';
 import type { RowStore } from '../../functions/ingest/store.ts';
@@ -263,7 +264,8 @@ describe('ingest under faults', () => {
     // Four write requests land, then the invocation is stopped: nothing more is sent, not even the lease's release.
     let writes = 0;
     let landed = 0;
-    const crash = () => new Error('Task timed out after 300.00 seconds');
+    // A crash stops the invocation where it is: like a transient error, it leaves the file to a retry, not to quarantine.
+    const crash = () => new TransientError('Task timed out after 300.00 seconds');
     mock.on(BatchWriteCommand).callsFake(async (input) => {
       if (++writes > 4) throw crash();
       const table = Object.keys(input.RequestItems ?? {})[0] as string;

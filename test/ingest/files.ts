@@ -20,17 +20,18 @@ export function ibLine(hour: number, agentId: string, name: string, handle: numb
   return `2026-03-09 ${h}:00:00,2026-03-09 ${next}:00:00,${complete}.0,Initial Direction: Inbound; Queue: LLSA-ACQ-DM,voice,${agentId},${name},${handle}.0,${avgHandle}`;
 }
 
-/** Stores bytes as a raw source file and describes it as collect would. */
+/** Stores bytes as a raw source file of a business day (default 2026-03-09) and describes it as collect would. */
 export async function putSource(
   stack: LocalStack,
   type: string,
   body: Uint8Array | string,
   exportedAt: string,
   name = `${type}.csv`,
+  date = '2026-03-09',
 ): Promise<SourceFile> {
   const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : Buffer.from(body);
   const sha256 = createHash('sha256').update(bytes).digest('hex');
-  const key = rawKey('2026-03-09', type, sha256);
+  const key = rawKey(date, type, sha256);
   await stack.clients.s3.send(new PutObjectCommand({ Bucket: stack.resources.dataBucket, Key: key, Body: bytes }));
   return {
     bucket: stack.resources.dataBucket,

@@ -198,12 +198,44 @@ describe('ingestFile', () => {
     expect(names).toEqual(['José Peña', 'Zoë Müller']);
   });
 
-  it('uses the whole row as identity for Campaign_Interactions', async () => {
+  it('counts a row repeated within one Campaign_Interactions export once', async () => {
     const header = 'Full Export Completed,Partial Result Timestamp,Filters,Users,Date,Initial Direction,First Queue';
     const row = 'YES,,"Queue: A; Queue: B",,2026-03-09 09:03:00,Inbound,Mid Year Health Check';
     const csv = [header, row, row, row.replace('09:03', '10:51'), ',,,,,,'].join('\n');
     const result = await ingest(await putSource(stack, 'Campaign_Interactions', csv, '2026-03-09T15:00:00Z'));
     expect(result.counts).toEqual({ read: 3, inserted: 2, updated: 0, unchanged: 1, stale: 0, rejected: 0, blank: 1 });
+  });
+});
+
+describe('Campaign_Interactions versions', () => {
+  const header = 'Full Export Completed,Partial Result Timestamp,Filters,Users,Date,Initial Direction,First Queue';
+  const interactions = [
+    'Queue: A,Ana,2026-03-09 09:03:00,Inbound,Mid Year Health Check',
+    'Queue: A,Ben,2026-03-09 09:04:00,Outbound,Mid Year Health Check',
+    'Queue: B,,2026-03-09 10:51:00,Inbound,Renewals',
+  ];
+  const partial = [header, ...interactions.map((i) => `NO,2026-03-09 11:00:00,${i}`)].join('\r\n');
+  const complete = [header, ...interactions.map((i) => `YES,,${i}`)].join('\r\n');
+
+  it('counts an export re-sent complete (NO → YES) as updating each interaction, one row per interaction', async () => {
+    const { ingest: into, rows } = await freshTable('campaign');
+    const first = await into(await putSource(stack, 'Campaign_Interactions', partial, '2026-03-09T16:00:00Z'));
+    expect(first.counts).toMatchObject({ read: 3, inserted: 3 });
+    const again = await into(await putSource(stack, 'Campaign_Interactions', complete, '2026-03-09T17:00:00Z'));
+    expect(again.counts).toEqual({ read: 3, inserted: 0, updated: 3, unchanged: 0, stale: 0, rejected: 0, blank: 0 });
+    const stored = await rows();
+    expect(stored).toHaveLength(3);
+    expect(
+      stored.map((r) => [r.values['Full Export Completed'], r.values['Partial Result Timestamp'], r.complete]),
+    ).toEqual(stored.map(() => ['YES', null, true]));
+  });
+
+  it('keeps the complete export over a partial one exported after it', async () => {
+    const { ingest: into, rows } = await freshTable('campaign-late-partial');
+    await into(await putSource(stack, 'Campaign_Interactions', complete, '2026-03-09T17:00:00Z'));
+    const late = await into(await putSource(stack, 'Campaign_Interactions', partial, '2026-03-09T18:00:00Z'));
+    expect(late.counts).toMatchObject({ read: 3, inserted: 0, updated: 0, stale: 3 });
+    expect((await rows()).map((r) => r.complete)).toEqual([true, true, true]);
   });
 });
 

@@ -1,10 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfigFile } from '../../functions/common/config.ts';
 import { exportSpec } from '../../functions/common/exports.ts';
-import { type HeaderLayout, layoutHeader, type ParsedRow, RowReader } from '../../functions/ingest/rows.ts';
+import {
+  type HeaderLayout,
+  layoutHeader,
+  type ParsedRow,
+  ROW_LIMITS,
+  type RowBounds,
+  RowReader,
+} from '../../functions/ingest/rows.ts';
 
 const config = loadConfigFile();
 const tz = config.timeZone;
+/** A business date the rows below are near, and DynamoDB's limit less a generous item frame. */
+const bounds: RowBounds = { businessDate: '2026-03-09', valueBytes: ROW_LIMITS.itemBytes - 2048 };
+const fallBack: RowBounds = { ...bounds, businessDate: '2026-11-01' };
 const IB = 'Interval Start,Interval End,Interval Complete,Filters,Media Type,Agent Id,Agent Name,Handle,Avg Handle';
 
 function layout(header: string, type = 'IB_Calls'): HeaderLayout {
@@ -26,7 +36,7 @@ describe('layoutHeader', () => {
   it('matches columns ignoring case and surrounding spaces, in any order, and keeps extra columns', () => {
     const header =
       ' agent id ,INTERVAL START,Interval End,interval complete,Filters,Media Type,Agent Name,Handle,Avg Handle, Notes ';
-    const reader = new RowReader(layout(header), tz, 8);
+    const reader = new RowReader(layout(header), tz, 8, bounds);
     const parsed = row(reader, 'a1,2026-03-09 08:00:00,2026-03-09 09:00:00,1,Q,voice,José Peña,3,120000, called back ');
     expect(parsed.values).toEqual({
       'Interval Start': '2026-03-09T08:00:00-05:00',
@@ -40,6 +50,13 @@ describe('layoutHeader', () => {
       'Avg Handle': 120000,
     });
     expect(parsed.extra).toEqual({ Notes: ' called back ' });
+  });
+
+  it('refuses a header with a cell over the 32,767 characters of a workbook cell', () => {
+    const header = `${IB},${'N'.repeat(ROW_LIMITS.cellChars + 1)}`.split(',');
+    expect(layoutHeader(header, exportSpec(config, 'IB_Calls'), config)).toEqual({
+      rejected: 'header cell 10 is over 32767 characters',
+    });
   });
 
   it('names the missing columns of a short header', () => {
@@ -62,7 +79,7 @@ describe('layoutHeader', () => {
 
 describe('RowReader', () => {
   it('types values: local times with offsets, durations as numbers, counts as integers, flags', () => {
-    const reader = new RowReader(layout(IB), tz, 8);
+    const reader = new RowReader(layout(IB), tz, 8, bounds);
     const parsed = row(reader, ib('2026-03-09 08:00', '2026-03-09 09:00:00'));
     expect(parsed.values).toMatchObject({
       'Interval Start': '2026-03-09T08:00:00-05:00',
@@ -77,7 +94,7 @@ describe('RowReader', () => {
   });
 
   it('says why a value cannot be read', () => {
-    const reader = new RowReader(layout(IB), tz, 8);
+    const reader = new RowReader(layout(IB), tz, 8, bounds);
     const reason = (line: string) => {
       const outcome = reader.read(line.split(','));
       return outcome.kind === 'rejected' ? outcome.reason : outcome.kind;
@@ -99,10 +116,10 @@ describe('RowReader', () => {
   });
 
   it('gives a row the same key and digest whatever the file, and a new digest when a value changes', () => {
-    const first = row(new RowReader(layout(IB), tz, 8), ib('2026-03-09 08:00:00', '2026-03-09 09:00:00'));
-    const again = row(new RowReader(layout(IB), tz, 8), ib('2026-03-09 08:00', '2026-03-09 09:00'));
+    const first = row(new RowReader(layout(IB), tz, 8, bounds), ib('2026-03-09 08:00:00', '2026-03-09 09:00:00'));
+    const again = row(new RowReader(layout(IB), tz, 8, bounds), ib('2026-03-09 08:00', '2026-03-09 09:00'));
     const changed = row(
-      new RowReader(layout(IB), tz, 8),
+      new RowReader(layout(IB), tz, 8, bounds),
       ib('2026-03-09 08:00:00', '2026-03-09 09:00:00', 'a1', '2.0'),
     );
     expect(again).toEqual(first);
@@ -111,7 +128,7 @@ describe('RowReader', () => {
   });
 
   it('keeps the keys rows are stored under: SHA-1 of the identity text, the shard from its first 32 bits', () => {
-    const reader = new RowReader(layout(IB), tz, 8);
+    const reader = new RowReader(layout(IB), tz, 8, bounds);
     const keys = ['a1', 'a2', 'agent-7'].map((agent) => {
       const parsed = row(reader, ib('2026-03-09 08:00:00', '2026-03-09 09:00:00', agent));
       return [parsed.sk, parsed.shard];
@@ -126,7 +143,7 @@ describe('RowReader', () => {
   it('digests the values that may change between versions, as values: 1.0 and 1 are the same', () => {
     const digest = (handle: string, name = 'Zoë Müller', notes = ['n', 'm']) =>
       row(
-        new RowReader(layout(`${IB},Notes,More`), tz, 8),
+        new RowReader(layout(`${IB},Notes,More`), tz, 8, bounds),
         `2026-03-09 08:00:00,2026-03-09 09:00:00,1.0,Queue: Q,voice,a1,${name},${handle},1500.5,${notes.join(',')}`,
       ).digest;
     expect(digest('1.0')).toMatch(/^[0-9a-f]{16}$/);
@@ -139,7 +156,7 @@ describe('RowReader', () => {
   });
 
   it('spreads rows over the configured shards', () => {
-    const reader = new RowReader(layout(IB), tz, 8);
+    const reader = new RowReader(layout(IB), tz, 8, bounds);
     const shards = new Set(
       Array.from(
         { length: 200 },
@@ -150,7 +167,7 @@ describe('RowReader', () => {
   });
 
   it('reads the spring-forward day 2026-03-08 (23 hours)', () => {
-    const reader = new RowReader(layout(IB), tz, 8);
+    const reader = new RowReader(layout(IB), tz, 8, bounds);
     const interval = (start: string, end: string) => {
       const parsed = row(reader, ib(`2026-03-08 ${start}:00`, `2026-03-08 ${end}:00`));
       return [parsed.values['Interval Start'], parsed.values['Interval End'], parsed.sk.slice(0, 24)];
@@ -174,7 +191,7 @@ describe('RowReader', () => {
   });
 
   it('reads the fall-back day 2026-11-01 (25 hours): hourly intervals through the repeated hour', () => {
-    const reader = new RowReader(layout(IB), tz, 8);
+    const reader = new RowReader(layout(IB), tz, 8, fallBack);
     const interval = (start: string, end: string) => {
       const parsed = row(reader, ib(`2026-11-01 ${start}:00`, `2026-11-01 ${end}:00`));
       return [parsed.values['Interval Start'], parsed.values['Interval End']];
@@ -187,7 +204,7 @@ describe('RowReader', () => {
   });
 
   it('reads half-hour intervals and single timestamps of the repeated hour in file order', () => {
-    const reader = new RowReader(layout(IB), tz, 8);
+    const reader = new RowReader(layout(IB), tz, 8, fallBack);
     const interval = (start: string, end: string, agent = 'a1') => {
       const parsed = row(reader, ib(`2026-11-01 ${start}:00`, `2026-11-01 ${end}:00`, agent));
       return [parsed.values['Interval Start'], parsed.values['Interval End']];
@@ -206,6 +223,7 @@ describe('RowReader', () => {
       ),
       tz,
       8,
+      fallBack,
     );
     const at = (date: string) => row(campaign, `YES,,F,,${date},Inbound,Q`).values.Date;
     expect(at('2026-11-01 01:05:00')).toBe('2026-11-01T01:05:00-05:00');
