@@ -374,7 +374,7 @@ function intervalValues(
   return values;
 }
 
-/** The day's campaign interactions, in time order; a row is its own identity. */
+/** The day's campaign interactions, in time order; an interaction is its filters, user, date, direction and queue. */
 function campaignInteractions(hours: number[], agents: Agent[], timeZone: string, seed: number): Interaction[] {
   const interactions: Interaction[] = [];
   hours.forEach((start, hour) => {
