@@ -8,6 +8,7 @@ import {
   type TypeSummary,
 } from '../common/contracts.ts';
 import type { CellValue } from '../common/rows.ts';
+import { dayHours, type LocalHour } from '../common/time.ts';
 
 /** One row of an export type: its configured columns by name. */
 export type RowValues = Record<string, CellValue | undefined>;
@@ -23,6 +24,9 @@ export interface SourceRow {
 const figureColumns = {
   handle: 'Handle',
   avgHandle: 'Avg Handle',
+  avgTalk: 'Avg Talk',
+  avgHold: 'Avg Hold',
+  avgAcw: 'Avg ACW',
   totalTalk: 'Total Talk',
   totalHold: 'Total Hold',
   totalAcw: 'Total ACW',
@@ -47,17 +51,22 @@ export function figureColumnsOf(spec: ExportSpec): string[] {
   return Object.values(figureColumns).filter((name) => names.has(name));
 }
 
-/** Sums over the rows of one agent (or of everyone), from the KPI export types. */
+/**
+ * Sums over the rows of one agent (or of everyone), from the KPI export types. Each average is
+ * a sum of time over the count Genesys averages it over (see docs/figures.md).
+ */
 export interface AgentFigures {
   calls: number;
   dials: number;
-  /** Interactions whose handle time is known, and that time. */
+  /** Interactions handled in rows whose Avg Handle is known, and their handle time (Avg Handle × Handle). */
   handled: number;
   handleMs: number;
-  /** Interactions whose talk, hold and ACW are known (the export has totals), and those times. */
-  splitHandled: number;
+  /** Dials' talks, holds and ACWs as Genesys counts them (Total ÷ Avg per row), and their time. */
+  talks: number;
   talkMs: number;
+  holds: number;
   holdMs: number;
+  acws: number;
   acwMs: number;
   loggedInMs: number;
   onQueueMs: number;
@@ -70,6 +79,8 @@ export interface AgentKpis {
   dials?: number;
   avgHandleMs?: number;
   avgTalkMs?: number;
+  holds?: number;
+  /** Per hold, as Genesys's Avg Hold. */
   avgHoldMs?: number;
   avgAcwMs?: number;
   loggedInMs?: number;
@@ -97,9 +108,11 @@ function emptyFigures(): AgentFigures {
     dials: 0,
     handled: 0,
     handleMs: 0,
-    splitHandled: 0,
+    talks: 0,
     talkMs: 0,
+    holds: 0,
     holdMs: 0,
+    acws: 0,
     acwMs: 0,
     loggedInMs: 0,
     onQueueMs: 0,
@@ -115,8 +128,33 @@ export class DayStats {
   readonly agents = new Map<string, AgentFigures>();
   readonly everyone = emptyFigures();
   readonly roles = new Set<KpiRole>();
+  /** The day's hours as the clocks show them: 23, 24 or 25. */
+  readonly hours: readonly LocalHour[];
+  private readonly slotOfHour: number[];
 
-  constructor(private readonly config: Config) {}
+  constructor(
+    private readonly config: Config,
+    date: string,
+  ) {
+    this.hours = dayHours(date, config.timeZone);
+    // A wall-clock hour the day skips (02:00 when the clocks go forward) counts in the hour after it, as clocks do.
+    this.slotOfHour = Array.from({ length: 24 }, (_, hour) => {
+      const slot = this.hours.findIndex((h) => h.hour >= hour);
+      return slot < 0 ? this.hours.length - 1 : slot;
+    });
+  }
+
+  /** The index in `hours` of a local ISO datetime's hour, `2026-11-01T01:00:00-06:00` → 2 (01:00 CST); none when it is not one. */
+  slotOf(value: CellValue | undefined): number | undefined {
+    if (typeof value !== 'string' || value.length < 13 || value.charCodeAt(10) !== 84 /* T */) return undefined;
+    const hour = (value.charCodeAt(11) - 48) * 10 + (value.charCodeAt(12) - 48);
+    const slot = this.slotOfHour[hour];
+    if (slot === undefined) return undefined;
+    // Only the repeated hour needs the offset to tell its two occurrences apart.
+    if (this.hours[slot]?.zone === undefined) return slot;
+    const match = this.hours.findIndex((h) => h.hour === hour && value.endsWith(h.offset));
+    return match < 0 ? slot : match;
+  }
 
   /** The tally of an export type; rows are added to it one by one. */
   type(spec: ExportSpec): TypeTally {
@@ -155,9 +193,10 @@ export class DayStats {
     });
     const newest = Math.max(...tallies.map((t) => t.lastExportMs));
     const lateMs = this.config.workbook.lateAfterMinutes * 60_000;
-    const hourly: HourlyVolume[] = Array.from({ length: 24 }, (_, hour) => ({
+    const hourly: HourlyVolume[] = this.hours.map(({ hour, zone }, slot) => ({
       hour,
-      volumes: Object.fromEntries(tallies.map((t) => [t.spec.type, t.hourly[hour] ?? 0])),
+      ...(zone ? { zone } : {}),
+      volumes: Object.fromEntries(tallies.map((t) => [t.spec.type, t.hourly[slot] ?? 0])),
     }));
     const everyone = this.kpisOf(this.everyone);
     const kpis: DayKpis = {
@@ -165,6 +204,7 @@ export class DayStats {
       ...(everyone.dials !== undefined ? { dialsHandled: everyone.dials } : {}),
       ...(everyone.avgHandleMs !== undefined ? { avgHandleMs: everyone.avgHandleMs } : {}),
       ...(everyone.avgTalkMs !== undefined ? { avgTalkMs: everyone.avgTalkMs } : {}),
+      ...(everyone.holds !== undefined ? { holds: everyone.holds } : {}),
       ...(everyone.avgHoldMs !== undefined ? { avgHoldMs: everyone.avgHoldMs } : {}),
       ...(everyone.avgAcwMs !== undefined ? { avgAcwMs: everyone.avgAcwMs } : {}),
       ...(everyone.onQueue !== undefined ? { onQueuePct: percent(everyone.onQueue) } : {}),
@@ -184,21 +224,24 @@ export class DayStats {
     };
   }
 
-  /** Figures become KPIs only where the export types they come from had rows. */
+  /** Figures become KPIs only where the export types they come from had rows; an average only over a count above 0. */
   private kpisOf(f: AgentFigures): AgentKpis {
     const { roles } = this;
-    const handling = roles.has('calls') || roles.has('dials');
+    const average = (ms: number, count: number) => (count > 0 ? Math.round(ms / count) : undefined);
+    const avgHandleMs = average(f.handleMs, f.handled);
+    const avgTalkMs = average(f.talkMs, f.talks);
+    const avgHoldMs = average(f.holdMs, f.holds);
+    const avgAcwMs = average(f.acwMs, f.acws);
+    // Holds are counted (zero included) where the dials carried any talk, hold or ACW time.
+    const timed = f.talks + f.holds + f.acws > 0;
     return {
       ...(roles.has('calls') ? { calls: f.calls } : {}),
       ...(roles.has('dials') ? { dials: f.dials } : {}),
-      ...(handling && f.handled > 0 ? { avgHandleMs: Math.round(f.handleMs / f.handled) } : {}),
-      ...(handling && f.splitHandled > 0
-        ? {
-            avgTalkMs: Math.round(f.talkMs / f.splitHandled),
-            avgHoldMs: Math.round(f.holdMs / f.splitHandled),
-            avgAcwMs: Math.round(f.acwMs / f.splitHandled),
-          }
-        : {}),
+      ...(avgHandleMs !== undefined ? { avgHandleMs } : {}),
+      ...(avgTalkMs !== undefined ? { avgTalkMs } : {}),
+      ...(timed ? { holds: f.holds } : {}),
+      ...(avgHoldMs !== undefined ? { avgHoldMs } : {}),
+      ...(avgAcwMs !== undefined ? { avgAcwMs } : {}),
       ...(roles.has('agentStatus') ? { loggedInMs: Math.round(f.loggedInMs) } : {}),
       ...(roles.has('agentStatus') && f.loggedInMs > 0
         ? { onQueue: f.onQueueMs / f.loggedInMs, interacting: f.interactingMs / f.loggedInMs }
@@ -211,8 +254,8 @@ export class TypeTally {
   rows = 0;
   lastExportAt: string | undefined;
   lastExportMs = Number.NEGATIVE_INFINITY;
-  /** Per local hour of the date column: the sum of Handle where the type has it, else rows. */
-  readonly hourly = new Array<number>(24).fill(0);
+  /** Per hour of the day (DayStats.hours) of the date column: the sum of Handle where the type has it, else rows. */
+  readonly hourly: number[];
   private readonly volumeColumn: string | undefined;
   private readonly agentColumn: string | undefined;
 
@@ -225,6 +268,7 @@ export class TypeTally {
       ? figureColumns.handle
       : undefined;
     this.agentColumn = agentColumn(spec);
+    this.hourly = new Array<number>(day.hours.length).fill(0);
   }
 
   add(row: SourceRow): void {
@@ -237,9 +281,9 @@ export class TypeTally {
         this.lastExportAt = exportedAt;
       }
     }
-    const hour = localHour(values[this.spec.dateColumn]);
-    if (hour !== undefined) {
-      this.hourly[hour] = (this.hourly[hour] ?? 0) + (this.volumeColumn ? number(values[this.volumeColumn]) : 1);
+    const slot = this.day.slotOf(values[this.spec.dateColumn]);
+    if (slot !== undefined) {
+      this.hourly[slot] = (this.hourly[slot] ?? 0) + (this.volumeColumn ? number(values[this.volumeColumn]) : 1);
     }
     if (this.role) {
       this.day.roles.add(this.role);
@@ -260,18 +304,33 @@ function addFigures(role: KpiRole, values: RowValues, f: AgentFigures): void {
   const handled = number(values[figureColumns.handle]);
   if (role === 'calls') f.calls += handled;
   else f.dials += handled;
+  // A row's handle time is Avg Handle × Handle: Genesys's tHandle sum over its count.
   const avgHandle = values[figureColumns.avgHandle];
   if (typeof avgHandle === 'number') {
     f.handleMs += avgHandle * handled;
     f.handled += handled;
   }
-  const talk = values[figureColumns.totalTalk];
-  if (typeof talk === 'number') {
-    f.talkMs += talk;
-    f.holdMs += number(values[figureColumns.totalHold]);
-    f.acwMs += number(values[figureColumns.totalAcw]);
-    f.splitHandled += handled;
-  }
+  if (role !== 'dials') return;
+  const talks = averagedCount(values[figureColumns.totalTalk], values[figureColumns.avgTalk]);
+  f.talks += talks;
+  if (talks > 0) f.talkMs += number(values[figureColumns.totalTalk]);
+  const holds = averagedCount(values[figureColumns.totalHold], values[figureColumns.avgHold]);
+  f.holds += holds;
+  if (holds > 0) f.holdMs += number(values[figureColumns.totalHold]);
+  const acws = averagedCount(values[figureColumns.totalAcw], values[figureColumns.avgAcw]);
+  f.acws += acws;
+  if (acws > 0) f.acwMs += number(values[figureColumns.totalAcw]);
+}
+
+/**
+ * How many a row's average was taken over: Total ÷ Avg, rounded (at least 1 where there is
+ * time). Genesys averages talk per interaction with talk, hold per hold and ACW per ACW, which
+ * need not be the interactions handled; the export gives that count only through the two
+ * columns. None where either is unknown or zero: such a row's time stays out of the average.
+ */
+function averagedCount(total: CellValue | undefined, average: CellValue | undefined): number {
+  if (typeof total !== 'number' || typeof average !== 'number' || total <= 0 || average <= 0) return 0;
+  return Math.max(1, Math.round(total / average));
 }
 
 function number(value: CellValue | undefined): number {
@@ -280,11 +339,4 @@ function number(value: CellValue | undefined): number {
 
 function percent(fraction: number): number {
   return Math.round(fraction * 1000) / 10;
-}
-
-/** The hour of a local ISO datetime, `2026-03-09T08:00:00-05:00` → 8. */
-function localHour(value: CellValue | undefined): number | undefined {
-  if (typeof value !== 'string' || value.length < 13 || value.charCodeAt(10) !== 84 /* T */) return undefined;
-  const hour = (value.charCodeAt(11) - 48) * 10 + (value.charCodeAt(12) - 48);
-  return hour >= 0 && hour < 24 ? hour : undefined;
 }

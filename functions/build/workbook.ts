@@ -1,7 +1,7 @@
 import { createWriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
 import type { ColumnSpec, Config, ExportSpec } from '../common/config.ts';
-import type { CollectSummary, IngestResult, Run } from '../common/contracts.ts';
+import type { CollectSummary, HourlyVolume, IngestResult, Run } from '../common/contracts.ts';
 import { continuationTabName, maxTabsPerExport } from '../common/excel.ts';
 import { workbookName } from '../common/keys.ts';
 import { logger } from '../common/observability.ts';
@@ -93,7 +93,7 @@ export async function writeWorkbook(
     compressionLevel: 1,
   });
   try {
-    const day = new DayStats(config);
+    const day = new DayStats(config, run.date);
     const continuations = new Map<string, string[]>();
     for (const spec of config.exports) {
       const more = await writeExportTab(book, config, spec, rowsOf(spec), day, options.maxRowsPerTab);
@@ -306,10 +306,11 @@ const exportHeaders = [
 ];
 const agentHeaders = [
   'Agent',
-  'Calls',
-  'Dials',
+  'Calls handled',
+  'Dials handled',
   'Avg handle',
   'Avg talk',
+  'Holds',
   'Avg hold',
   'Avg ACW',
   'Logged in',
@@ -444,10 +445,10 @@ async function writeSummary(
     30,
   );
   const firstHourRow = sheet.rowNumber + 1;
-  for (const { hour, volumes } of day.hourly) {
-    const values = day.types.map((t) => volumes[t.type] ?? 0);
+  for (const [i, entry] of day.hourly.entries()) {
+    const values = day.types.map((t) => entry.volumes[t.type] ?? 0);
     await row(
-      [`${pad(hour)}:00–${pad(hour + 1)}:00`, ...values, values.reduce((a, b) => a + b, 0)],
+      [hourRange(entry, day.hourly[i + 1]), ...values, values.reduce((a, b) => a + b, 0)],
       [0, ...values.map(() => style.volume), style.volume],
     );
   }
@@ -464,7 +465,11 @@ async function writeSummary(
   sheet.skip();
 
   await row(
-    ['Agents', 'Avg handle: calls and dials · talk, hold, ACW: dials · percentages of logged-in time'],
+    [
+      'Agents',
+      'Avg handle: per call and dial handled · from dials, Avg talk: per interaction with talk, Avg hold: per hold, ' +
+        'Avg ACW: per interaction with ACW · percentages of logged-in time',
+    ],
     [style.section, style.note],
   );
   const agentHeaderRow = sheet.rowNumber + 1;
@@ -479,6 +484,7 @@ async function writeSummary(
     style.number,
     style.duration,
     style.duration,
+    style.number,
     style.duration,
     style.duration,
     style.duration,
@@ -497,6 +503,7 @@ async function writeSummary(
       style.totalNumber,
       style.totalDuration,
       style.totalDuration,
+      style.totalNumber,
       style.totalDuration,
       style.totalDuration,
       style.totalDuration,
@@ -517,6 +524,7 @@ function kpiCells(kpis: DayContent['everyone']): CellInput[] {
     kpis.dials,
     duration(kpis.avgHandleMs),
     duration(kpis.avgTalkMs),
+    kpis.holds,
     duration(kpis.avgHoldMs),
     duration(kpis.avgAcwMs),
     duration(kpis.loggedInMs),
@@ -533,6 +541,15 @@ function longDate(date: string): string {
     year: 'numeric',
     timeZone: 'UTC',
   }).format(new Date(`${date}T00:00:00Z`));
+}
+
+/**
+ * `08:00–09:00`; `01:00–03:00` over the hour the clocks skip; `01:00–02:00 CDT` and
+ * `01:00–02:00 CST` for the hour they repeat.
+ */
+function hourRange({ hour, zone }: HourlyVolume, next: HourlyVolume | undefined): string {
+  const end = next && next.hour > hour + 1 ? next.hour : hour + 1;
+  return `${pad(hour)}:00–${pad(end)}:00${zone ? ` ${zone}` : ''}`;
 }
 
 function pad(n: number): string {

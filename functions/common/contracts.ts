@@ -151,20 +151,32 @@ export interface TypeSummary {
   files: number;
 }
 
-/** Volume in one local hour of the day, per export type (sum of Handle where the type has it, else rows). */
+/**
+ * Volume in one hour of the day as the clocks show it, per export type (sum of Handle where the
+ * type has it, else rows). A day has 24 of them, 23 when the clocks go forward and 25 when they
+ * go back.
+ */
 export interface HourlyVolume {
-  /** Local hour 0–23. */
+  /** Local hour 0–23 it starts at. */
   hour: number;
+  /** The zone's abbreviation (CDT, CST), only on the hour that repeats when the clocks go back. */
+  zone?: string;
   volumes: Record<string, number>;
 }
 
-/** Center-wide figures of the day; absent where the exports needed are missing. */
+/** Center-wide figures of the day; absent where the exports needed are missing. Formulas: docs/figures.md. */
 export interface DayKpis {
   callsHandled?: number;
   dialsHandled?: number;
+  /** Per interaction handled, calls and dials. */
   avgHandleMs?: number;
+  /** Dials: per interaction with talk. */
   avgTalkMs?: number;
+  /** Dials: holds as Genesys counts them (Total Hold ÷ Avg Hold per row). */
+  holds?: number;
+  /** Dials: per hold, as Genesys's Avg Hold. */
   avgHoldMs?: number;
+  /** Dials: per interaction with after-call work. */
   avgAcwMs?: number;
   /** Percent (0–100) of logged-in time. */
   onQueuePct?: number;

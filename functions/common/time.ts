@@ -139,6 +139,45 @@ export function dayWindow(date: string, timeZone: string): { start: number; end:
   return { start, end };
 }
 
+/** One hour of a local day, as the clocks show it. */
+export interface LocalHour {
+  /** The wall-clock hour it starts at, 0–23. */
+  hour: number;
+  /** The UTC offset local ISO times carry in it, `-05:00`. */
+  offset: string;
+  /** The zone's abbreviation (CDT, CST), only where the hour repeats because the clocks go back. */
+  zone?: string;
+}
+
+const zoneNames = new Map<string, Intl.DateTimeFormat>();
+
+function zoneName(instantMs: number, timeZone: string): string {
+  let f = zoneNames.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', { timeZone, timeZoneName: 'short' });
+    zoneNames.set(timeZone, f);
+  }
+  return f.formatToParts(new Date(instantMs)).find((part) => part.type === 'timeZoneName')?.value ?? '';
+}
+
+/**
+ * The hours of a local day in order: 24, or 23 on the day the clocks go forward (no 02:00 in
+ * Chicago) and 25 on the day they go back (01:00 twice, named CDT then CST).
+ */
+export function dayHours(date: string, timeZone: string): LocalHour[] {
+  const { start, end } = dayWindow(date, timeZone);
+  const hours: (LocalHour & { instant: number })[] = [];
+  for (let instant = start; instant < end; instant += 3_600_000) {
+    const iso = instantToIso(instant, timeZone);
+    hours.push({ hour: Number(iso.slice(11, 13)), offset: iso.slice(19), instant });
+  }
+  return hours.map(({ instant, ...hour }) =>
+    hours.filter((other) => other.hour === hour.hour).length > 1
+      ? { ...hour, zone: zoneName(instant, timeZone) }
+      : hour,
+  );
+}
+
 /** The business day that has just ended at `instantMs`: yesterday, locally. */
 export function previousLocalDate(instantMs: number, timeZone: string): string {
   return addDays(localDate(instantMs, timeZone), -1);

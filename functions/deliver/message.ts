@@ -2,7 +2,7 @@ import MailComposer, { type MailComposerOptions } from 'nodemailer/lib/mail-comp
 import type { Config } from '../common/config.ts';
 import type { BuildResult, DayKpis, FailureInput, HourlyVolume, RowCounts } from '../common/contracts.ts';
 import { workbookName } from '../common/keys.ts';
-import { instantToIso } from '../common/time.ts';
+import { dayHours, instantToIso } from '../common/time.ts';
 
 export const xlsxContentType = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
 
@@ -86,7 +86,7 @@ export async function composeReportMessage(config: Config, message: ReportMessag
     : `The workbook is larger than ${formatBytes(delivery.attachMaxBytes)}, so it is not attached: use the link.`;
   const kpis = kpiLines(report.kpis);
   const summary = summaryRows(report, date, timeZone);
-  const chart = hourlyChart(report);
+  const chart = hourlyChart(report, date, timeZone);
 
   const text = [
     heading,
@@ -263,16 +263,18 @@ function summaryRows(report: BuildResult, date: string, timeZone: string): strin
   ];
 }
 
+/** Each figure named for what it is: what it is averaged over, and which exports it comes from (docs/figures.md). */
 const kpiFormats: [keyof DayKpis, string, (value: number) => string][] = [
   ['callsHandled', 'Calls handled', String],
   ['dialsHandled', 'Dials handled', String],
   ['agents', 'Agents', String],
-  ['avgHandleMs', 'Average handle time', formatDuration],
-  ['avgTalkMs', 'Average talk time', formatDuration],
-  ['avgHoldMs', 'Average hold time', formatDuration],
-  ['avgAcwMs', 'Average after-call work', formatDuration],
-  ['onQueuePct', 'On queue', formatPercent],
-  ['interactingPct', 'Interacting', formatPercent],
+  ['avgHandleMs', 'Average handle time (calls and dials)', formatDuration],
+  ['avgTalkMs', 'Average talk time (dials)', formatDuration],
+  ['holds', 'Holds (dials)', String],
+  ['avgHoldMs', 'Average hold time, per hold (dials)', formatDuration],
+  ['avgAcwMs', 'Average after-call work (dials)', formatDuration],
+  ['onQueuePct', 'On queue, of logged-in time', formatPercent],
+  ['interactingPct', 'Interacting, of logged-in time', formatPercent],
 ];
 
 /** The KPIs the build could compute, labelled; none for results built before KPIs existed. */
@@ -288,12 +290,16 @@ const palette = ['#0072B2', '#E69F00', '#009E73', '#CC79A7', '#56B4E9', '#D55E00
 
 interface Chart {
   series: { label: string; type: string; color: string }[];
-  rows: { hour: number; volumes: number[]; total: number }[];
+  rows: { label: string; volumes: number[]; total: number }[];
   max: number;
 }
 
-/** The hours from the first to the last with any volume, for the types that have some; none without volumes. */
-function hourlyChart(report: BuildResult): Chart | undefined {
+/**
+ * The day's hours as the clocks show them (23 to 25), from the first to the last with any
+ * volume, for the types that have some; none without volumes. An hour the result does not list
+ * shows as silent.
+ */
+function hourlyChart(report: BuildResult, date: string, timeZone: string): Chart | undefined {
   const hourly: HourlyVolume[] = report.hourly ?? [];
   const volume = (entry: HourlyVolume | undefined, type: string) => {
     const value = entry?.volumes[type];
@@ -302,19 +308,16 @@ function hourlyChart(report: BuildResult): Chart | undefined {
   const series = report.types
     .map((t, i) => ({ label: t.tab, type: t.type, color: palette[i % palette.length] ?? '#000000' }))
     .filter((s) => hourly.some((entry) => volume(entry, s.type) > 0));
-  const hours = hourly
-    .filter((entry) => series.some((s) => volume(entry, s.type) > 0))
-    .map((entry) => entry.hour)
-    .sort((a, b) => a - b);
-  const first = hours[0];
-  const last = hours[hours.length - 1];
-  if (first === undefined || last === undefined) return undefined;
-  const byHour = new Map(hourly.map((entry) => [entry.hour, entry]));
-  const rows = [];
-  for (let hour = first; hour <= last; hour++) {
-    const volumes = series.map((s) => volume(byHour.get(hour), s.type));
-    rows.push({ hour, volumes, total: volumes.reduce((sum, v) => sum + v, 0) });
-  }
+  const key = ({ hour, zone }: { hour: number; zone?: string | undefined }) => `${hour} ${zone ?? ''}`;
+  const byHour = new Map(hourly.map((entry) => [key(entry), entry]));
+  const all = dayHours(date, timeZone).map((hour) => {
+    const volumes = series.map((s) => volume(byHour.get(key(hour)), s.type));
+    return { label: hourLabel(hour.hour, hour.zone), volumes, total: volumes.reduce((sum, v) => sum + v, 0) };
+  });
+  const first = all.findIndex((row) => row.total > 0);
+  const last = all.findLastIndex((row) => row.total > 0);
+  if (first < 0) return undefined;
+  const rows = all.slice(first, last + 1);
   return { series, rows, max: Math.max(...rows.map((r) => r.total)) };
 }
 
@@ -364,7 +367,7 @@ function chartHtml(chart: Chart): string {
           : '';
       const bar = `<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0"><tr>${segments}${filler}</tr></table>`;
       const numbers = row.volumes.map((v) => `<td align="right" style="padding:1px 0 1px 6px">${v}</td>`).join('');
-      return `<tr><td width="44" style="padding:1px 8px 1px 0;white-space:nowrap">${hourLabel(row.hour)}</td><td width="60%" style="padding:1px 0">${bar}</td>${numbers}</tr>`;
+      return `<tr><td width="44" style="padding:1px 8px 1px 0;white-space:nowrap">${escapeHtml(row.label)}</td><td width="60%" style="padding:1px 0">${bar}</td>${numbers}</tr>`;
     })
     .join('\n');
   return `<p style="margin:0 0 6px 0"><strong>${chartTitle}</strong> <span style="color:#666666;font-size:12px">(${chartNote})</span></p>
@@ -381,7 +384,7 @@ function chartText(chart: Chart): string[] {
   const table = [
     ['Hour', ...chart.series.map((s) => s.label), ''],
     ...chart.rows.map((row) => [
-      hourLabel(row.hour),
+      row.label,
       ...row.volumes.map(String),
       '#'.repeat(Math.round((row.total / chart.max) * barLength)),
     ]),
@@ -432,8 +435,9 @@ function readable(cause: string): string {
   }
 }
 
-function hourLabel(hour: number): string {
-  return `${String(hour).padStart(2, '0')}:00`;
+/** `08:00`; `01:00 CDT` and `01:00 CST` for the hour that repeats when the clocks go back. */
+function hourLabel(hour: number, zone: string | undefined): string {
+  return `${String(hour).padStart(2, '0')}:00${zone ? ` ${zone}` : ''}`;
 }
 
 function localTime(instantMs: number, timeZone: string): string {

@@ -373,6 +373,84 @@ describe('buildReport', () => {
     expect(summaryRow(book, 'IB_Calls').slice(0, 3)).toEqual(['IB_Calls', 'IB Calls, continues on IB Calls (2)', 12]);
   });
 
+  /** The Summary's hour rows, label and IB Calls volume, and its Total row's IB Calls volume. */
+  function hourRows(book: ExcelJS.Workbook): { hours: [string, number][]; total: number } {
+    const summary = book.getWorksheet('Summary');
+    if (!summary) throw new Error('no Summary');
+    let r = 1;
+    while (summary.getRow(r).getCell(1).value !== 'Hour') r++;
+    const hours: [string, number][] = [];
+    for (r++; summary.getRow(r).getCell(1).value !== 'Total'; r++) {
+      hours.push([String(summary.getRow(r).getCell(1).value), Number(summary.getRow(r).getCell(2).value)]);
+    }
+    return { hours, total: Number(summary.getRow(r).getCell(2).value) };
+  }
+
+  /** An IB Calls interval as ingest stores it: local times with the offset in force. */
+  function ibInterval(start: string, end: string, agent: string, handle: number) {
+    return { ...ibCall(start.slice(0, 10), 0, agent, handle), 'Interval Start': start, 'Interval End': end };
+  }
+
+  it('shows the day the clocks go back as 25 hours, the repeated 01:00 as two rows, CDT then CST', async () => {
+    const date = '2026-11-01';
+    const exportedAt = '2026-11-02T06:00:00.000Z';
+    await putRows(
+      [
+        ibInterval('2026-11-01T00:00:00-05:00', '2026-11-01T01:00:00-05:00', 'Ann', 4),
+        ibInterval('2026-11-01T01:00:00-05:00', '2026-11-01T01:00:00-06:00', 'Ann', 3),
+        ibInterval('2026-11-01T01:00:00-05:00', '2026-11-01T01:00:00-06:00', 'Ben', 1),
+        ibInterval('2026-11-01T01:00:00-06:00', '2026-11-01T02:00:00-06:00', 'Ann', 5),
+        ibInterval('2026-11-01T02:00:00-06:00', '2026-11-01T03:00:00-06:00', 'Ann', 2),
+      ].map((values, i) => storedRow('IB_Calls', date, i % 8, `fall-${i}`, values, exportedAt)),
+    );
+    const result = await buildReport(buildInput(date), deps());
+    expect(result.hourly).toHaveLength(25);
+    expect(
+      result.hourly?.slice(0, 4).map(({ hour, zone, volumes }) => ({ hour, zone, calls: volumes.IB_Calls })),
+    ).toEqual([
+      { hour: 0, zone: undefined, calls: 4 },
+      { hour: 1, zone: 'CDT', calls: 4 },
+      { hour: 1, zone: 'CST', calls: 5 },
+      { hour: 2, zone: undefined, calls: 2 },
+    ]);
+    const { book } = await downloadWorkbook(result.workbook.key);
+    const { hours, total } = hourRows(book);
+    expect(hours).toHaveLength(25);
+    expect(hours.slice(0, 5)).toEqual([
+      ['00:00–01:00', 4],
+      ['01:00–02:00 CDT', 4],
+      ['01:00–02:00 CST', 5],
+      ['02:00–03:00', 2],
+      ['03:00–04:00', 0],
+    ]);
+    expect(hours[24]?.[0]).toBe('23:00–24:00');
+    expect(total).toBe(15);
+  });
+
+  it('shows the day the clocks go forward as 23 hours, without 02:00', async () => {
+    const date = '2026-03-08';
+    const exportedAt = '2026-03-09T06:00:00.000Z';
+    await putRows(
+      [
+        ibInterval('2026-03-08T01:00:00-06:00', '2026-03-08T03:00:00-05:00', 'Ann', 4),
+        ibInterval('2026-03-08T03:00:00-05:00', '2026-03-08T04:00:00-05:00', 'Ann', 6),
+      ].map((values, i) => storedRow('IB_Calls', date, i, `spring-${i}`, values, exportedAt)),
+    );
+    const result = await buildReport(buildInput(date), deps());
+    expect(result.hourly?.map((h) => h.hour)).toEqual([0, 1, ...Array.from({ length: 21 }, (_, i) => i + 3)]);
+    expect(result.hourly?.some((h) => h.zone !== undefined)).toBe(false);
+    const { book } = await downloadWorkbook(result.workbook.key);
+    const { hours, total } = hourRows(book);
+    expect(hours).toHaveLength(23);
+    expect(hours.slice(0, 4)).toEqual([
+      ['00:00–01:00', 0],
+      ['01:00–03:00', 4],
+      ['03:00–04:00', 6],
+      ['04:00–05:00', 0],
+    ]);
+    expect(total).toBe(10);
+  });
+
   it('fails when DynamoDB cannot be read, and leaves no file behind', async () => {
     const dynamodb = {
       async send() {

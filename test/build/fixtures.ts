@@ -57,7 +57,8 @@ export const rowsByType: Record<string, SourceRow[]> = {
       Handle: 2,
       'Avg Handle': 300_000,
       'Avg Talk': 200_000,
-      'Avg Hold': 25_000,
+      // Both dials talked and had ACW, one was held: Avg Hold is per hold.
+      'Avg Hold': 50_000,
       'Avg ACW': 75_000,
       'Total Handle': 600_000,
       'Total Talk': 400_000,

@@ -87,7 +87,7 @@ describe('the workbook in LibreOffice', () => {
         'Total Hold',
         'Total ACW',
       ],
-      ['Bob Brown', '2', '0:05:00', '0:03:20', '0:00:25', '0:01:15', '0:10:00', '0:06:40', '0:00:50', '0:02:30'],
+      ['Bob Brown', '2', '0:05:00', '0:03:20', '0:00:50', '0:01:15', '0:10:00', '0:06:40', '0:00:50', '0:02:30'],
     ]);
     expect(await sheet('Campaign Interactions')).toEqual([
       ['', '', '', 'Users', 'Date', 'Initial Direction', 'First Queue'],
@@ -118,20 +118,21 @@ describe('the workbook in LibreOffice', () => {
         .every((cell) => cell === ''),
     ).toBe(true);
     const agents = row('Agent').index;
-    expect(row('Bob Brown', agents).cells.slice(0, 10)).toEqual([
+    expect(row('Bob Brown', agents).cells.slice(0, 11)).toEqual([
       'Bob Brown',
       '5',
       '2',
       '0:02:26',
       '0:03:20',
-      '0:00:25',
+      '1',
+      '0:00:50',
       '0:01:15',
       '1:00:00',
       '75.0%',
       '50.0%',
     ]);
     expect(row('All agents', agents).cells.slice(0, 4)).toEqual(['All agents', '17', '2', '0:09:42']);
-    expect(row('All agents', agents).cells[8]).toBe('83.3%');
+    expect(row('All agents', agents).cells[9]).toBe('83.3%');
   });
 
   it('prints every tab, the Summary first, each fitted to the page width', async () => {

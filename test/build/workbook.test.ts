@@ -275,10 +275,11 @@ describe('writeWorkbook', () => {
     const header = rowLabelled(summary, 'Agent');
     expect(valuesOf(header)).toEqual([
       'Agent',
-      'Calls',
-      'Dials',
+      'Calls handled',
+      'Dials handled',
       'Avg handle',
       'Avg talk',
+      'Holds',
       'Avg hold',
       'Avg ACW',
       'Logged in',
@@ -287,20 +288,21 @@ describe('writeWorkbook', () => {
     ]);
     const agents = [1, 2, 3, 4].map((i) => summary.getRow(header.number + i).getCell(1).value);
     expect(agents).toEqual(['alice Adams', 'Bob Brown', 'José Peña', 'Zed Zimmer']);
-    expect(summary.autoFilter).toBe(`A${header.number}:J${header.number + 4}`);
+    expect(summary.autoFilter).toBe(`A${header.number}:K${header.number + 4}`);
 
     const bob = rowLabelled(summary, 'Bob Brown', header.number);
     expect([bob.getCell(2).value, bob.getCell(3).value]).toEqual([5, 2]);
     // (1 × 1:00 + 4 × 1:30 + 2 × 5:00) / 7 handled, over calls and dials.
     expect(serial(bob.getCell(4).value)).toBeCloseTo(145_714 / msPerDay, 9);
     expect(bob.getCell(4).numFmt).toBe('[h]:mm:ss');
-    // Talk, hold and ACW per dial: 400 s, 50 s, 150 s over 2.
-    expect([5, 6, 7].map((c) => Math.round(serial(bob.getCell(c).value) * msPerDay))).toEqual([
-      200_000, 25_000, 75_000,
-    ]);
-    expect(serial(bob.getCell(8).value)).toBeCloseTo(1 / 24, 9);
-    expect([bob.getCell(9).value, bob.getCell(10).value]).toEqual([0.75, 0.5]);
-    expect(bob.getCell(9).numFmt).toBe('0.0%');
+    // Talk over the 2 dials with talk (400 s), hold over its 1 hold (50 s), ACW over the 2 with ACW (150 s).
+    expect(Math.round(serial(bob.getCell(5).value) * msPerDay)).toBe(200_000);
+    expect(bob.getCell(6).value).toBe(1);
+    expect(bob.getCell(6).numFmt).toBe('#,##0');
+    expect([7, 8].map((c) => Math.round(serial(bob.getCell(c).value) * msPerDay))).toEqual([50_000, 75_000]);
+    expect(serial(bob.getCell(9).value)).toBeCloseTo(1 / 24, 9);
+    expect([bob.getCell(10).value, bob.getCell(11).value]).toEqual([0.75, 0.5]);
+    expect(bob.getCell(10).numFmt).toBe('0.0%');
 
     // José's handle time is unknown: no average, yet his calls count.
     const jose = rowLabelled(summary, 'José Peña', header.number);
@@ -309,7 +311,7 @@ describe('writeWorkbook', () => {
     const everyone = rowLabelled(summary, 'All agents', header.number);
     expect([everyone.getCell(2).value, everyone.getCell(3).value]).toEqual([17, 2]);
     expect(Math.round(serial(everyone.getCell(4).value) * msPerDay)).toBe(581_625);
-    expect(everyone.getCell(9).value).toBeCloseTo(4.5 / 5.4, 12);
+    expect(everyone.getCell(10).value).toBeCloseTo(4.5 / 5.4, 12);
     expect(everyone.getCell(1).font?.bold).toBe(true);
   });
 
@@ -321,7 +323,8 @@ describe('writeWorkbook', () => {
       dialsHandled: 2,
       avgHandleMs: 581_625,
       avgTalkMs: 200_000,
-      avgHoldMs: 25_000,
+      holds: 1,
+      avgHoldMs: 50_000,
       avgAcwMs: 75_000,
       onQueuePct: 83.3,
       interactingPct: 50,
@@ -411,6 +414,103 @@ describe('writeWorkbook', () => {
     );
     await expect(failing).rejects.toThrow('DynamoDB is down');
     expect(output.destroyed).toBe(true);
+  });
+});
+
+describe('the Summary’s figures', () => {
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'charlie-workbook-figures-'));
+  });
+
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** A Dials row of the day as Genesys exports it: counts, averages and totals (ms). */
+  function dials(hour: number, agent: string, figures: Record<string, number | null>): SourceRow {
+    const at = (h: number) => `${DAY}T${String(h).padStart(2, '0')}:00:00-05:00`;
+    return {
+      exportedAt: '2026-03-09T20:00:00.000Z',
+      values: { 'Interval Start': at(hour), 'Agent Id': `id-${agent}`, 'Agent Name': agent, ...figures },
+    };
+  }
+
+  it('averages talk, hold and ACW over what Genesys counts: 427 holds of 1:22 show 1:22, not 0:06', async () => {
+    const rows = [
+      // 400 holds of 1:20; 3,000 dials with talk; 2,000 with ACW.
+      dials(9, 'Ann', {
+        Handle: 3000,
+        'Avg Handle': 200_000,
+        'Avg Talk': 150_000,
+        'Avg Hold': 80_000,
+        'Avg ACW': 30_000,
+        'Total Talk': 450_000_000,
+        'Total Hold': 32_000_000,
+        'Total ACW': 60_000_000,
+      }),
+      // 27 holds, Avg Hold as Genesys rounds it (3,014 s ÷ 27); no ACW.
+      dials(9, 'Ben', {
+        Handle: 2000,
+        'Avg Handle': 100_000,
+        'Avg Talk': 90_000,
+        'Avg Hold': 111_629.63,
+        'Avg ACW': 0,
+        'Total Talk': 180_000_000,
+        'Total Hold': 3_014_000,
+        'Total ACW': 0,
+      }),
+      // Never held (no Avg Hold); 500 of 600 dials answered.
+      dials(10, 'Cy', {
+        Handle: 600,
+        'Avg Handle': 70_000,
+        'Avg Talk': 60_000,
+        'Avg Hold': null,
+        'Avg ACW': 20_000,
+        'Total Talk': 30_000_000,
+        'Total Hold': 0,
+        'Total ACW': 12_000_000,
+      }),
+    ];
+    const path = join(dir, 'holds.xlsx');
+    const content = await writeWorkbook(
+      config,
+      report,
+      async function* (spec) {
+        if (spec.type === 'Dials') yield rows;
+      },
+      path,
+    );
+    // Hold: 35,014 s over 427 holds, not over 5,600 dials (6.25 s). Talk: 660,000 s over 5,500.
+    // ACW: 72,000 s over 2,600. Handle: (3000 × 200 + 2000 × 100 + 600 × 70) s over 5,600.
+    expect(content.kpis).toEqual({
+      dialsHandled: 5600,
+      avgHandleMs: 150_357,
+      avgTalkMs: 120_000,
+      holds: 427,
+      avgHoldMs: 82_000,
+      avgAcwMs: 27_692,
+      agents: 3,
+    });
+    const book = new ExcelJS.Workbook();
+    await book.xlsx.readFile(path);
+    const summary = sheetOf(book, 'Summary');
+    const header = rowLabelled(summary, 'Agent');
+    const everyone = rowLabelled(summary, 'All agents', header.number);
+    const seconds = (cell: number) => Math.round(serial(everyone.getCell(cell).value) * 86_400);
+    expect(everyone.getCell(3).value).toBe(5600);
+    expect(everyone.getCell(6).value).toBe(427);
+    expect(seconds(7)).toBe(82);
+    expect([seconds(4), seconds(5), seconds(8)]).toEqual([150, 120, 28]);
+    // Ben's 27 holds average 1:51.6; Cy was never held: 0 holds, no average.
+    const ben = rowLabelled(summary, 'Ben', header.number);
+    expect(ben.getCell(6).value).toBe(27);
+    expect(Math.round(serial(ben.getCell(7).value) * msPerDay)).toBe(111_630);
+    expect(ben.getCell(8).value).toBeNull();
+    const cy = rowLabelled(summary, 'Cy', header.number);
+    expect([cy.getCell(6).value, cy.getCell(7).value]).toEqual([0, null]);
+    expect(Math.round(serial(cy.getCell(5).value) * msPerDay)).toBe(60_000);
   });
 });
 

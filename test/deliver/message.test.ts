@@ -23,9 +23,9 @@ function result(hourly: HourlyVolume[] | undefined, kpis?: DayKpis): BuildResult
   };
 }
 
-async function compose(report: BuildResult): Promise<{ text: string; html: string }> {
+async function compose(report: BuildResult, date = '2026-03-09'): Promise<{ text: string; html: string }> {
   const message: ReportMessage = {
-    date: '2026-03-09',
+    date,
     kind: 'daily',
     report,
     executionId: 'arn:aws:states:us-east-1:000000000000:execution:charlie-daily-report:daily',
@@ -48,7 +48,9 @@ const day: HourlyVolume[] = Array.from({ length: 24 }, (_, hour) => {
 
 /** The chart's rows in the HTML: the hour, its bar's segment widths, and the numbers beside it. */
 function htmlChartRows(html: string): { hour: string; widths: number[]; numbers: number[] }[] {
-  const rows = [...html.matchAll(/<tr><td width="44"[^>]*>(\d\d:00)<\/td>(.*?)<\/tr><\/table><\/td>(.*?)<\/tr>/g)];
+  const rows = [
+    ...html.matchAll(/<tr><td width="44"[^>]*>(\d\d:00(?: C[DS]T)?)<\/td>(.*?)<\/tr><\/table><\/td>(.*?)<\/tr>/g),
+  ];
   return rows.map(([, hour = '', bar = '', numbers = '']) => ({
     hour,
     widths: [...bar.matchAll(/<td width="(\d+)%" height="12" bgcolor=/g)].map((m) => Number(m[1])),
@@ -111,13 +113,24 @@ describe('the report message', () => {
 
   it('shows the KPIs the build computed, formatted, and none of those it could not', async () => {
     const { text, html } = await compose(
-      result(undefined, { dialsHandled: 560, avgHandleMs: 3_723_400, avgHoldMs: 59_600, interactingPct: 55.25 }),
+      result(undefined, {
+        dialsHandled: 560,
+        avgHandleMs: 3_723_400,
+        holds: 427,
+        avgHoldMs: 82_000,
+        avgAcwMs: 59_600,
+        interactingPct: 55.25,
+      }),
     );
     expect(text).toMatch(/^Dials handled +560$/m);
     // 1 h 2 min 3.4 s; 59.6 s rounds to a minute.
-    expect(text).toMatch(/^Average handle time +1:02:03$/m);
-    expect(text).toMatch(/^Average hold time +1:00$/m);
-    expect(text).toMatch(/^Interacting +55\.3%$/m);
+    expect(text).toMatch(/^Average handle time \(calls and dials\) +1:02:03$/m);
+    // Named for what they are: hold is averaged per hold, over the dials' 427 holds.
+    expect(text).toMatch(/^Holds \(dials\) +427$/m);
+    expect(text).toMatch(/^Average hold time, per hold \(dials\) +1:22$/m);
+    expect(text).toMatch(/^Average after-call work \(dials\) +1:00$/m);
+    expect(text).toMatch(/^Interacting, of logged-in time +55\.3%$/m);
+    expect(html).toContain('Average hold time, per hold (dials)');
     for (const body of [text, html]) {
       expect(body).toContain('Key figures');
       expect(body).not.toContain('Calls handled');
@@ -126,6 +139,40 @@ describe('the report message', () => {
     const none = await compose(result(undefined, {}));
     expect(none.text).not.toContain('Key figures');
     expect(none.html).not.toContain('Key figures');
+  });
+});
+
+describe('the chart on the days the clocks change', () => {
+  const volumes = (calls: number) => ({ IB_Calls: calls });
+
+  it('shows the repeated hour of 2026-11-01 as two rows, 01:00 CDT and 01:00 CST', async () => {
+    const fallBack: HourlyVolume[] = [
+      { hour: 0, volumes: volumes(4) },
+      { hour: 1, zone: 'CDT', volumes: volumes(3) },
+      { hour: 1, zone: 'CST', volumes: volumes(5) },
+      { hour: 2, volumes: volumes(2) },
+    ];
+    const { text, html } = await compose(result(fallBack), '2026-11-01');
+    expect(htmlChartRows(html).map(({ hour, numbers }) => [hour, ...numbers])).toEqual([
+      ['00:00', 4],
+      ['01:00 CDT', 3],
+      ['01:00 CST', 5],
+      ['02:00', 2],
+    ]);
+    expect(text).toMatch(/^01:00 CDT +3 +#{18}$/m);
+    expect(text).toMatch(/^01:00 CST +5 +#{30}$/m);
+  });
+
+  it('has no 02:00 on 2026-03-08, when the clocks skip it', async () => {
+    const springForward: HourlyVolume[] = [
+      { hour: 1, volumes: volumes(4) },
+      { hour: 3, volumes: volumes(6) },
+    ];
+    const { html } = await compose(result(springForward), '2026-03-08');
+    expect(htmlChartRows(html).map(({ hour, numbers }) => [hour, ...numbers])).toEqual([
+      ['01:00', 4],
+      ['03:00', 6],
+    ]);
   });
 });
 
