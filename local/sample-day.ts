@@ -361,13 +361,15 @@ function intervalValues(
   const values: Record<string, string> = { Handle: `${calls}.0` };
   if (type === 'IB_Calls' || type === 'Dials') values['Avg Handle'] = msFloat(totalHandle / calls);
   if (type === 'Dials') {
+    // As Genesys exports them: Avg Hold is per hold, and both hold cells are empty when nothing was held.
+    const holds = hold.filter((ms) => ms > 0).length;
     Object.assign(values, {
       'Avg Talk': msFloat(sum(talk) / calls),
-      'Avg Hold': msFloat(sum(hold) / calls),
+      'Avg Hold': holds > 0 ? msFloat(sum(hold) / holds) : '',
       'Avg ACW': msFloat(sum(acw) / calls),
       'Total Handle': msFloat(totalHandle),
       'Total Talk': msFloat(sum(talk)),
-      'Total Hold': msFloat(sum(hold)),
+      'Total Hold': holds > 0 ? msFloat(sum(hold)) : '',
       'Total ACW': msFloat(sum(acw)),
     });
   }

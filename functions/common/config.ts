@@ -184,7 +184,7 @@ const workbookSchema = z.object({
   durations: z.enum(['excel', 'milliseconds']).default('excel'),
   /** An export type whose latest data is this much older than the newest of any type is flagged late. */
   lateAfterMinutes: z.number().int().min(1).default(90),
-  /** The export types the Summary's agent KPIs come from: calls (Handle, Avg Handle), dials (also Total Talk/Hold/ACW), agent status (Logged In, On Queue, Interacting). */
+  /** The export types the Summary's agent KPIs come from: calls (Handle, Avg Handle), dials (also Avg and Total Talk/Hold/ACW), agent status (Logged In, On Queue, Interacting). */
   kpis: z
     .object({ calls: z.string().optional(), dials: z.string().optional(), agentStatus: z.string().optional() })
     .default({}),
