@@ -6,7 +6,14 @@ import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { SendEmailCommandInput } from '@aws-sdk/client-sesv2';
 import { createGraphMailSource, type GraphCredential } from '../functions/collect/graph.ts';
 import type { Config } from '../functions/common/config.ts';
-import type { DeliveryResult, RemoveResult, RunInput, TypeSummary } from '../functions/common/contracts.ts';
+import type {
+  DeliveryResult,
+  MailSummary,
+  ObjectRef,
+  RunInput,
+  TypeSummary,
+  UndoneSummary,
+} from '../functions/common/contracts.ts';
 import { previousLocalDate } from '../functions/common/time.ts';
 import type { DeliverDeps } from '../functions/deliver/deliver.ts';
 import { startFakeGraph } from './graph-server.ts';
@@ -67,9 +74,13 @@ export interface ExecutionSummary {
   totals: TypeSummary['ingest'];
   missing: string[];
   workbook: { bucket: string; key: string; bytes: number };
-  /** What taking out the day's excluded files removed, one entry per file. */
-  undone: RemoveResult[];
-  mail: { messagesSeen: number; messagesMatched: number; messagesIgnored: number; attachmentsStored: number };
+  /** Files ingested by the run; their list is in the manifest. */
+  files: number;
+  /** What taking out the day's excluded files removed. */
+  undone: UndoneSummary;
+  /** The run's file lists, in S3. */
+  manifest: ObjectRef;
+  mail: MailSummary;
   delivery: DeliveryResult;
 }
 
