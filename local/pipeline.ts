@@ -13,6 +13,7 @@ import type {
   RunInput,
 } from '../functions/common/contracts.ts';
 import { asStateError } from '../functions/common/retry.ts';
+import { manifestReader } from '../functions/common/run-records.ts';
 import { type DeliverDeps, deliver, failureNotice } from '../functions/deliver/deliver.ts';
 import { runManifestEntry } from '../functions/ingest/manifest-entry.ts';
 import {
@@ -128,9 +129,10 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
   const clock = () => new Date(now());
   const deliverDeps = { config, s3, sesv2, dynamodb, resources, links: options.links, now: clock };
   const ingestDeps = { config, s3, dynamodb, resources, now: clock };
+  const manifests = manifestReader(s3);
   // As the Lambda handlers do (functions/*/index.ts): each iteration's result goes to S3, the state gets null.
   const entry = async (event: ManifestEntryInput) => {
-    await runManifestEntry(event, ingestDeps);
+    await runManifestEntry(event, { ...ingestDeps, manifests });
     return null;
   };
   const handlers = {

@@ -24,6 +24,27 @@ export function readManifest(s3: S3Client, ref: ObjectRef): Promise<RunManifest>
   return readJson<RunManifest>(s3, ref);
 }
 
+/**
+ * Reads manifests, keeping the last one read: every iteration of a run reads the same one,
+ * and a warm function serves many of them. A manifest never changes once an iteration has
+ * read it (collect writes it once per execution, before any iteration starts).
+ */
+export function manifestReader(s3: S3Client): (ref: ObjectRef) => Promise<RunManifest> {
+  let last: { key: string; manifest: Promise<RunManifest> } | undefined;
+  return (ref) => {
+    const key = `${ref.bucket}/${ref.key}`;
+    if (last?.key !== key) {
+      const manifest = readManifest(s3, ref);
+      // A failed read is not kept: the next iteration reads again.
+      manifest.catch(() => {
+        if (last?.manifest === manifest) last = undefined;
+      });
+      last = { key, manifest };
+    }
+    return last.manifest;
+  };
+}
+
 /** The manifest's file at a position of `files`, or of `undone` when it is taken out. */
 export function manifestFile(manifest: RunManifest, index: number, remove: boolean): SourceFile {
   const list = remove ? manifest.undone : manifest.files;

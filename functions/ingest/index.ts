@@ -4,18 +4,20 @@ import { createDynamoDbClient, createS3Client, resourcesFromEnvironment } from '
 import type { ManifestEntryInput } from '../common/contracts.ts';
 import { stageHandler } from '../common/handler.ts';
 import { logger, metrics } from '../common/observability.ts';
+import { manifestReader } from '../common/run-records.ts';
 import { runManifestEntry } from './manifest-entry.ts';
 
 const config = loadBundledConfig();
 const s3 = createS3Client();
 const dynamodb = createDynamoDbClient();
 const resources = resourcesFromEnvironment();
+const manifests = manifestReader(s3);
 
 /** One Map iteration; its result is stored in S3 (manifest-entry.ts), so the state gets null. */
 export const handler = stageHandler(async (event: ManifestEntryInput, invocation) => {
   // The file's leases last until Lambda has certainly stopped this invocation (see lease.ts).
   const lease = { stopsAt: Date.now() + invocation.getRemainingTimeInMillis() };
-  const outcome = await runManifestEntry(event, { config, s3, dynamodb, resources, lease });
+  const outcome = await runManifestEntry(event, { config, s3, dynamodb, resources, lease, manifests });
   if (outcome.kind === 'removed') {
     const removal = outcome.result;
     logger.info('undone file taken out', { ...removal });
