@@ -1,17 +1,16 @@
-import { type AttributeValue, DynamoDBServiceException } from '@aws-sdk/client-dynamodb';
 import { S3ServiceException } from '@aws-sdk/client-s3';
 import type { Clients } from '../functions/common/clients.ts';
 
 /**
- * Limits AWS enforces and the local emulators do not (aws-local-stepfunctions, dynalite,
- * s3rver), enforced on the local stack so that a test fails here before a deploy fails there.
+ * Limits AWS enforces and the local emulators do not (aws-local-stepfunctions, s3rver),
+ * enforced on the local stack so that a test fails here before a deploy fails there.
  */
 export const awsLimits = {
   /** Step Functions: a state's input or output, a task's result, an execution's input (UTF-8 JSON). */
   stateDataBytes: 262_144,
   /** Lambda: a synchronous invocation's request and response (6 MB). */
   lambdaPayloadBytes: 6_291_456,
-  /** DynamoDB: one item, attribute names and values. */
+  /** DynamoDB: one item, attribute names and values (enforced by dynalite itself). */
   dynamoDbItemBytes: 409_600,
   /** S3: an object's user metadata, keys and values. */
   s3UserMetadataBytes: 2_048,
@@ -111,41 +110,6 @@ function measurable(event: DataEvent): { state: string; what: 'input' | 'output'
   return undefined;
 }
 
-/**
- * An item's size as DynamoDB counts it: each attribute's name and value in UTF-8; a number one
- * byte per two significant digits plus one; a list or map 3 bytes plus 1 byte per element.
- */
-export function dynamoDbItemBytes(item: Record<string, AttributeValue>): number {
-  let bytes = 0;
-  for (const [name, value] of Object.entries(item)) bytes += utf8(name) + attributeBytes(value);
-  return bytes;
-}
-
-function attributeBytes(value: AttributeValue): number {
-  if (value.S !== undefined) return utf8(value.S);
-  if (value.N !== undefined) return numberBytes(value.N);
-  if (value.B !== undefined) return value.B.byteLength;
-  if (value.BOOL !== undefined || value.NULL !== undefined) return 1;
-  if (value.SS !== undefined) return value.SS.reduce((sum, s) => sum + utf8(s), 0);
-  if (value.NS !== undefined) return value.NS.reduce((sum, n) => sum + numberBytes(n), 0);
-  if (value.BS !== undefined) return value.BS.reduce((sum, b) => sum + b.byteLength, 0);
-  if (value.L !== undefined) return value.L.reduce((sum, element) => sum + 1 + attributeBytes(element), 3);
-  if (value.M !== undefined) {
-    return Object.entries(value.M).reduce((sum, [name, element]) => sum + 1 + utf8(name) + attributeBytes(element), 3);
-  }
-  return 0;
-}
-
-function numberBytes(text: string): number {
-  const digits = text
-    .replace(/^[-+]/, '')
-    .replace(/[eE].*$/, '')
-    .replace('.', '')
-    .replace(/^0+/, '')
-    .replace(/0+$/, '');
-  return Math.ceil(Math.max(digits.length, 1) / 2) + 1;
-}
-
 /** User metadata's size as S3 counts it: every key and value in UTF-8. */
 export function s3MetadataBytes(metadata: Record<string, string> | undefined): number {
   return Object.entries(metadata ?? {}).reduce((sum, [key, value]) => sum + utf8(key) + utf8(value), 0);
@@ -155,53 +119,14 @@ function utf8(text: string): number {
   return Buffer.byteLength(text, 'utf8');
 }
 
-interface ItemWrites {
-  Item?: Record<string, AttributeValue>;
-  RequestItems?: Record<string, { PutRequest?: { Item?: Record<string, AttributeValue> } }[]>;
-  Key?: Record<string, AttributeValue>;
-  ExpressionAttributeValues?: Record<string, AttributeValue>;
-}
-
-/** The sizes of the items a DynamoDB request writes; for UpdateItem, its key and the values it sets (a lower bound). */
-function writtenItemBytes(command: string, input: ItemWrites): number[] {
-  if (command === 'PutItemCommand' && input.Item) return [dynamoDbItemBytes(input.Item)];
-  if (command === 'BatchWriteItemCommand') {
-    return Object.values(input.RequestItems ?? {}).flatMap((requests) =>
-      requests.flatMap((request) => (request.PutRequest?.Item ? [dynamoDbItemBytes(request.PutRequest.Item)] : [])),
-    );
-  }
-  if (command === 'UpdateItemCommand') {
-    return [dynamoDbItemBytes(input.Key ?? {}) + dynamoDbItemBytes(input.ExpressionAttributeValues ?? {})];
-  }
-  return [];
-}
-
 const metadataCommands = new Set(['PutObjectCommand', 'CreateMultipartUploadCommand', 'CopyObjectCommand']);
 
 /**
- * Makes the local stack's clients refuse what AWS refuses and the emulators accept: a DynamoDB
- * item over 400 KB (ValidationException), S3 user metadata over 2 KB (MetadataTooLarge).
+ * Makes the local stack's S3 client refuse what S3 refuses and s3rver accepts: user metadata
+ * over 2 KB (MetadataTooLarge). DynamoDB's 400 KB item limit needs nothing here: dynalite
+ * enforces it with DynamoDB's errors (PutItem, BatchWriteItem, and UpdateItem on the updated item).
  */
-export function enforceAwsLimits(clients: Pick<Clients, 's3' | 'dynamodb'>): void {
-  // At the build step the document client has marshalled the input: sizes are of attribute values.
-  clients.dynamodb.middlewareStack.add(
-    (next, context) => async (args) => {
-      const sizes = writtenItemBytes(context.commandName ?? '', args.input as ItemWrites);
-      if (sizes.some((bytes) => bytes > awsLimits.dynamoDbItemBytes)) {
-        const update = context.commandName === 'UpdateItemCommand';
-        throw new DynamoDBServiceException({
-          name: 'ValidationException',
-          $fault: 'client',
-          $metadata: { httpStatusCode: 400 },
-          message: update
-            ? 'Item size to update has exceeded the maximum allowed size'
-            : 'Item size has exceeded the maximum allowed size',
-        });
-      }
-      return next(args);
-    },
-    { step: 'build', name: 'dynamoDbItemSizeLimit' },
-  );
+export function enforceAwsLimits(clients: Pick<Clients, 's3'>): void {
   clients.s3.middlewareStack.add(
     (next, context) => async (args) => {
       const { Metadata } = args.input as { Metadata?: Record<string, string> };
