@@ -209,41 +209,44 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     }
   })();
   const startedAt = now();
-  try {
-    const output = await execution.result;
-    await events;
-    return { executionId, succeeded: true, output, largestPayload: meter.largest };
-  } catch (error) {
-    await events.catch(() => undefined);
-    if (!(error instanceof ExecutionError) && !overLimit) throw error;
-    // The stage's error, as the execution's error and cause in AWS.
-    const stageError =
-      overLimit?.error ??
-      (error instanceof ExecutionError && error.cause instanceof Error ? error.cause : (error as Error));
-    const failedState = overLimit ? overLimit.failedState : current;
-    // As in AWS: EventBridge reports the failed execution, and deliver mails the admins.
-    await deliver(
-      failureNotice(
-        statusChange({
-          executionId,
-          input: options.input,
-          startedAt,
-          stoppedAt: now(),
-          error: stageError.name,
-          cause: stageError.message,
-        }),
-      ),
-      deliverDeps,
-    );
-    return {
-      executionId,
-      succeeded: false,
-      output: undefined,
-      error: { name: stageError.name, message: stageError.message },
-      ...(failedState ? { failedState } : {}),
-      largestPayload: meter.largest,
-    };
+  const ended = await execution.result.then(
+    (output) => ({ output }),
+    (error: unknown) => ({ error }),
+  );
+  await events.catch(() => undefined);
+  // The last state's output is read after the engine has finished: over the limit, the execution still fails.
+  if ('output' in ended && !overLimit) {
+    return { executionId, succeeded: true, output: ended.output, largestPayload: meter.largest };
   }
+  const error = 'error' in ended ? ended.error : undefined;
+  if (!overLimit && !(error instanceof ExecutionError)) throw error;
+  // The stage's error, as the execution's error and cause in AWS.
+  const stageError =
+    overLimit?.error ??
+    (error instanceof ExecutionError && error.cause instanceof Error ? error.cause : (error as Error));
+  const failedState = overLimit ? overLimit.failedState : current;
+  // As in AWS: EventBridge reports the failed execution, and deliver mails the admins.
+  await deliver(
+    failureNotice(
+      statusChange({
+        executionId,
+        input: options.input,
+        startedAt,
+        stoppedAt: now(),
+        error: stageError.name,
+        cause: stageError.message,
+      }),
+    ),
+    deliverDeps,
+  );
+  return {
+    executionId,
+    succeeded: false,
+    output: undefined,
+    error: { name: stageError.name, message: stageError.message },
+    ...(failedState ? { failedState } : {}),
+    largestPayload: meter.largest,
+  };
 }
 
 /** The "Step Functions Execution Status Change" event EventBridge sends when an execution fails. */
