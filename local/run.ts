@@ -198,7 +198,7 @@ function report(result: LocalRunResult, seconds: number): void {
   );
   for (const ignored of summary.mail.ignored) say(`  left out ×${ignored.count}: ${ignored.example}`);
   if (summary.mail.ignoredReasonsNotListed > 0) {
-    say(`  and ${summary.mail.ignoredReasonsNotListed} other reasons (every one in the manifest)`);
+    say(`  and ${summary.mail.ignoredReasonsNotListed} other reasons (in the run's manifest)`);
   }
   say(`\n${'export'.padEnd(24)}${'rows'.padStart(7)}${header.map((h) => h.padStart(10)).join('')}`);
   for (const type of summary.types) {

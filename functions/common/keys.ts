@@ -49,7 +49,7 @@ export function runPrefix(date: string, executionId: string): string {
 }
 
 /** The name at the end of an execution ARN (`arn:aws:states:…:execution:<machine>:<name>`). */
-export function executionName(executionId: string): string {
+function executionName(executionId: string): string {
   return executionId.slice(executionId.lastIndexOf(':') + 1);
 }
 
