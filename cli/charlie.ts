@@ -19,7 +19,7 @@ import {
   loadConfigFile,
   maxLinkExpiryHours,
 } from '../functions/common/config.ts';
-import type { RemoveResult, RowCounts, RunInput } from '../functions/common/contracts.ts';
+import type { MailSummary, ObjectRef, RowCounts, RunInput, UndoneSummary } from '../functions/common/contracts.ts';
 import { rawKeyParts, stateMachineName } from '../functions/common/keys.ts';
 import { isDate } from '../functions/common/time.ts';
 import { planBackfill, uploadBackfill } from './backfill.ts';
@@ -228,7 +228,10 @@ interface ExecutionOutput {
   date?: string;
   types?: { type: string; rows: number; ingest: RowCounts }[];
   missing?: string[];
-  undone?: RemoveResult[];
+  files?: number;
+  undone?: UndoneSummary;
+  manifest?: ObjectRef;
+  mail?: Pick<MailSummary, 'ignored' | 'messagesIgnored'>;
   delivery?: { sent: boolean; reason?: string };
 }
 
@@ -252,8 +255,19 @@ async function status(sfn: SFNClient, arn: string, date: string | undefined, lim
         `    ${type.type.padEnd(22)} ${String(type.rows).padStart(6)} rows  read ${c.read}, inserted ${c.inserted}, updated ${c.updated}, unchanged ${c.unchanged}, stale ${c.stale}, rejected ${c.rejected}\n`,
       );
     }
-    for (const file of output.undone ?? []) {
-      process.stdout.write(`    undone: ${file.key} (${file.removed} rows taken out)\n`);
+    if (output.undone && output.undone.files > 0) {
+      const { files, removed, listed } = output.undone;
+      process.stdout.write(`    undone: ${files} files, ${removed} rows taken out\n`);
+      for (const file of listed) process.stdout.write(`      ${file.key} (${file.removed} rows)\n`);
+      if (listed.length < files) process.stdout.write(`      … ${files - listed.length} more in the manifest\n`);
+    }
+    for (const ignored of output.mail?.ignored ?? []) {
+      process.stdout.write(`    left out ×${ignored.count}: ${ignored.example}\n`);
+    }
+    if (output.manifest) {
+      process.stdout.write(
+        `    files: ${output.files ?? 0} ingested, listed in s3://${output.manifest.bucket}/${output.manifest.key}\n`,
+      );
     }
     if (output.missing?.length) process.stdout.write(`    missing: ${output.missing.join(', ')}\n`);
     if (output.delivery) {

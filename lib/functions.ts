@@ -54,6 +54,8 @@ export class Functions extends Construct {
     allowObjects(this.collect, dataBucket, `${PREFIX.raw}*`, ['s3:GetObject', 's3:PutObject']);
     // Undo marks a raw file excluded; the mark is listed, never read or deleted by a function.
     allowObjects(this.collect, dataBucket, `${PREFIX.excluded}${PREFIX.raw}*`, ['s3:PutObject']);
+    // The run's manifest: the day's file lists, which the states only point into.
+    allowObjects(this.collect, dataBucket, `${PREFIX.runs}*`, ['s3:PutObject']);
     this.acknowledgeObjectWildcards(this.collect, [
       {
         finding: `Resource::${arnRef(dataBucket)}/${config.agentInbox.prefix}*`,
@@ -72,6 +74,10 @@ export class Functions extends Construct {
         finding: `Resource::${arnRef(dataBucket)}/${PREFIX.excluded}${PREFIX.raw}*`,
         reason: 'Undo marks a raw file excluded under excluded/<its raw key>; raw keys are content-addressed.',
       },
+      {
+        finding: `Resource::${arnRef(dataBucket)}/${PREFIX.runs}*`,
+        reason: runsReason,
+      },
     ]);
 
     this.ingest = new CharlieFunction(this, 'Ingest', {
@@ -84,6 +90,8 @@ export class Functions extends Construct {
     });
     allowObjects(this.ingest, dataBucket, `${PREFIX.raw}*`, ['s3:GetObject']);
     allowObjects(this.ingest, dataBucket, `${PREFIX.rejects}*`, ['s3:PutObject']);
+    // Reads its file's entry in the run's manifest, stores its result beside it.
+    allowObjects(this.ingest, dataBucket, `${PREFIX.runs}*`, ['s3:GetObject', 's3:PutObject']);
     // Rows: batch lookups and batch puts, never the delivery records or agent tokens beside them.
     allowItems(
       this.ingest,
@@ -109,6 +117,7 @@ export class Functions extends Construct {
         finding: `Resource::${arnRef(dataBucket)}/${PREFIX.rejects}*`,
         reason: 'Ingest writes rejected rows and files under rejects/, named after the raw/ key they came from.',
       },
+      { finding: `Resource::${arnRef(dataBucket)}/${PREFIX.runs}*`, reason: runsReason },
     ]);
 
     this.build = new CharlieFunction(this, 'Build', {
@@ -120,6 +129,9 @@ export class Functions extends Construct {
     });
     // The day's rows, a partition (day, type, shard) at a time; never delivery records or agent tokens.
     allowItems(this.build, table, [startingWith(PARTITION_PREFIX.row)], ['dynamodb:Query']);
+    // The run's manifest and the results its ingests stored, listed under the execution's prefix.
+    allowList(this.build, dataBucket);
+    allowObjects(this.build, dataBucket, `${PREFIX.runs}*`, ['s3:GetObject']);
     // Multipart uploads (lib-storage) also abort on failure.
     allowObjects(this.build, reportsBucket, `${PREFIX.reports}*`, ['s3:PutObject', 's3:AbortMultipartUpload']);
     this.acknowledgeObjectWildcards(this.build, [
@@ -127,6 +139,7 @@ export class Functions extends Construct {
         finding: `Resource::${arnRef(reportsBucket)}/${PREFIX.reports}*`,
         reason: 'Build writes one workbook per business day under reports/<date>/; the date is only known at run time.',
       },
+      { finding: `Resource::${arnRef(dataBucket)}/${PREFIX.runs}*`, reason: runsReason },
     ]);
 
     this.deliver = new CharlieFunction(this, 'Deliver', {
@@ -165,6 +178,9 @@ export class Functions extends Construct {
     }
   }
 }
+
+const runsReason =
+  'An execution keeps its manifest and per-file results under runs/<date>/<execution name>/; names are only known at run time.';
 
 /**
  * Item actions on the table, only on items whose partition key matches one of the patterns

@@ -7,7 +7,13 @@ import type { Config } from '../functions/common/config.ts';
 import { TABLE_KEY } from '../functions/common/keys.ts';
 
 /** Key prefixes the functions write under (functions/common/keys.ts forms the full keys). */
-export const PREFIX = { raw: 'raw/', rejects: 'rejects/', excluded: 'excluded/', reports: 'reports/' } as const;
+export const PREFIX = {
+  raw: 'raw/',
+  rejects: 'rejects/',
+  excluded: 'excluded/',
+  reports: 'reports/',
+  runs: 'runs/',
+} as const;
 
 /**
  * Pushed files and saved mail are copied to raw/ by the run of their day; the originals are
@@ -15,12 +21,18 @@ export const PREFIX = { raw: 'raw/', rejects: 'rejects/', excluded: 'excluded/',
  */
 const KEEP_INBOX = Duration.days(60);
 
+/**
+ * An execution's manifest and results (runs/): read by its own states, and by a redrive,
+ * which Step Functions allows for 14 days after the execution ends.
+ */
+const KEEP_RUNS = Duration.days(30);
+
 export interface StorageProps {
   config: Pick<Config, 'storage' | 'agentInbox' | 'mailbox'>;
 }
 
 export class Storage extends Construct {
-  /** raw/, rejects/, excluded/, the agent inbox and saved mail. */
+  /** raw/, rejects/, excluded/, runs/, the agent inbox and saved mail. */
   readonly dataBucket: Bucket;
   /** reports/: one workbook per day, versioned so a rebuilt day keeps what was sent before. */
   readonly reportsBucket: Bucket;
@@ -51,6 +63,7 @@ export class Storage extends Construct {
         { prefix: PREFIX.raw, expiration: keepSource },
         { prefix: PREFIX.rejects, expiration: keepSource },
         { prefix: PREFIX.excluded, expiration: keepSource },
+        { prefix: PREFIX.runs, expiration: KEEP_RUNS },
         { prefix: config.agentInbox.prefix, expiration: KEEP_INBOX },
         { prefix: config.mailbox.savedMailPrefix, expiration: KEEP_INBOX },
         { abortIncompleteMultipartUploadAfter: Duration.days(7) },

@@ -4,9 +4,17 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { SendEmailCommandInput } from '@aws-sdk/client-sesv2';
+import { mapPool } from '../functions/collect/concurrency.ts';
 import { createGraphMailSource, type GraphCredential } from '../functions/collect/graph.ts';
 import type { Config } from '../functions/common/config.ts';
-import type { DeliveryResult, RemoveResult, RunInput, TypeSummary } from '../functions/common/contracts.ts';
+import type {
+  DeliveryResult,
+  MailSummary,
+  ObjectRef,
+  RunInput,
+  TypeSummary,
+  UndoneSummary,
+} from '../functions/common/contracts.ts';
 import { previousLocalDate } from '../functions/common/time.ts';
 import type { DeliverDeps } from '../functions/deliver/deliver.ts';
 import { startFakeGraph } from './graph-server.ts';
@@ -67,9 +75,13 @@ export interface ExecutionSummary {
   totals: TypeSummary['ingest'];
   missing: string[];
   workbook: { bucket: string; key: string; bytes: number };
-  /** What taking out the day's excluded files removed, one entry per file. */
-  undone: RemoveResult[];
-  mail: { messagesSeen: number; messagesMatched: number; messagesIgnored: number; attachmentsStored: number };
+  /** Files ingested by the run; their list is in the manifest. */
+  files: number;
+  /** What taking out the day's excluded files removed. */
+  undone: UndoneSummary;
+  /** The run's file lists, in S3. */
+  manifest: ObjectRef;
+  mail: MailSummary;
   delivery: DeliveryResult;
 }
 
@@ -222,18 +234,18 @@ async function pushSavedMail(stack: LocalStack, config: Config, dir: string): Pr
   return names.length;
 }
 
-/** Uploads saved CSVs to the agent inbox, as the Windows agent or an operator would. */
+/** Uploads saved CSVs to the agent inbox, as the Windows agent or an operator would, a few at a time. */
 async function pushInbox(stack: LocalStack, config: Config, dir: string): Promise<number> {
   const names = readdirSync(dir).filter((name) => /\.csv$/i.test(name));
-  for (const name of names) {
-    await stack.clients.s3.send(
+  await mapPool(names, 8, (name) =>
+    stack.clients.s3.send(
       new PutObjectCommand({
         Bucket: stack.resources.dataBucket,
         Key: `${config.agentInbox.prefix}local/${name}`,
         Body: readFileSync(join(dir, name)),
         ContentType: 'text/csv',
       }),
-    );
-  }
+    ),
+  );
   return names.length;
 }

@@ -3,18 +3,26 @@ import { readFileSync } from 'node:fs';
 import { ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { buildReport } from '../functions/build/build.ts';
 import { type CollectDeps, collect } from '../functions/collect/collect.ts';
+import { collectOutput } from '../functions/collect/manifest.ts';
 import type { Config } from '../functions/common/config.ts';
 import type {
   BuildInput,
   DeliverInput,
   ExecutionStatusChange,
-  IngestInput,
+  ManifestEntryInput,
   RunInput,
 } from '../functions/common/contracts.ts';
 import { asStateError } from '../functions/common/retry.ts';
+import { manifestReader } from '../functions/common/run-records.ts';
 import { type DeliverDeps, deliver, failureNotice } from '../functions/deliver/deliver.ts';
-import { ingestFile } from '../functions/ingest/ingest.ts';
-import { removeFileRows } from '../functions/ingest/remove.ts';
+import { runManifestEntry } from '../functions/ingest/manifest-entry.ts';
+import {
+  type AwsLimitError,
+  checkLambdaResponse,
+  checkStateData,
+  type LargestPayload,
+  StatePayloadMeter,
+} from './aws-limits.ts';
 import type { LocalStack } from './stack.ts';
 
 /** The definition CDK deploys, read from the same file. */
@@ -96,14 +104,19 @@ export interface PipelineResult {
   executionId: string;
   succeeded: boolean;
   output: unknown;
+  /** The error the execution failed with (as AWS names it) and its cause. */
   error?: { name: string; message: string };
   /** The top-level state a failed execution stopped at, and its input: what a redrive resumes with. */
   failedState?: { state: string; input: unknown };
+  /** The largest state input or output of the execution, Map iterations included. */
+  largestPayload: LargestPayload;
 }
 
 /**
  * Runs one execution of the workflow: the same definition as in AWS, each Task state
- * mapped to the same function its Lambda handler calls, against the local stack.
+ * mapped to the same function its Lambda handler calls, against the local stack. What AWS
+ * enforces and the local engine does not fails the execution as in AWS: state data over
+ * 256 KB (States.DataLimitExceeded), Lambda payloads over 6 MB (local/aws-limits.ts).
  */
 export async function runPipeline(options: PipelineOptions): Promise<PipelineResult> {
   const { config, stack, mail } = options;
@@ -115,12 +128,29 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
 
   const clock = () => new Date(now());
   const deliverDeps = { config, s3, sesv2, dynamodb, resources, links: options.links, now: clock };
+  const ingestDeps = { config, s3, dynamodb, resources, now: clock };
+  const manifests = manifestReader(s3);
+  // As the Lambda handlers do (functions/*/index.ts): each iteration's result goes to S3, the state gets null.
+  const entry = async (event: ManifestEntryInput) => {
+    await runManifestEntry(event, { ...ingestDeps, manifests });
+    return null;
+  };
   const handlers = {
-    Collect: (event: { input: RunInput; executionId: string }) => collect(event, { config, s3, resources, mail, now }),
-    Ingest: (event: IngestInput) => ingestFile(event, { config, s3, dynamodb, resources, now: clock }),
-    Remove: (event: IngestInput) => removeFileRows(event, { config, s3, dynamodb, resources, now: clock }),
-    Build: (event: BuildInput) => buildReport(event, { config, s3, dynamodb, resources, now: clock }),
+    Collect: async (event: { input: RunInput; executionId: string }) =>
+      collectOutput(s3, resources.dataBucket, await collect(event, { config, s3, resources, mail, now })),
+    Ingest: entry,
+    Remove: entry,
+    Build: (event: BuildInput) => buildReport(event, ingestDeps),
     Deliver: (input: DeliverInput) => deliver(input, deliverDeps),
+  };
+
+  // What the event log shows over Step Functions' limit fails the execution; tasks wait until it has been read.
+  const meter = new StatePayloadMeter();
+  let overLimit: { error: AwsLimitError; failedState: { state: string; input: unknown } | undefined } | undefined;
+  const limitChecked = async () => {
+    // The engine logs synchronously and the log is read in microtasks: a macrotask later, all of it has been.
+    await new Promise((resolve) => setImmediate(resolve));
+    if (overLimit) throw overLimit.error;
   };
 
   // As in Lambda (stageHandler), a transient AWS error leaves a stage as TransientError.
@@ -128,11 +158,17 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     Object.entries(handlers).map(([state, handler]) => [
       state,
       async (event: never) => {
+        await limitChecked();
+        checkStateData(state, 'was given an input', event);
+        let result: unknown;
         try {
-          return await handler(event);
+          result = await handler(event);
         } catch (error) {
           throw asStateError(error);
         }
+        checkLambdaResponse(state, result);
+        checkStateData(state, 'returned a result', result);
+        return result;
       },
     ]),
   );
@@ -159,44 +195,58 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
   let current: { state: string; input: unknown } | undefined;
   const events = (async () => {
     for await (const event of execution.eventLogs) {
+      if (overLimit) continue;
       if (event.type === 'StateEntered' && event.index === undefined) {
         current = { state: event.state.name, input: event.state.input };
+      }
+      const error = meter.measure(event);
+      if (error) {
+        overLimit = { error, failedState: current };
+        execution.abort();
+        continue;
       }
       options.onEvent?.(event);
     }
   })();
   const startedAt = now();
-  try {
-    const output = await execution.result;
-    await events;
-    return { executionId, succeeded: true, output };
-  } catch (error) {
-    await events.catch(() => undefined);
-    if (!(error instanceof ExecutionError)) throw error;
-    // The stage's error, as the execution's error and cause in AWS.
-    const stageError = error.cause instanceof Error ? error.cause : error;
-    // As in AWS: EventBridge reports the failed execution, and deliver mails the admins.
-    await deliver(
-      failureNotice(
-        statusChange({
-          executionId,
-          input: options.input,
-          startedAt,
-          stoppedAt: now(),
-          error: stageError.name,
-          cause: stageError.message,
-        }),
-      ),
-      deliverDeps,
-    );
-    return {
-      executionId,
-      succeeded: false,
-      output: undefined,
-      error: { name: error.name, message: error.message },
-      ...(current ? { failedState: current } : {}),
-    };
+  const ended = await execution.result.then(
+    (output) => ({ output }),
+    (error: unknown) => ({ error }),
+  );
+  await events.catch(() => undefined);
+  // The last state's output is read after the engine has finished: over the limit, the execution still fails.
+  if ('output' in ended && !overLimit) {
+    return { executionId, succeeded: true, output: ended.output, largestPayload: meter.largest };
   }
+  const error = 'error' in ended ? ended.error : undefined;
+  if (!overLimit && !(error instanceof ExecutionError)) throw error;
+  // The stage's error, as the execution's error and cause in AWS.
+  const stageError =
+    overLimit?.error ??
+    (error instanceof ExecutionError && error.cause instanceof Error ? error.cause : (error as Error));
+  const failedState = overLimit ? overLimit.failedState : current;
+  // As in AWS: EventBridge reports the failed execution, and deliver mails the admins.
+  await deliver(
+    failureNotice(
+      statusChange({
+        executionId,
+        input: options.input,
+        startedAt,
+        stoppedAt: now(),
+        error: stageError.name,
+        cause: stageError.message,
+      }),
+    ),
+    deliverDeps,
+  );
+  return {
+    executionId,
+    succeeded: false,
+    output: undefined,
+    error: { name: stageError.name, message: stageError.message },
+    ...(failedState ? { failedState } : {}),
+    largestPayload: meter.largest,
+  };
 }
 
 /** The "Step Functions Execution Status Change" event EventBridge sends when an execution fails. */

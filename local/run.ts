@@ -196,6 +196,10 @@ function report(result: LocalRunResult, seconds: number): void {
   say(
     `Mail: ${summary.mail.messagesSeen} messages seen, ${summary.mail.messagesMatched} matched, ${summary.mail.messagesIgnored} ignored; ${summary.mail.attachmentsStored} attachments stored`,
   );
+  for (const ignored of summary.mail.ignored) say(`  left out ×${ignored.count}: ${ignored.example}`);
+  if (summary.mail.ignoredReasonsNotListed > 0) {
+    say(`  and ${summary.mail.ignoredReasonsNotListed} other reasons (in the run's manifest)`);
+  }
   say(`\n${'export'.padEnd(24)}${'rows'.padStart(7)}${header.map((h) => h.padStart(10)).join('')}`);
   for (const type of summary.types) {
     say(
@@ -204,6 +208,13 @@ function report(result: LocalRunResult, seconds: number): void {
   }
   say(`${'total'.padEnd(24)}${''.padStart(7)}${header.map((h) => String(summary.totals[h]).padStart(10)).join('')}`);
   if (summary.missing.length > 0) say(`Missing exports: ${summary.missing.join(', ')}`);
+  if (summary.undone.files > 0) {
+    say(`Undone: ${summary.undone.files} files taken out, ${summary.undone.removed} rows removed`);
+  }
+  say(
+    `\n${summary.files} files ingested; their list: s3://${summary.manifest.bucket}/${summary.manifest.key}` +
+      ` (largest state payload ${result.execution.largestPayload.bytes} bytes, at ${result.execution.largestPayload.state})`,
+  );
   say(
     `\nWorkbook: ${relative('.', result.workbookPath ?? '')}  (${summary.workbook.bytes} bytes; s3://${summary.workbook.bucket}/${summary.workbook.key})`,
   );

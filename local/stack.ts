@@ -8,10 +8,12 @@ import dynalite from 'dynalite';
 import S3rver from 's3rver';
 import { type Clients, createClients, type Endpoints, type Resources } from '../functions/common/clients.ts';
 import { TABLE_KEY } from '../functions/common/keys.ts';
+import { enforceAwsLimits } from './aws-limits.ts';
 
 /**
  * The AWS services of the pipeline, emulated in this process on free loopback ports:
- * dynalite (DynamoDB), s3rver (S3), aws-ses-v2-local (SESv2).
+ * dynalite (DynamoDB), s3rver (S3), aws-ses-v2-local (SESv2). The clients refuse what AWS
+ * refuses and the emulators accept (local/aws-limits.ts).
  */
 export interface LocalStack {
   endpoints: Endpoints;
@@ -56,6 +58,7 @@ export async function startLocalStack(dir: string): Promise<LocalStack> {
     credentials: localCredentials,
   };
   const clients = createClients(endpoints);
+  enforceAwsLimits(clients);
   await clients.dynamodb.send(
     new CreateTableCommand({
       TableName: resources.table,

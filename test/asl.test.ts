@@ -12,6 +12,10 @@ const validate = createRequire(import.meta.url)('asl-validator') as (definition:
 
 interface State {
   Type: string;
+  ItemsPath?: string;
+  ItemSelector?: Record<string, unknown>;
+  ResultPath?: string | null;
+  Parameters?: Record<string, unknown>;
   Retry?: unknown[];
   Catch?: unknown[];
   QueryLanguage?: string;
@@ -89,6 +93,26 @@ describe('stepfunctions/charlie.asl.json', () => {
       expect(state.Catch, `${name} Catch`).toBeUndefined();
       expect(state.Type, name).not.toBe('Fail');
     }
+  });
+
+  it('keeps file lists out of the states: Maps iterate positions in the manifest and keep no iteration result', () => {
+    const { top } = statesOf(substituted());
+    for (const [name, state] of top.filter(([, s]) => s.Type === 'Map')) {
+      // Each iteration stores its result in S3; the collected nulls are dropped.
+      expect(state.ResultPath, name).toBeNull();
+      expect(state.ItemSelector, name).toMatchObject({
+        'run.$': '$.run',
+        'manifest.$': '$.manifest',
+        'index.$': '$$.Map.Item.Value',
+      });
+    }
+    const states = Object.fromEntries(top);
+    expect(states.IngestFiles?.ItemsPath).toBe('$.files');
+    expect(states.RemoveUndone?.ItemsPath).toBe('$.undone');
+    expect(states.RemoveUndone?.ItemSelector?.remove).toBe(true);
+    // Build reads the results from S3 through the manifest; nothing passes a list of files.
+    expect(states.Build?.Parameters).toEqual({ 'run.$': '$.run', 'manifest.$': '$.manifest', 'mail.$': '$.mail' });
+    expect(text).not.toMatch(/\$\.ingested|\$\.removed/);
   });
 
   it('retries every Task inside the Map iterator', () => {

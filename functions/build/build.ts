@@ -7,11 +7,20 @@ import { type DynamoDBDocumentClient, QueryCommand, type QueryCommandOutput } fr
 import { Upload } from '@aws-sdk/lib-storage';
 import type { Resources } from '../common/clients.ts';
 import type { Config, ExportSpec } from '../common/config.ts';
-import { addCounts, type BuildInput, type BuildResult, emptyCounts } from '../common/contracts.ts';
+import {
+  addCounts,
+  type BuildInput,
+  type BuildOutput,
+  emptyCounts,
+  type IngestResult,
+  type RemoveResult,
+  type UndoneSummary,
+} from '../common/contracts.ts';
 import { reportKey, rowPartition, TABLE_KEY, workbookName } from '../common/keys.ts';
 import { logger } from '../common/observability.ts';
 import { isTransientAwsError, retry } from '../common/retry.ts';
 import type { StoredRow } from '../common/rows.ts';
+import { readManifest, readRunResults } from '../common/run-records.ts';
 import { mergeInOrder } from './merge.ts';
 import { agentColumn, type SourceRow } from './stats.ts';
 import { type WorkbookOptions, workbookColumns, writeWorkbook } from './workbook.ts';
@@ -27,6 +36,9 @@ export interface BuildDeps {
 
 export const workbookContentType = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
 
+/** Undone files named in the result; the others are counted. */
+const maxUndoneListed = 10;
+
 /** What the build reads of a stored row. */
 type ReadRow = Pick<StoredRow, 'sk' | 'exportedAt' | 'values'>;
 
@@ -35,17 +47,18 @@ type ReadRow = Pick<StoredRow, 'sk' | 'exportedAt' | 'values'>;
  * Each export type is read once, its shards in parallel page by page, merged in workbook
  * order as the pages arrive and written as they are merged: memory does not grow with the day.
  */
-export async function buildReport(input: BuildInput, deps: BuildDeps): Promise<BuildResult> {
+export async function buildReport(input: BuildInput, deps: BuildDeps): Promise<BuildOutput> {
   const { config, resources } = deps;
   const { run } = input;
   const now = deps.now ?? (() => new Date());
+  const { ingested, removed } = await readResults(input, deps);
 
   const dir = await mkdtemp(join(tmpdir(), 'charlie-build-'));
   const path = join(dir, workbookName(run.date, run.intradayTime));
   try {
     const day = await writeWorkbook(
       config,
-      { ...input, generatedAt: now() },
+      { run, ingested, mail: input.mail, generatedAt: now() },
       (spec) => readRows(spec, run.date, deps),
       path,
       deps.workbook,
@@ -86,10 +99,44 @@ export async function buildReport(input: BuildInput, deps: BuildDeps): Promise<B
       late: day.late,
       hourly: day.hourly,
       kpis: day.kpis,
+      files: ingested.length,
+      undone: undoneSummary(removed),
     };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The results the run's ingests stored, one per manifest entry: every entry must have one, or
+ * the counts would silently leave a file out.
+ */
+async function readResults(
+  input: BuildInput,
+  deps: BuildDeps,
+): Promise<{ ingested: IngestResult[]; removed: RemoveResult[] }> {
+  const bucket = input.manifest.bucket;
+  const [manifest, ingested, removed] = await Promise.all([
+    readManifest(deps.s3, input.manifest),
+    readRunResults<IngestResult>(deps.s3, bucket, input.run, 'ingested'),
+    readRunResults<RemoveResult>(deps.s3, bucket, input.run, 'removed'),
+  ]);
+  if (ingested.length !== manifest.files.length || removed.length !== manifest.undone.length) {
+    throw new Error(
+      `The run's results are incomplete: ${ingested.length} of ${manifest.files.length} files ingested, ` +
+        `${removed.length} of ${manifest.undone.length} undone files taken out (under s3://${bucket}/${input.manifest.key})`,
+    );
+  }
+  return { ingested, removed };
+}
+
+function undoneSummary(removed: RemoveResult[]): UndoneSummary {
+  return {
+    files: removed.length,
+    read: removed.reduce((sum, r) => sum + r.read, 0),
+    removed: removed.reduce((sum, r) => sum + r.removed, 0),
+    listed: removed.slice(0, maxUndoneListed),
+  };
 }
 
 /** The type's rows of the day in workbook order; only the columns the workbook uses are read. */

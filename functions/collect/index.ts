@@ -6,6 +6,7 @@ import { logger, metrics } from '../common/observability.ts';
 import { cachedSecret } from '../common/secrets.ts';
 import { type CollectEvent, collect } from './collect.ts';
 import { createGraphMailSource, graphCredentialExample, readGraphCredential } from './graph.ts';
+import { collectOutput } from './manifest.ts';
 
 const config = loadBundledConfig();
 const s3 = createS3Client();
@@ -22,5 +23,5 @@ export const handler = stageHandler(async (event: CollectEvent) => {
   metrics.addMetric('MessagesMatched', MetricUnit.Count, result.mail.messagesMatched);
   metrics.addMetric('MessagesIgnored', MetricUnit.Count, result.mail.messagesIgnored);
   metrics.addMetric('AttachmentsStored', MetricUnit.Count, result.mail.attachmentsStored);
-  return result;
+  return collectOutput(s3, resources.dataBucket, result);
 });

@@ -1,6 +1,8 @@
 /**
  * The payloads that pass between the states of the workflow. Each stage returns only
- * small summaries: files travel through S3, rows through DynamoDB.
+ * small summaries, bounded whatever the size of the day: files and their lists travel
+ * through S3 (the run's manifest and results, functions/common/run-records.ts), rows
+ * through DynamoDB.
  */
 
 /** What an execution may be started with (console rerun, schedule, CLI). */
@@ -71,23 +73,71 @@ export interface IgnoredMessage {
   reason: string;
 }
 
+/** What collect counts while it reads the mailbox, saved mail and the agent inbox. */
 export interface CollectSummary {
   messagesSeen: number;
   messagesMatched: number;
   messagesIgnored: number;
-  /** The first ignored messages with their reasons (capped to keep the state small). */
+  /** The ignored messages with their reasons, as collect lists them. */
   ignored: IgnoredMessage[];
   attachmentsStored: number;
   attachmentsAlreadyStored: number;
   agentFiles: number;
 }
 
+/**
+ * One reason things were left out, with how many: the first message it was given for, and
+ * `example`, the first full text (file name included).
+ */
+export interface IgnoredReason extends IgnoredMessage {
+  count: number;
+  example: string;
+}
+
+/** The collect summary as the states carry it: ignored reasons grouped and capped, the full list in the manifest. */
+export interface MailSummary extends CollectSummary {
+  ignored: IgnoredReason[];
+  /** Reasons left out of `ignored` by its cap. */
+  ignoredReasonsNotListed: number;
+}
+
+/** An object in S3. */
+export interface ObjectRef {
+  bucket: string;
+  key: string;
+}
+
+/** The run's manifest (functions/common/run-records.ts): the files it ingests and takes out, and what it ignored. */
+export interface RunManifest {
+  executionId: string;
+  date: string;
+  files: SourceFile[];
+  undone: SourceFile[];
+  ignored: IgnoredMessage[];
+}
+
+/** What collect found: the day's files, in full. */
 export interface CollectResult {
   run: Run;
   files: SourceFile[];
-  /** The day's excluded files (undone in this run or before): their rows are taken out before the others are ingested. */
+  /** The day's excluded files (undone in this run or before). */
   undone: SourceFile[];
   mail: CollectSummary;
+}
+
+/** The Collect state's output: the lists of its result in the run's manifest, positions in them in the state. */
+export interface CollectOutput {
+  run: Run;
+  /** Where the run's file lists are: the states carry positions in them, never the lists. */
+  manifest: ObjectRef;
+  /** One entry per file to ingest: its position in the manifest's `files`. */
+  files: number[];
+  /**
+   * One entry per excluded file (undone in this run or before), its position in the manifest's
+   * `undone`: their rows are taken out before the others are ingested.
+   */
+  undone: number[];
+  mail: MailSummary;
 }
 
 /** read = inserted + updated + unchanged + stale + rejected; blank padding apart. */
@@ -105,6 +155,18 @@ export interface IngestInput {
   run: Run;
   file: SourceFile;
   /** Take the file's rows out instead of storing them (an undone file). */
+  remove?: boolean;
+}
+
+/**
+ * What one Map iteration hands the ingest function: the run, its manifest and a position in
+ * it. The result goes to S3 (functions/common/run-records.ts), not into the state.
+ */
+export interface ManifestEntryInput {
+  run: Run;
+  manifest: ObjectRef;
+  index: number;
+  /** The entry is one of the manifest's `undone` files: its rows are taken out. */
   remove?: boolean;
 }
 
@@ -135,8 +197,18 @@ export interface IngestResult {
 
 export interface BuildInput {
   run: Run;
-  ingested: IngestResult[];
-  mail: CollectSummary;
+  /** The run's manifest: build reads the ingest and removal results stored beside it. */
+  manifest: ObjectRef;
+  mail: MailSummary;
+}
+
+/** What taking out the day's excluded files did, in all; the first few files listed. */
+export interface UndoneSummary {
+  files: number;
+  read: number;
+  removed: number;
+  /** The first files taken out (capped); every one is in the run's results. */
+  listed: RemoveResult[];
 }
 
 export interface TypeSummary {
@@ -195,6 +267,13 @@ export interface BuildResult {
   late?: string[];
   hourly?: HourlyVolume[];
   kpis?: DayKpis;
+}
+
+/** The Build state's output: the report, and what this run's files did. */
+export interface BuildOutput extends BuildResult {
+  /** Files ingested by this run. */
+  files: number;
+  undone: UndoneSummary;
 }
 
 export interface DeliverInput {

@@ -40,6 +40,32 @@ export function quarantineCopyKey(date: string, id: string, name: string): strin
   return `rejects/quarantine/${date}/${id}/${safe}`;
 }
 
+/**
+ * What one execution keeps beside its states (functions/common/run-records.ts), under the
+ * execution's name: a redrive keeps its name and finds them again, a rerun is a new name.
+ */
+export function runPrefix(date: string, executionId: string): string {
+  return `runs/${date}/${executionName(executionId)}/`;
+}
+
+/** The name at the end of an execution ARN (`arn:aws:states:…:execution:<machine>:<name>`). */
+function executionName(executionId: string): string {
+  return executionId.slice(executionId.lastIndexOf(':') + 1);
+}
+
+export function runManifestKey(date: string, executionId: string): string {
+  return `${runPrefix(date, executionId)}manifest.json`;
+}
+
+/** Where the results of one kind of the run's Map iterations are, one object per manifest entry. */
+export function runResultsPrefix(date: string, executionId: string, kind: 'ingested' | 'removed'): string {
+  return `${runPrefix(date, executionId)}${kind}/`;
+}
+
+export function runResultKey(date: string, executionId: string, kind: 'ingested' | 'removed', index: number): string {
+  return `${runResultsPrefix(date, executionId, kind)}${String(index).padStart(5, '0')}.json`;
+}
+
 /** `Charlie-Intraday-2026-03-09.xlsx`; an intraday run's adds its local time: `Charlie-Intraday-2026-03-09-1400.xlsx`. */
 export function workbookName(date: string, intradayTime?: string): string {
   return `Charlie-Intraday-${date}${intradayTime ? `-${intradayTime}` : ''}.xlsx`;

@@ -1,28 +1,31 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { loadBundledConfig } from '../common/bundled-config.ts';
 import { createDynamoDbClient, createS3Client, resourcesFromEnvironment } from '../common/clients.ts';
-import type { IngestInput } from '../common/contracts.ts';
+import type { ManifestEntryInput } from '../common/contracts.ts';
 import { stageHandler } from '../common/handler.ts';
 import { logger, metrics } from '../common/observability.ts';
-import { ingestFile } from './ingest.ts';
-import { removeFileRows } from './remove.ts';
+import { manifestReader } from '../common/run-records.ts';
+import { runManifestEntry } from './manifest-entry.ts';
 
 const config = loadBundledConfig();
 const s3 = createS3Client();
 const dynamodb = createDynamoDbClient();
 const resources = resourcesFromEnvironment();
+const manifests = manifestReader(s3);
 
-export const handler = stageHandler(async (event: IngestInput, invocation) => {
+/** One Map iteration; its result is stored in S3 (manifest-entry.ts), so the state gets null. */
+export const handler = stageHandler(async (event: ManifestEntryInput, invocation) => {
   // The file's leases last until Lambda has certainly stopped this invocation (see lease.ts).
   const lease = { stopsAt: Date.now() + invocation.getRemainingTimeInMillis() };
-  if (event.remove) {
-    const removal = await removeFileRows(event, { config, s3, dynamodb, resources, lease });
+  const outcome = await runManifestEntry(event, { config, s3, dynamodb, resources, lease, manifests });
+  if (outcome.kind === 'removed') {
+    const removal = outcome.result;
     logger.info('undone file taken out', { ...removal });
     metrics.addDimension('exportType', removal.type);
     metrics.addMetric('RowsRemoved', MetricUnit.Count, removal.removed);
-    return removal;
+    return null;
   }
-  const result = await ingestFile(event, { config, s3, dynamodb, resources, lease });
+  const result = outcome.result;
   logger.info('file ingested', {
     key: result.key,
     type: result.type,
@@ -31,7 +34,7 @@ export const handler = stageHandler(async (event: IngestInput, invocation) => {
     quarantined: result.quarantined,
   });
   metrics.addDimension('exportType', result.type);
-  for (const [outcome, count] of Object.entries(result.counts))
-    metrics.addMetric(`Rows${outcome[0]?.toUpperCase()}${outcome.slice(1)}`, MetricUnit.Count, count);
-  return result;
+  for (const [counted, count] of Object.entries(result.counts))
+    metrics.addMetric(`Rows${counted[0]?.toUpperCase()}${counted.slice(1)}`, MetricUnit.Count, count);
+  return null;
 });

@@ -6,16 +6,20 @@ import { BatchWriteCommand, type DynamoDBDocumentClient, QueryCommand } from '@a
 import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildReport } from '../../functions/build/build.ts';
+import { mailSummary } from '../../functions/collect/manifest.ts';
 import { loadConfigFile } from '../../functions/common/config.ts';
 import {
   type BuildInput,
   emptyCollectSummary,
   type IngestResult,
+  type RemoveResult,
   type RowCounts,
   type Run,
+  type SourceFile,
 } from '../../functions/common/contracts.ts';
 import { reportKey, rowPartition, rowSortKey } from '../../functions/common/keys.ts';
 import type { CellValue, StoredRow } from '../../functions/common/rows.ts';
+import { writeManifest, writeRunResult } from '../../functions/common/run-records.ts';
 import { type LocalStack, startLocalStack } from '../../local/stack.ts';
 
 const config = loadConfigFile();
@@ -86,24 +90,57 @@ function counts(partial: Partial<RowCounts>): RowCounts {
   return { read: 0, inserted: 0, updated: 0, unchanged: 0, stale: 0, rejected: 0, blank: 0, ...partial };
 }
 
+/** Each build is its own execution, with its own results. */
+let executions = 0;
+
 function run(date: string, intradayTime?: string): Run {
+  executions++;
   return {
     date,
     reports: config.exports.map((e) => e.type),
     force: false,
     deliver: true,
-    executionId: `arn:aws:states:us-east-1:000000000000:execution:charlie:build-${date}`,
+    executionId: `arn:aws:states:us-east-1:000000000000:execution:charlie:build-${date}-${executions}`,
     window: { start: `${date}T05:00:00.000Z`, end: `${date}T07:00:00.000Z` },
     ...(intradayTime ? { intradayTime } : {}),
   };
 }
 
-function buildInput(date: string, ingested: IngestResult[] = [], intradayTime?: string): BuildInput {
+function sourceFile(result: { key: string; type: string }): SourceFile {
   return {
-    run: run(date, intradayTime),
-    ingested,
-    mail: emptyCollectSummary(),
+    bucket: stack.resources.dataBucket,
+    key: result.key,
+    type: result.type,
+    sha256: '0'.repeat(64),
+    bytes: 1,
+    exportedAt: `${DAY}T12:00:00.000Z`,
+    receivedAt: `${DAY}T12:00:00.000Z`,
+    messageId: `<${result.key}@example.com>`,
+    attachmentName: result.key,
+    origin: 'graph',
   };
+}
+
+/** The run's manifest and results in S3, as collect and the ingests leave them for build. */
+async function buildInput(
+  date: string,
+  ingested: IngestResult[] = [],
+  intradayTime?: string,
+  removed: RemoveResult[] = [],
+): Promise<BuildInput> {
+  const theRun = run(date, intradayTime);
+  const manifest = await writeManifest(stack.clients.s3, stack.resources.dataBucket, {
+    executionId: theRun.executionId,
+    date,
+    files: ingested.map(sourceFile),
+    undone: removed.map(sourceFile),
+    ignored: [],
+  });
+  const { s3 } = stack.clients;
+  for (const [i, result] of ingested.entries())
+    await writeRunResult(s3, manifest.bucket, theRun, 'ingested', i, result);
+  for (const [i, result] of removed.entries()) await writeRunResult(s3, manifest.bucket, theRun, 'removed', i, result);
+  return { run: theRun, manifest, mail: mailSummary(emptyCollectSummary()) };
 }
 
 async function downloadWorkbook(key: string): Promise<{ book: ExcelJS.Workbook; bytes: number; contentType?: string }> {
@@ -207,7 +244,7 @@ describe('buildReport', () => {
       { key: 'raw/b.csv', type: 'IB_Calls', counts: counts({ read: 12, inserted: 12 }) },
       { key: 'raw/c.csv', type: 'QCBS', counts: counts({ read: 3, rejected: 3 }) },
     ];
-    const result = await buildReport(buildInput(DAY, ingested), deps());
+    const result = await buildReport(await buildInput(DAY, ingested), deps());
 
     expect(result.workbook.bucket).toBe(stack.resources.reportsBucket);
     expect(result.workbook.key).toBe(reportKey(DAY));
@@ -282,7 +319,7 @@ describe('buildReport', () => {
     );
     expect(firstPage.LastEvaluatedKey).toBeDefined();
 
-    const result = await buildReport(buildInput(BIG_DAY), deps());
+    const result = await buildReport(await buildInput(BIG_DAY), deps());
     expect(result.types.find((t) => t.type === 'QCBS')).toMatchObject({
       rows: 2500,
       lastExportAt: '2026-03-11T19:00:00.000Z',
@@ -292,7 +329,7 @@ describe('buildReport', () => {
   });
 
   it('names an intraday run’s workbook with its time, beside the daily one', async () => {
-    const result = await buildReport(buildInput(DAY, [], '1400'), deps());
+    const result = await buildReport(await buildInput(DAY, [], '1400'), deps());
     expect(result.workbook.key).toBe('reports/2026-03-09/Charlie-Intraday-2026-03-09-1400.xlsx');
     expect(result.workbook.key).toBe(reportKey(DAY, '1400'));
     const { book } = await downloadWorkbook(result.workbook.key);
@@ -321,7 +358,7 @@ describe('buildReport', () => {
       },
     } as unknown as DynamoDBDocumentClient;
 
-    const result = await buildReport(buildInput(date), { ...deps(), dynamodb });
+    const result = await buildReport(await buildInput(date), { ...deps(), dynamodb });
     expect(late).toBe(true);
     const { book } = await downloadWorkbook(result.workbook.key);
     expect(column(book, 'ACQ', 'A')).toEqual(['First', 'Second']);
@@ -351,7 +388,7 @@ describe('buildReport', () => {
         ),
       ),
     );
-    const result = await buildReport(buildInput(date), { ...deps(), workbook: { maxRowsPerTab: 10 } });
+    const result = await buildReport(await buildInput(date), { ...deps(), workbook: { maxRowsPerTab: 10 } });
     const { book } = await downloadWorkbook(result.workbook.key);
     expect(book.worksheets.map((w) => w.name).slice(0, 4)).toEqual(['Summary', 'IB Calls', 'IB Calls (2)', 'QCBS']);
     const names = [...column(book, 'IB Calls', 'A'), ...column(book, 'IB Calls (2)', 'A')].map(String);
@@ -403,7 +440,7 @@ describe('buildReport', () => {
         ibInterval('2026-11-01T02:00:00-06:00', '2026-11-01T03:00:00-06:00', 'Ann', 2),
       ].map((values, i) => storedRow('IB_Calls', date, i % 8, `fall-${i}`, values, exportedAt)),
     );
-    const result = await buildReport(buildInput(date), deps());
+    const result = await buildReport(await buildInput(date), deps());
     expect(result.hourly).toHaveLength(25);
     expect(
       result.hourly?.slice(0, 4).map(({ hour, zone, volumes }) => ({ hour, zone, calls: volumes.IB_Calls })),
@@ -436,7 +473,7 @@ describe('buildReport', () => {
         ibInterval('2026-03-08T03:00:00-05:00', '2026-03-08T04:00:00-05:00', 'Ann', 6),
       ].map((values, i) => storedRow('IB_Calls', date, i, `spring-${i}`, values, exportedAt)),
     );
-    const result = await buildReport(buildInput(date), deps());
+    const result = await buildReport(await buildInput(date), deps());
     expect(result.hourly?.map((h) => h.hour)).toEqual([0, 1, ...Array.from({ length: 21 }, (_, i) => i + 3)]);
     expect(result.hourly?.some((h) => h.zone !== undefined)).toBe(false);
     const { book } = await downloadWorkbook(result.workbook.key);
@@ -451,6 +488,32 @@ describe('buildReport', () => {
     expect(total).toBe(10);
   });
 
+  it("reads the run's results from S3: files ingested, undone files summed and listed", async () => {
+    const ingested: IngestResult[] = [{ key: 'raw/d.csv', type: 'Dials', counts: counts({ read: 2, unchanged: 2 }) }];
+    const removed: RemoveResult[] = Array.from({ length: 12 }, (_, i) => ({
+      key: `raw/undone-${i}.csv`,
+      type: 'IB_Calls',
+      read: 3,
+      removed: i % 2,
+    }));
+    const result = await buildReport(await buildInput(NEXT_DAY, ingested, undefined, removed), deps());
+    expect(result.files).toBe(1);
+    expect(result.undone).toEqual({ files: 12, read: 36, removed: 6, listed: removed.slice(0, 10) });
+    expect(result.types.find((t) => t.type === 'Dials')?.ingest).toEqual(counts({ read: 2, unchanged: 2 }));
+  });
+
+  it('refuses to build from an incomplete run: a file of the manifest without its result', async () => {
+    const input = await buildInput(NEXT_DAY, [{ key: 'raw/e.csv', type: 'ACQ', counts: counts({ read: 1 }) }]);
+    await writeManifest(stack.clients.s3, input.manifest.bucket, {
+      executionId: input.run.executionId,
+      date: NEXT_DAY,
+      files: [sourceFile({ key: 'raw/e.csv', type: 'ACQ' }), sourceFile({ key: 'raw/f.csv', type: 'ACQ' })],
+      undone: [],
+      ignored: [],
+    });
+    await expect(buildReport(input, deps())).rejects.toThrow(/incomplete: 1 of 2 files ingested/);
+  });
+
   it('fails when DynamoDB cannot be read, and leaves no file behind', async () => {
     const dynamodb = {
       async send() {
@@ -459,7 +522,7 @@ describe('buildReport', () => {
         });
       },
     } as unknown as DynamoDBDocumentClient;
-    await expect(buildReport(buildInput(DAY), { ...deps(), dynamodb })).rejects.toThrow('not authorized');
+    await expect(buildReport(await buildInput(DAY), { ...deps(), dynamodb })).rejects.toThrow('not authorized');
     expect(await readdir(buildTmp)).toEqual([]);
   });
 });

@@ -105,7 +105,7 @@ describe('function roles', () => {
 
   const common = ['logs:CreateLogStream', 'logs:PutLogEvents', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments'];
 
-  it('collect reads the Graph secret, the inbox and saved mail, writes raw/ and exclusion marks, lists the data bucket', () => {
+  it('collect reads the Graph secret, the inbox and saved mail, writes raw/, exclusion marks and the run manifest, lists the data bucket', () => {
     const all = statements('collect');
     expect(actionsOf(all)).toEqual(
       [
@@ -127,14 +127,15 @@ describe('function roles', () => {
           Resource: [objects('/inbox/agent/*'), objects('/inbox/eml/*')],
         }),
         expect.objectContaining({ Action: ['s3:GetObject', 's3:PutObject'], Resource: objects('/raw/*') }),
-        expect.objectContaining({ Action: 's3:PutObject', Resource: objects('/excluded/raw/*') }),
+        // Exclusion marks and the run's manifest, merged into one statement.
+        expect.objectContaining({ Action: 's3:PutObject', Resource: [objects('/excluded/raw/*'), objects('/runs/*')] }),
       ]),
     );
     const secret = all.find((s) => JSON.stringify(s.Action).includes('secretsmanager'));
     expect(JSON.stringify(secret?.Resource)).toContain(':secret:charlie/graph-??????');
   });
 
-  it('ingest reads raw/, writes rejects/, reads and writes rows; no mail, no secret', () => {
+  it('ingest reads raw/, writes rejects/, reads the run manifest and writes its result, reads and writes rows; no mail, no secret', () => {
     const all = statements('ingest');
     expect(actionsOf(all)).toEqual(
       [
@@ -171,14 +172,20 @@ describe('function roles', () => {
           Action: 's3:PutObject',
           Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [data, 'Arn'] }, '/rejects/*']] },
         }),
+        expect.objectContaining({
+          Action: ['s3:GetObject', 's3:PutObject'],
+          Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [data, 'Arn'] }, '/runs/*']] },
+        }),
       ]),
     );
     expect(actionsOf(all).filter((a) => a.startsWith('ses:') || a.startsWith('secretsmanager:'))).toEqual([]);
   });
 
-  it('build queries the rows of the table and writes reports/; no secret, no mail', () => {
+  it("build queries the table's rows, reads the run's manifest and results, and writes reports/; no secret, no mail", () => {
     const all = statements('build');
-    expect(actionsOf(all)).toEqual([...common, 'dynamodb:Query', 's3:AbortMultipartUpload', 's3:PutObject'].sort());
+    expect(actionsOf(all)).toEqual(
+      [...common, 'dynamodb:Query', 's3:AbortMultipartUpload', 's3:GetObject', 's3:ListBucket', 's3:PutObject'].sort(),
+    );
     // Only row partitions, by the partition key's prefix: never delivery records, leases or agent tokens.
     expect(all.filter((s) => actionsOf([s]).some((a) => a.startsWith('dynamodb:')))).toEqual([
       {
@@ -189,11 +196,17 @@ describe('function roles', () => {
       },
     ]);
     const reports = logicalId(stack.storage.reportsBucket);
+    const data = logicalId(stack.storage.dataBucket);
     expect(all).toEqual(
       expect.arrayContaining([
         expect.objectContaining({
           Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [reports, 'Arn'] }, '/reports/*']] },
         }),
+        expect.objectContaining({
+          Action: 's3:GetObject',
+          Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [data, 'Arn'] }, '/runs/*']] },
+        }),
+        expect.objectContaining({ Action: 's3:ListBucket', Resource: { 'Fn::GetAtt': [data, 'Arn'] } }),
       ]),
     );
     expect(actionsOf(all).filter((a) => a.startsWith('secretsmanager:') || a.startsWith('ses:'))).toEqual([]);

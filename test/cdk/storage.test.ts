@@ -64,6 +64,7 @@ describe('buckets', () => {
         expect.objectContaining({ Prefix: 'raw/', ExpirationInDays: 400, Status: 'Enabled' }),
         expect.objectContaining({ Prefix: 'rejects/', ExpirationInDays: 400, Status: 'Enabled' }),
         expect.objectContaining({ Prefix: 'excluded/', ExpirationInDays: 400, Status: 'Enabled' }),
+        expect.objectContaining({ Prefix: 'runs/', ExpirationInDays: 30, Status: 'Enabled' }),
         expect.objectContaining({ Prefix: 'inbox/agent/', ExpirationInDays: 60, Status: 'Enabled' }),
         expect.objectContaining({ Prefix: 'inbox/eml/', ExpirationInDays: 60, Status: 'Enabled' }),
       ]),

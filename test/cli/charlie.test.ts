@@ -98,6 +98,18 @@ describe('charlie CLI', () => {
           date: '2026-03-09',
           types: [{ type: 'Dials', rows: 5, ingest: counts }],
           missing: ['ACQ'],
+          files: 12,
+          undone: {
+            files: 11,
+            read: 30,
+            removed: 20,
+            listed: [{ key: 'raw/2026-03-09/Dials/a.csv', type: 'Dials', read: 3, removed: 2 }],
+          },
+          manifest: { bucket: 'data', key: 'runs/2026-03-09/a/manifest.json' },
+          mail: {
+            messagesIgnored: 3,
+            ignored: [{ reason: 'not a CSV', count: 3, messageId: '<m>', subject: 's', example: 'a.pdf: not a CSV' }],
+          },
           delivery: { sent: true },
         }),
       })
@@ -115,6 +127,12 @@ describe('charlie CLI', () => {
     expect(out).toContain('SUCCEEDED');
     expect(out).toMatch(/Dials\s+5 rows {2}read 10, inserted 4, updated 1, unchanged 5, stale 0, rejected 0/);
     expect(out).toContain('missing: ACQ');
+    // Lists stay in the manifest: counts, the first undone files, and where the rest are.
+    expect(out).toContain('undone: 11 files, 20 rows taken out');
+    expect(out).toContain('raw/2026-03-09/Dials/a.csv (2 rows)');
+    expect(out).toContain('… 10 more in the manifest');
+    expect(out).toContain('left out ×3: a.pdf: not a CSV');
+    expect(out).toContain('files: 12 ingested, listed in s3://data/runs/2026-03-09/a/manifest.json');
     expect(out).not.toContain('2026-03-08');
   });
 

@@ -59,6 +59,13 @@ describe('the local pipeline on a generated sample day', () => {
     expect(reconciles(summary.totals)).toBe(true);
     expect(summary.totals.read).toBeGreaterThan(summary.totals.inserted);
     expect(summary.mail.messagesIgnored).toBeGreaterThanOrEqual(1);
+    expect(summary.mail.ignored.map((reason) => reason.reason)).toContainEqual(
+      expect.stringMatching(/is not an accepted sender/),
+    );
+    // Lists are in the run's manifest; the states stay far below Step Functions' 256 KB.
+    expect(summary.files).toBe(summary.types.reduce((sum, t) => sum + t.files, 0));
+    expect(summary.manifest.key).toMatch(new RegExp(`^runs/${date}/[^/]+/manifest\\.json$`));
+    expect(run.execution.largestPayload.bytes).toBeLessThan(128 * 1024);
   });
 
   it('writes a workbook with the operator tabs and columns that matches the stored rows', async () => {

@@ -141,7 +141,12 @@ describe('undoing a bad file', () => {
     expect(undo.succeeded, JSON.stringify(undo.error)).toBe(true);
     const summary = undo.output as ExecutionSummary;
     expect(summary.date).toBe(date);
-    expect(summary.undone).toEqual([expect.objectContaining({ key: bad, removed: badRows })]);
+    expect(summary.undone).toEqual({
+      files: 1,
+      read: expect.any(Number),
+      removed: badRows,
+      listed: [expect.objectContaining({ key: bad, removed: badRows })],
+    });
     // The day's report was already sent: the rebuilt workbook is not mailed again unless forced.
     expect(summary.delivery.sent).toBe(false);
 
@@ -164,7 +169,11 @@ describe('undoing a bad file', () => {
     // A later scheduled run fetches the same mail again; the file stays out.
     const later = await undone.run({ date });
     expect(later.succeeded).toBe(true);
-    expect((later.output as ExecutionSummary).undone).toEqual([expect.objectContaining({ key: bad, removed: 0 })]);
+    expect((later.output as ExecutionSummary).undone).toMatchObject({
+      files: 1,
+      removed: 0,
+      listed: [expect.objectContaining({ key: bad, removed: 0 })],
+    });
     expect((await tableRows(undone.stack)).rows).toEqual(after.rows);
     const mark = await undone.stack.clients.s3.send(
       new GetObjectCommand({ Bucket: undone.stack.resources.dataBucket, Key: excludedKey(bad) }),

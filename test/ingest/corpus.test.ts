@@ -4,9 +4,10 @@ import { join } from 'node:path';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadConfigFile } from '../../functions/common/config.ts';
-import type { IngestInput, IngestResult, RowCounts, Run } from '../../functions/common/contracts.ts';
+import type { IngestResult, ManifestEntryInput, RowCounts, Run } from '../../functions/common/contracts.ts';
 import { rejectedFileKeys } from '../../functions/common/keys.ts';
 import type { StoredRow } from '../../functions/common/rows.ts';
+import { readRunResults, writeManifest } from '../../functions/common/run-records.ts';
 import { type LocalStack, localCredentials, startLocalStack } from '../../local/stack.ts';
 import { IB_HEADER, ibLine, putSource, tableRows } from './files.ts';
 
@@ -27,7 +28,7 @@ const run: Run = {
 };
 
 let stack: LocalStack;
-let handler: (event: IngestInput, context: typeof lambdaContext) => Promise<IngestResult>;
+let handler: (event: ManifestEntryInput, context: typeof lambdaContext) => Promise<null>;
 beforeAll(async () => {
   stack = await startLocalStack(mkdtempSync(join(tmpdir(), 'charlie-corpus-')));
   Object.assign(process.env, {
@@ -65,9 +66,23 @@ const counts = (partial: Partial<RowCounts>): RowCounts => ({
   ...partial,
 });
 
+/** Each case is a run of its own: a manifest of its one file, the result stored beside it. */
+let cases = 0;
+
 async function ingest(type: string, body: string | Buffer, name = `${type}.csv`, date = '2026-03-09') {
   const file = await putSource(stack, type, body, `${date}T15:00:00Z`, name, date);
-  const result = await handler({ run, file }, lambdaContext);
+  const caseRun = { ...run, executionId: `${run.executionId}-${++cases}` };
+  const { s3 } = stack.clients;
+  const manifest = await writeManifest(s3, stack.resources.dataBucket, {
+    executionId: caseRun.executionId,
+    date: run.date,
+    files: [file],
+    undone: [],
+    ignored: [],
+  });
+  expect(await handler({ run: caseRun, manifest, index: 0 }, lambdaContext)).toBeNull();
+  const [result] = await readRunResults<IngestResult>(s3, manifest.bucket, caseRun, 'ingested');
+  if (!result) throw new Error(`no result stored for ${file.key}`);
   const { read, inserted, updated, unchanged, stale, rejected } = result.counts;
   expect(read).toBe(inserted + updated + unchanged + stale + rejected);
   // In time order (the sort key's lead), whatever shard each row went to.
@@ -328,7 +343,7 @@ describe('ingest corpus through the Lambda handler', () => {
     expect(log).toMatchObject({
       type: 'RESC',
       counts: { read: 1, inserted: 1, updated: 0, unchanged: 0, stale: 0, rejected: 0, blank: 0 },
-      executionId: run.executionId,
+      executionId: expect.stringMatching(new RegExp(`^${run.executionId}-\\d+$`)),
     });
     // PII stays out of the logs.
     expect(JSON.stringify(records)).not.toContain('Peña');

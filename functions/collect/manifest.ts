@@ -1,0 +1,92 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import type {
+  CollectOutput,
+  CollectResult,
+  CollectSummary,
+  IgnoredMessage,
+  IgnoredReason,
+  MailSummary,
+} from '../common/contracts.ts';
+import { writeManifest } from '../common/run-records.ts';
+
+/** Reasons listed in the state; the rest are counted, and every one is in the manifest. */
+export const maxIgnoredReasons = 20;
+
+/** Characters kept of each text of a listed reason. */
+const maxText = { reason: 160, example: 240, subject: 120, messageId: 200 } as const;
+
+/**
+ * The Collect state's output: the day's file lists go to the run's manifest in S3 and the
+ * state carries positions in them, a few bytes a file.
+ */
+export async function collectOutput(
+  s3: S3Client,
+  bucket: string,
+  { run, files, undone, mail: summary }: CollectResult,
+): Promise<CollectOutput> {
+  const manifest = await writeManifest(s3, bucket, {
+    executionId: run.executionId,
+    date: run.date,
+    files,
+    undone,
+    ignored: summary.ignored,
+  });
+  return {
+    run,
+    manifest,
+    files: files.map((_, i) => i),
+    undone: undone.map((_, i) => i),
+    mail: mailSummary(summary),
+  };
+}
+
+/** The summary with its ignored messages grouped by reason, the most frequent first, capped. */
+export function mailSummary(summary: CollectSummary): MailSummary {
+  const groups = new Map<string, IgnoredReason>();
+  for (const message of summary.ignored) {
+    for (const text of reasonsOf(message)) {
+      const reason = withoutName(text);
+      const group = groups.get(reason);
+      if (group) group.count++;
+      else
+        groups.set(reason, {
+          reason: cut(reason, maxText.reason),
+          count: 1,
+          messageId: cut(message.messageId, maxText.messageId),
+          subject: cut(message.subject, maxText.subject),
+          example: cut(text, maxText.example),
+        });
+    }
+  }
+  const sorted = [...groups.values()].sort((a, b) => b.count - a.count);
+  return {
+    ...summary,
+    ignored: sorted.slice(0, maxIgnoredReasons),
+    ignoredReasonsNotListed: Math.max(0, sorted.length - maxIgnoredReasons),
+  };
+}
+
+/** A message's reasons, one per file left out: collect joins them with `; `. */
+function reasonsOf(message: IgnoredMessage): string[] {
+  return message.reason.split('; ').filter((text) => text !== '');
+}
+
+/**
+ * The reason without the names of the file it was given for and of the files holding it
+ * (`<zip>: <csv>: <reason>`), so that the same reason for many files is one group.
+ */
+function withoutName(text: string): string {
+  let reason = text;
+  for (let named = leadingName.exec(reason); named; named = leadingName.exec(reason)) {
+    reason = reason.slice(named[0].length);
+  }
+  return reason;
+}
+
+/** A file name with an extension, then `: `. */
+const leadingName = /^[^:]*?\.[A-Za-z0-9]{1,5}: /;
+
+function cut(text: string, max: number): string {
+  const chars = Array.from(text);
+  return chars.length <= max ? text : `${chars.slice(0, max - 1).join('')}…`;
+}
