@@ -215,8 +215,7 @@ const maxObjectNameLength = 121;
 function objectName(fileName: string, type: string | undefined, config: Config): string {
   const replaced = fileName.replace(/[^A-Za-z0-9._() -]/g, '_');
   // A key segment short enough for any store; the start (the type) and the end (the extension) kept.
-  const safe =
-    replaced.length > maxObjectNameLength ? `${replaced.slice(0, 80)}_${replaced.slice(-40)}` : replaced;
+  const safe = replaced.length > maxObjectNameLength ? `${replaced.slice(0, 80)}_${replaced.slice(-40)}` : replaced;
   return type === undefined || recogniseTypeFromName(safe, config)?.type === type ? safe : `${type}__${safe}`;
 }
 
