@@ -39,6 +39,7 @@ import {
   InflateBudget,
   notCollectable,
   tooLarge,
+  ZipLimitError,
 } from './extract.ts';
 import { GraphError } from './graph.ts';
 import type { AttachmentReader, MailMessage, MailSource } from './mail.ts';
@@ -404,7 +405,9 @@ function isInputFault(error: unknown): boolean {
 }
 
 function faultReason(error: unknown): string {
-  if (error instanceof UnreadableError || error instanceof GraphError) return error.message;
+  if (error instanceof UnreadableError || error instanceof ZipLimitError || error instanceof GraphError) {
+    return error.message;
+  }
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 

@@ -164,7 +164,7 @@ async function extractZip(
   const fail = (error: unknown) => {
     failure ??= { error };
     // Nothing reads the open entries any more: the zip is not read on.
-    for (const queue of open) queue.abandon();
+    for (const queue of open) queue.abandon(error);
   };
   const unzip = new Unzip((entry) => {
     entries++;
@@ -282,12 +282,10 @@ class ChunkQueue implements AsyncIterable<Uint8Array> {
   private wake: (() => void) | undefined;
   private emptied: (() => void) | undefined;
 
-  /** Nothing will read on: what is pushed is dropped, and the zip need not wait. */
-  abandon(): void {
-    this.abandoned = true;
-    this.chunks = [];
-    this.bytes = 0;
-    this.release();
+  /** Nothing more will be taken: a reader fails with the error, and the zip need not wait for one. */
+  abandon(error: unknown): void {
+    this.fail(error);
+    this.drop();
   }
 
   push(chunk: Uint8Array): void {
@@ -334,8 +332,16 @@ class ChunkQueue implements AsyncIterable<Uint8Array> {
         }
       }
     } finally {
-      this.abandon();
+      this.drop();
     }
+  }
+
+  /** What is pushed from now on is dropped. */
+  private drop(): void {
+    this.abandoned = true;
+    this.chunks = [];
+    this.bytes = 0;
+    this.release();
   }
 
   private notify(): void {

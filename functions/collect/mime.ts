@@ -59,7 +59,7 @@ export async function readMime(
     const reader: EntityReader = { lines, boundaries: [], parts: 0, onPart: (part) => onPart(part, headers) };
     const end = await readEntity(reader, fields);
     // The input ended inside a multipart, before its closing boundary: the message was cut off.
-    if (end === 'truncated') throw new UnreadableError('the message ends before its last part is closed (cut off)');
+    if (end === 'truncated') throw new UnreadableError('the message is cut off before its last part ends');
     return headers;
   } finally {
     await lines.close();
@@ -262,7 +262,7 @@ class PartBody implements AsyncIterable<Uint8Array> {
         this.ended = true;
         // Inside a multipart, the input ends before the part's boundary: the message was cut off.
         if (this.boundaries.length > 0)
-          throw new UnreadableError('the message ends in the middle of an attachment (cut off)');
+          throw new UnreadableError('the message is cut off in the middle of an attachment');
         break;
       }
       const delimiter = delimiterOf(line, this.boundaries);

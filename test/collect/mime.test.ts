@@ -231,7 +231,7 @@ describe('reading MIME as it streams', () => {
       readMime(pieces(cut, 1000), async (part) => {
         for await (const _ of part.content);
       }),
-    ).rejects.toThrow(/ends in the middle of an attachment/);
+    ).rejects.toThrow(/cut off in the middle of an attachment/);
   });
 
   it('reads only the headers when asked, and nothing from an empty file', async () => {
