@@ -45,7 +45,7 @@ import { GraphError } from './graph.ts';
 import type { AttachmentReader, MailMessage, MailSource } from './mail.ts';
 import { UnreadableError } from './mime.ts';
 import { resolveRun } from './run.ts';
-import { type SpooledFile, Spooler } from './spool.ts';
+import { messageConcurrency, type SpooledFile, Spooler } from './spool.ts';
 import { splitUndone } from './undo.ts';
 
 export interface CollectEvent {
@@ -66,9 +66,6 @@ export interface CollectDeps {
 
 /** Enough of the result to explain what was skipped, small enough for the state payload; every one is logged. */
 const maxIgnoredListed = 50;
-
-/** Messages processed at once; the Graph client caps the requests in flight itself. */
-const messageConcurrency = 8;
 
 const s3Concurrency = 8;
 
