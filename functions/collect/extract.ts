@@ -63,7 +63,7 @@ export class InflateBudget {
     this.entries += counts.entries ?? 0;
     const { maxInflatedBytes, maxZipEntries, maxInflateRatio } = this.limits;
     if (this.entries > maxZipEntries)
-      throw new ZipLimitError(`${name}: more than maxZipEntries (${maxZipEntries}) files`);
+      throw new ZipLimitError(`${name}: more than maxZipEntries (${maxZipEntries}) entries`);
     if (this.inflated > maxInflatedBytes) {
       throw new ZipLimitError(`${name}: inflates past maxInflatedBytes (${maxInflatedBytes})`);
     }
@@ -219,6 +219,7 @@ async function extractZip(
     }
     if (!failure) {
       pushTo(unzip, new Uint8Array(0), true);
+      extractor.budget.count(name, { inflated, entries });
       if (read > 0 && entriesSeen === 0) {
         throw new UnreadableError(`${name}: cannot be read (not a zip archive, or an empty one)`);
       }

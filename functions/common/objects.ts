@@ -102,9 +102,19 @@ export async function readMetadata(
   const { [besideField]: besideNames, ...fields } = metadata ?? {};
   const texts = Object.fromEntries(Object.entries(fields).map(([name, value]) => [name, fromHeaderSafe(value) ?? '']));
   if (!besideNames) return texts;
-  const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: lineageKey(key) }));
-  const beside = JSON.parse(await (object.Body as { transformToString(): Promise<string> }).transformToString());
-  for (const name of besideNames.split(',')) if (typeof beside[name] === 'string') texts[name] = beside[name];
+  let beside: Record<string, unknown>;
+  try {
+    const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: lineageKey(key) }));
+    beside = JSON.parse(await (object.Body as { transformToString(): Promise<string> }).transformToString());
+  } catch (error) {
+    // Lost beside its object: the digests stand for the values.
+    if ((error as Error).name === 'NoSuchKey') return texts;
+    throw error;
+  }
+  for (const name of besideNames.split(',')) {
+    const value = beside[name];
+    if (typeof value === 'string') texts[name] = value;
+  }
   return texts;
 }
 

@@ -80,7 +80,7 @@ describe('quarantine in collect', () => {
       'IB_Calls_2026-03-09_1100.csv',
     );
     await h.put(`${prefix}good.eml`, good);
-    await h.put(`${prefix}cut.eml`, broken);
+    await h.put(`${prefix}backfill/cut off é%.eml`, broken);
 
     const result = await h.run(undefined);
     const record = await expectQuarantined(result, /cut off in the middle of an attachment/);
@@ -92,7 +92,7 @@ describe('quarantine in collect', () => {
 
     // Replaced by a whole copy, it is another source: collected.
     const whole = await savedExport('cut', [{ filename: 'IB_Calls_2026-03-09_1100.csv', content: laterCsv }]);
-    await h.put(`${prefix}cut.eml`, whole);
+    await h.put(`${prefix}backfill/cut off é%.eml`, whole);
     const fixed = await h.run(undefined);
     expect(fixed.mail.messagesQuarantined ?? 0).toBe(0);
     expect(fixed.files.map((f) => f.key)).toContain(rawKey(date, 'IB_Calls', sha256(laterCsv)));
@@ -184,7 +184,7 @@ describe('quarantine in collect', () => {
         limit: 'maxZipEntries',
         limits: { maxZipEntries: 5 },
         files: Object.fromEntries(Array.from({ length: 6 }, (_, i) => [`notes-${i}.txt`, strToU8('x')])),
-        reason: /^bomb\.zip: more than maxZipEntries \(5\) files$/,
+        reason: /^bomb\.zip: more than maxZipEntries \(5\) entries$/,
       },
       {
         limit: 'maxInflateRatio',
