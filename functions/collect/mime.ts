@@ -77,14 +77,14 @@ export async function readMimeHeaders(chunks: AsyncIterable<Uint8Array>): Promis
   }
 }
 
-/** A message's own header fields: input whose first line is no header field is not a message. */
+/** A message's own header fields: input with lines before its blank line but no header field is not a message. */
 async function readMessageFields(lines: LineReader): Promise<HeaderField[]> {
   const first = await lines.peekText();
-  // An mbox export starts each message with a `From ` line before its headers.
-  if (first !== undefined && first.length > 0 && !/^([!-9;-~]+:|From )/.test(first)) {
-    throw new UnreadableError('not a MIME message: its first line is not a header field');
+  const fields = await readFields(lines);
+  if (fields.length === 0 && first !== undefined && first.length > 0) {
+    throw new UnreadableError('not a MIME message: no header fields');
   }
-  return readFields(lines);
+  return fields;
 }
 
 /** A part's file name, or what stands for it: an attached message often has none. */

@@ -287,10 +287,10 @@ describe('messages the MIME reader cannot read', () => {
       'a multipart/mixed part has no boundary',
     );
     expect(await refusal(Buffer.from('\u0000PK\u0003\u0004 binary\r\nmore\r\n'))).toBe(
-      'not a MIME message: its first line is not a header field',
+      'not a MIME message: no header fields',
     );
     await expect(readMimeHeaders(pieces(Buffer.from('<html>not mail</html>\n'), 7))).rejects.toThrow(/not a MIME/);
-    // An mbox export's `From ` line before the headers is no garbage.
+    // A line that is no header field before the headers (an mbox `From ` line) is passed over.
     const mbox = Buffer.concat([Buffer.from('From a@example.com Mon Mar  9 15:00:00 2026\r\n'), whole]);
     expect((await readMimeHeaders(pieces(mbox, 5)))?.subject).toBe('test');
   });
