@@ -1,9 +1,11 @@
 import { type CfnElement, Duration, Stack, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { EmailIdentity } from 'aws-cdk-lib/aws-ses';
 import { Construct, type IConstruct } from 'constructs';
+import { scratchMebibytes } from '../functions/collect/spool.ts';
 import type { Resources } from '../functions/common/clients.ts';
 import type { Config } from '../functions/common/config.ts';
 import { PARTITION_PREFIX } from '../functions/common/keys.ts';
@@ -44,6 +46,10 @@ export class Functions extends Construct {
       memorySize: 512,
       timeout: Duration.minutes(5),
     });
+    // Attachments are spooled to /tmp while hashed: one per message read at once must fit (1 GiB by default).
+    (this.collect.function.node.defaultChild as CfnFunction).ephemeralStorage = {
+      size: scratchMebibytes(config.mailbox.maxAttachmentBytes),
+    };
     // The operator creates this secret before the first deploy; referenced by name, its value never passes through CDK.
     const graphSecret = Secret.fromSecretNameV2(this, 'GraphSecret', config.mailbox.secretName);
     graphSecret.grantRead(this.collect);

@@ -40,6 +40,8 @@ export interface FakeMessage {
   sentDateTime: string;
   bodyPreview?: string;
   attachments: FakeAttachment[];
+  /** Answer every request about this message with this error, as Exchange does for an item it cannot serve. */
+  failWith?: { status: number; code: string; message: string };
 }
 
 export interface FakeGraphOptions {
@@ -303,6 +305,8 @@ export async function startFakeGraph(options: FakeGraphOptions): Promise<FakeGra
       if (rest[0] === 'messages' && rest.length >= 2) {
         const message = messages.find((m) => m.id === rest[1]);
         if (!message) throw new HttpError(404, 'ErrorItemNotFound', 'The specified object was not found in the store.');
+        if (message.failWith)
+          throw new HttpError(message.failWith.status, message.failWith.code, message.failWith.message);
         if (moving) {
           const destinationId = (JSON.parse((await readBody(req)) || '{}') as { destinationId?: unknown })
             .destinationId;

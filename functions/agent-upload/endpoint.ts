@@ -7,7 +7,7 @@ import type { Resources } from '../common/clients.ts';
 import type { Config } from '../common/config.ts';
 import { recogniseTypeFromName } from '../common/exports.ts';
 import { agentInboxKey, agentRateKey } from '../common/keys.ts';
-import { headerSafe, objectExists } from '../common/objects.ts';
+import { boundedMetadata, objectExists, storeLineage } from '../common/objects.ts';
 import { logger } from '../common/observability.ts';
 import {
   AGENT_ROUTES,
@@ -168,14 +168,16 @@ async function presignUpload(
   );
   if (await objectExists(s3, resources.dataBucket, key)) return { alreadyStored: true, key };
 
-  // What collect reads back (functions/collect/collect.ts): lineage as metadata, encoded as it encodes it.
-  const metadata: Record<string, string> = {
+  // What collect reads back (functions/collect/collect.ts): lineage as metadata, bounded as it bounds it,
+  // values too long for S3's 2 KB kept beside the file before the agent may put it.
+  const { metadata, beside } = boundedMetadata({
     'received-at': receivedAt,
     'exported-at': new Date(upload.exportedAt).toISOString(),
-    'attachment-name': headerSafe(upload.fileName),
-    ...(upload.messageId ? { 'message-id': headerSafe(upload.messageId) } : {}),
-    ...(upload.sender ? { sender: headerSafe(upload.sender) } : {}),
-  };
+    'attachment-name': upload.fileName,
+    ...(upload.messageId ? { 'message-id': upload.messageId } : {}),
+    ...(upload.sender ? { sender: upload.sender } : {}),
+  });
+  await storeLineage(s3, resources.dataBucket, key, beside);
   const checksum = Buffer.from(upload.sha256, 'hex').toString('base64');
   const headers: Record<string, string> = {
     'content-type': /\.zip$/i.test(upload.fileName) ? 'application/zip' : 'text/csv',
@@ -201,13 +203,18 @@ async function presignUpload(
   return { alreadyStored: false, key, url, headers, expiresAt: new Date(nowMs + expiresIn * 1000).toISOString() };
 }
 
+/** The attachment's full name is its lineage (metadata); the key needs only its type and extension. */
+const maxObjectNameLength = 121;
+
 /**
  * The key's last segment, which collect reads the export type from: the attachment's own name
  * when it names the type the agent recognised (or no type was), else that name behind a
  * `<Type>__` prefix (for a zip, collect then types the CSVs inside by it).
  */
 function objectName(fileName: string, type: string | undefined, config: Config): string {
-  const safe = fileName.replace(/[^A-Za-z0-9._() -]/g, '_');
+  const replaced = fileName.replace(/[^A-Za-z0-9._() -]/g, '_');
+  // A key segment short enough for any store; the start (the type) and the end (the extension) kept.
+  const safe = replaced.length > maxObjectNameLength ? `${replaced.slice(0, 80)}_${replaced.slice(-40)}` : replaced;
   return type === undefined || recogniseTypeFromName(safe, config)?.type === type ? safe : `${type}__${safe}`;
 }
 

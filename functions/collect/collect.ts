@@ -23,17 +23,29 @@ import type {
 import { emptyCollectSummary } from '../common/contracts.ts';
 import { acceptsSender, matchFailure, recogniseTypeFromHeader, recogniseTypeFromName } from '../common/exports.ts';
 import { rawKey } from '../common/keys.ts';
-import { fromHeaderSafe, headerSafe, objectExists } from '../common/objects.ts';
+import { boundedMetadata, isLineageKey, objectExists, readMetadata, storeLineage } from '../common/objects.ts';
 import { logger } from '../common/observability.ts';
-import { releaseQuarantined } from '../common/quarantine.ts';
+import { listQuarantined, type QuarantineRecord, quarantine, releaseQuarantined } from '../common/quarantine.ts';
+import { isTransientAwsError, TransientError } from '../common/retry.ts';
 import { localToInstant } from '../common/time.ts';
 import { mapPool } from './concurrency.ts';
 import { createSavedMailSource } from './eml.ts';
-import { type ExtractedCsv, extract, type FileForm, fileForm, notCollectable, tooLarge } from './extract.ts';
+import {
+  type ExtractedCsv,
+  type Extractor,
+  extract,
+  type FileForm,
+  fileForm,
+  InflateBudget,
+  notCollectable,
+  tooLarge,
+  ZipLimitError,
+} from './extract.ts';
 import { GraphError } from './graph.ts';
-import type { MailMessage, MailSource } from './mail.ts';
+import type { AttachmentReader, MailMessage, MailSource } from './mail.ts';
+import { UnreadableError } from './mime.ts';
 import { resolveRun } from './run.ts';
-import { type SpooledFile, Spooler } from './spool.ts';
+import { messageConcurrency, type SpooledFile, Spooler } from './spool.ts';
 import { splitUndone } from './undo.ts';
 
 export interface CollectEvent {
@@ -54,9 +66,6 @@ export interface CollectDeps {
 
 /** Enough of the result to explain what was skipped, small enough for the state payload; every one is logged. */
 const maxIgnoredListed = 50;
-
-/** Messages processed at once; the Graph client caps the requests in flight itself. */
-const messageConcurrency = 8;
 
 const s3Concurrency = 8;
 
@@ -88,16 +97,18 @@ interface Provenance {
 interface IncomingFile {
   name: string;
   form: FileForm | undefined;
-  /** As its source reports it, before reading. */
-  size: number;
-  read<T>(consume: (chunks: AsyncIterable<Uint8Array>) => Promise<T>): Promise<T>;
+  /** As its source reports it before reading, when it does. */
+  size: number | undefined;
+  read: AttachmentReader;
 }
 
 type FileOutcome =
   | { kind: 'stored' | 'alreadyStored'; type: string }
   /** An export of a type this run does not collect. */
   | { kind: 'notRequested'; type: string }
-  | { kind: 'ignored'; reason: string };
+  | { kind: 'ignored'; reason: string }
+  /** The whole message (or inbox file) is kept aside: see functions/common/quarantine.ts. */
+  | { kind: 'quarantined'; source: string; reason: string };
 
 /**
  * The first state: decides the run, stores every export of the day found in the mailbox
@@ -115,6 +126,9 @@ export async function collect(event: CollectEvent, deps: CollectDeps): Promise<C
     if (run.release) {
       const released = await releaseQuarantined(deps.s3, deps.resources.dataBucket, run.date, run.release);
       logger.info('Released from quarantine', { date: run.date, released });
+    }
+    for (const record of await listQuarantined(deps.s3, deps.resources.dataBucket, run.date)) {
+      context.quarantined.set(record.source, record);
     }
     if (deps.mail) await collectMail(context, deps.mail);
     const savedMail = createSavedMailSource({
@@ -150,6 +164,8 @@ export async function collect(event: CollectEvent, deps: CollectDeps): Promise<C
 /** What the collection of one run shares: where to spool, what to store, what was counted. */
 class CollectContext {
   private readonly claims = new Map<string, Promise<StoreClaim>>();
+  /** The day's quarantined inputs, by source id: skipped until they change or are released. */
+  readonly quarantined = new Map<string, QuarantineRecord>();
   messagesMoved = 0;
 
   constructor(
@@ -165,6 +181,32 @@ class CollectContext {
 
   requested(spec: ExportSpec): boolean {
     return this.run.reports.includes(spec.type);
+  }
+
+  /** Keeps an input aside with the reason it failed, and a copy of its bytes when they are stored in S3. */
+  async quarantine(
+    source: string,
+    reason: string,
+    detail: Record<string, string>,
+    copyFrom: string | undefined,
+  ): Promise<FileOutcome> {
+    const { s3, resources, now } = this.deps;
+    const record = await quarantine(
+      s3,
+      resources.dataBucket,
+      {
+        source,
+        stage: 'collect',
+        date: this.run.date,
+        reason,
+        at: new Date((now ?? Date.now)()).toISOString(),
+        detail,
+      },
+      copyFrom === undefined ? undefined : { copyFrom },
+    );
+    this.quarantined.set(source, record);
+    logger.warn('Quarantined', { source, reason: record.reason, ...detail });
+    return { kind: 'quarantined', source, reason: record.reason };
   }
 
   listIgnored(entry: IgnoredMessage): void {
@@ -202,6 +244,18 @@ class CollectContext {
 
   private async put(key: string, file: SpooledFile, type: string, metadata: StoreMetadata): Promise<void> {
     const { s3, resources } = this.deps;
+    // Names and ids of any length: the metadata stays within S3's 2 KB, long values kept beside the file.
+    const lineage = boundedMetadata({
+      'message-id': metadata.messageId,
+      'received-at': metadata.receivedAt,
+      'exported-at': metadata.exportedAt,
+      sender: metadata.sender,
+      'attachment-name': metadata.attachmentName,
+      type,
+      origin: metadata.origin,
+      sha256: file.sha256,
+    });
+    await storeLineage(s3, resources.dataBucket, key, lineage.beside);
     const handle = await open(file.path);
     try {
       await s3.send(
@@ -213,16 +267,7 @@ class CollectContext {
           ContentType: 'text/csv',
           // Given up front, the digest lets S3 verify the upload without a streamed trailer.
           ChecksumSHA256: Buffer.from(file.sha256, 'hex').toString('base64'),
-          Metadata: {
-            'message-id': headerSafe(metadata.messageId),
-            'received-at': metadata.receivedAt,
-            'exported-at': metadata.exportedAt,
-            sender: headerSafe(metadata.sender),
-            'attachment-name': headerSafe(metadata.attachmentName),
-            type,
-            origin: metadata.origin,
-            sha256: file.sha256,
-          },
+          Metadata: lineage.metadata,
         }),
       );
     } finally {
@@ -248,6 +293,12 @@ async function collectMail(context: CollectContext, mail: MailSource): Promise<v
     const files = outcomes[i] ?? [];
     const messageId = message.internetMessageId ?? message.id;
     summary.messagesSeen++;
+    const quarantined = files.find((outcome) => outcome.kind === 'quarantined');
+    if (quarantined?.kind === 'quarantined') {
+      summary.messagesQuarantined = (summary.messagesQuarantined ?? 0) + 1;
+      context.listIgnored({ messageId, subject: message.subject, reason: quarantinedReason(quarantined) });
+      return;
+    }
     const reasons: string[] = [];
     let recognised = false;
     for (const outcome of files) {
@@ -263,7 +314,31 @@ async function collectMail(context: CollectContext, mail: MailSource): Promise<v
   });
 }
 
+/**
+ * Collects one message. A message that fails by its own fault (it cannot be read, Graph
+ * refuses it, a zip in it is past the limits, anything unexpected) is quarantined, and so
+ * skipped by later runs until it changes or is released; a failure of the transfer or of the
+ * store fails the stage, which Step Functions tries again.
+ */
 async function collectMessage(context: CollectContext, mail: MailSource, message: MailMessage): Promise<FileOutcome[]> {
+  const earlier = context.quarantined.get(message.source);
+  if (earlier) return [{ kind: 'quarantined', source: message.source, reason: earlier.reason }];
+  try {
+    if (message.unreadable !== undefined) throw new UnreadableError(message.unreadable);
+    return await readMessage(context, mail, message);
+  } catch (error) {
+    if (!isInputFault(error)) throw error;
+    const detail = {
+      messageId: message.internetMessageId ?? message.id,
+      subject: message.subject,
+      sender: message.from ?? '',
+      receivedAt: message.receivedAt,
+    };
+    return [await context.quarantine(message.source, faultReason(error), detail, message.storedAt)];
+  }
+}
+
+async function readMessage(context: CollectContext, mail: MailSource, message: MailMessage): Promise<FileOutcome[]> {
   const { config } = context;
   const sender = message.from;
   if (!config.exports.some((spec) => acceptsSender(spec, sender, config))) {
@@ -280,29 +355,24 @@ async function collectMessage(context: CollectContext, mail: MailSource, message
     storedName: (name) => name,
   };
   try {
-    const attachments = await mail.attachments(message.id);
     const outcomes: FileOutcome[] = [];
+    const budget = new InflateBudget(config.mailbox);
     let inline = 0;
-    for (const attachment of attachments) {
+    await mail.eachAttachment(message.id, async (attachment, read) => {
       if (attachment.kind === 'reference') {
         outcomes.push({ kind: 'ignored', reason: `${attachment.name}: a link to a file kept elsewhere, not a file` });
-        continue;
+        return;
       }
       // An attached message is opened whatever it is called.
       const form = attachment.kind === 'item' ? 'mail' : fileForm(attachment.name, attachment.contentType);
       // Images shown in the body (signatures, banners) are no attachment to report.
       if (!form && attachment.isInline) {
         inline++;
-        continue;
+        return;
       }
-      const file: IncomingFile = {
-        name: attachment.name,
-        form,
-        size: attachment.size,
-        read: (consume) => mail.download(message.id, attachment.id, consume),
-      };
-      outcomes.push(...(await collectFile(context, file, provenance)));
-    }
+      const file: IncomingFile = { name: attachment.name, form, size: attachment.size, read };
+      outcomes.push(...(await collectFile(context, file, provenance, budget)));
+    });
     if (outcomes.length === 0) {
       return [{ kind: 'ignored', reason: `no attachment to collect (${inline} inline images)` }];
     }
@@ -321,6 +391,29 @@ async function collectMessage(context: CollectContext, mail: MailSource, message
 }
 
 /**
+ * Whether an error is the input's own fault, which a rerun would only repeat. Throttling,
+ * unavailability, broken connections and the store refusing a request (access, configuration)
+ * are not: they fail the stage.
+ */
+function isInputFault(error: unknown): boolean {
+  if (error instanceof GraphError) return !error.transient && error.status !== 401 && error.status !== 403;
+  if (error instanceof TransientError || isTransientAwsError(error)) return false;
+  return (error as { $metadata?: unknown } | undefined)?.$metadata === undefined;
+}
+
+function faultReason(error: unknown): string {
+  if (error instanceof UnreadableError || error instanceof ZipLimitError || error instanceof GraphError) {
+    return error.message;
+  }
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+/** How a quarantined input is listed: with the source id `release` takes. */
+function quarantinedReason(outcome: Extract<FileOutcome, { kind: 'quarantined' }>): string {
+  return `quarantined as ${outcome.source}: ${outcome.reason}`;
+}
+
+/**
  * Stores the CSVs a file holds: itself, those in a zip, those attached to an attached email.
  * A CSV named for a type this run does not take, or refused by its rules, is not downloaded.
  */
@@ -328,6 +421,7 @@ async function collectFile(
   context: CollectContext,
   file: IncomingFile,
   provenance: Provenance,
+  budget: InflateBudget,
 ): Promise<FileOutcome[]> {
   const { config, spooler } = context;
   const ignored = (reason: string): FileOutcome[] => [{ kind: 'ignored', reason: `${file.name}: ${reason}` }];
@@ -339,18 +433,23 @@ async function collectFile(
     if (refusal) return ignored(refusal);
     if (named && !context.requested(named)) return [{ kind: 'notRequested', type: named.type }];
   }
-  if (file.size > spooler.limit) return ignored(tooLarge(file.size, spooler.limit));
+  if (file.size !== undefined && file.size > spooler.limit) return ignored(tooLarge(file.size, spooler.limit));
 
-  const extraction = await file.read((chunks) => extract(chunks, form, file.name, spooler));
-  const outcomes: FileOutcome[] = extraction.ignored.map((reason) => ({ kind: 'ignored', reason }));
-  for (const csv of extraction.csvs) {
-    try {
-      outcomes.push(await storeCsv(context, csv, provenance));
-    } finally {
-      await rm(csv.file.path, { force: true });
-    }
-  }
-  return outcomes;
+  // A download tried again starts over: what its first try counted and stored is counted anew.
+  const start = budget.snapshot();
+  const { stored, ignoredReasons } = await file.read(async (chunks) => {
+    budget.restore(start);
+    const stored: FileOutcome[] = [];
+    const extractor: Extractor = {
+      spooler,
+      budget,
+      onCsv: async (csv) => {
+        stored.push(await storeCsv(context, csv, provenance));
+      },
+    };
+    return { stored, ignoredReasons: await extract(chunks, form, file.name, extractor) };
+  });
+  return [...ignoredReasons.map((reason): FileOutcome => ({ kind: 'ignored', reason })), ...stored];
 }
 
 async function storeCsv(context: CollectContext, csv: ExtractedCsv, provenance: Provenance): Promise<FileOutcome> {
@@ -390,7 +489,7 @@ async function collectAgentInbox(context: CollectContext): Promise<void> {
   );
   for await (const page of listing) {
     for (const object of page.Contents ?? []) {
-      if (object.Key && !object.Key.endsWith('/')) {
+      if (object.Key && !object.Key.endsWith('/') && !isLineageKey(object.Key)) {
         keys.push({ key: object.Key, size: object.Size ?? 0 });
       }
     }
@@ -404,38 +503,64 @@ async function collectAgentInbox(context: CollectContext): Promise<void> {
     const exportedAt = agentExportTime(name, head, config.timeZone);
     if (exportedAt === undefined || exportedAt < start || exportedAt >= end) return;
 
-    // The Windows agent declares the message a file came from; a file dropped by hand has only its key and upload time.
-    const declared = head.Metadata ?? {};
-    const declaredReceipt = Date.parse(declared['received-at'] ?? '');
-    const declaredName = fromHeaderSafe(declared['attachment-name']);
-    const provenance: Provenance = {
-      messageId: fromHeaderSafe(declared['message-id']) ?? key,
-      receivedAt: (Number.isNaN(declaredReceipt)
-        ? (head.LastModified ?? new Date(exportedAt))
-        : new Date(declaredReceipt)
-      ).toISOString(),
-      exportedAt: new Date(exportedAt).toISOString(),
-      sender: fromHeaderSafe(declared.sender) ?? '',
-      origin: 'agent',
-      refuse: () => undefined,
-      tellApart: 'a name like <Type>__YYYY-MM-DD_HHMM.csv',
-      // The key's name tells the type; the name the file had in the mail is its lineage.
-      storedName: (found) => (declaredName === undefined ? found : declaredName + found.slice(name.length)),
-    };
-    const file: IncomingFile = {
-      name,
-      form: fileForm(name, head.ContentType ?? ''),
-      size,
-      read: async (consume) => {
-        const object = await deps.s3.send(new GetObjectCommand({ Bucket: deps.resources.dataBucket, Key: key }));
-        return consume(object.Body as AsyncIterable<Uint8Array>);
-      },
-    };
-    const outcomes = await collectFile(context, file, provenance);
+    // Named by its key and version: a file replaced under the same key is a new source.
+    const source = `${key}#${head.ETag?.replace(/"/g, '') ?? ''}`;
+    const earlier = context.quarantined.get(source);
+    const outcomes: FileOutcome[] = earlier
+      ? [{ kind: 'quarantined', source, reason: earlier.reason }]
+      : await collectInboxFile(context, key, name, size, head, exportedAt).catch(async (error: unknown) => {
+          if (!isInputFault(error)) throw error;
+          return [await context.quarantine(source, faultReason(error), { key }, key)];
+        });
+    const quarantined = outcomes.find((o) => o.kind === 'quarantined');
+    if (quarantined?.kind === 'quarantined') {
+      context.summary.messagesQuarantined = (context.summary.messagesQuarantined ?? 0) + 1;
+      context.listIgnored({ messageId: key, subject: '', reason: quarantinedReason(quarantined) });
+      return;
+    }
     const reasons = outcomes.flatMap((o) => (o.kind === 'ignored' ? [o.reason] : []));
     if (reasons.length > 0) context.listIgnored({ messageId: key, subject: '', reason: reasons.join('; ') });
     context.summary.agentFiles += outcomes.filter((o) => o.kind === 'stored' || o.kind === 'alreadyStored').length;
   });
+}
+
+async function collectInboxFile(
+  context: CollectContext,
+  key: string,
+  name: string,
+  size: number,
+  head: HeadObjectCommandOutput,
+  exportedAt: number,
+): Promise<FileOutcome[]> {
+  const { deps, config } = context;
+  // The Windows agent declares the message a file came from; a file dropped by hand has only its key and upload time.
+  const declared = await readMetadata(deps.s3, deps.resources.dataBucket, key, head.Metadata);
+  const declaredReceipt = Date.parse(declared['received-at'] ?? '');
+  const declaredName = declared['attachment-name'];
+  const provenance: Provenance = {
+    messageId: declared['message-id'] ?? key,
+    receivedAt: (Number.isNaN(declaredReceipt)
+      ? (head.LastModified ?? new Date(exportedAt))
+      : new Date(declaredReceipt)
+    ).toISOString(),
+    exportedAt: new Date(exportedAt).toISOString(),
+    sender: declared.sender ?? '',
+    origin: 'agent',
+    refuse: () => undefined,
+    tellApart: 'a name like <Type>__YYYY-MM-DD_HHMM.csv',
+    // The key's name tells the type; the name the file had in the mail is its lineage.
+    storedName: (found) => (declaredName === undefined ? found : declaredName + found.slice(name.length)),
+  };
+  const file: IncomingFile = {
+    name,
+    form: fileForm(name, head.ContentType ?? ''),
+    size,
+    read: async (consume) => {
+      const object = await deps.s3.send(new GetObjectCommand({ Bucket: deps.resources.dataBucket, Key: key }));
+      return consume(object.Body as AsyncIterable<Uint8Array>);
+    },
+  };
+  return collectFile(context, file, provenance, new InflateBudget(config.mailbox));
 }
 
 /** The export time of an inbox file: its `exported-at` metadata, the time in its name, or its upload time. */
@@ -466,7 +591,7 @@ async function listRawFiles(deps: CollectDeps, run: Run): Promise<SourceFile[]> 
   }
   const files = await mapPool(keys, s3Concurrency, async ({ key, type }): Promise<SourceFile> => {
     const head = await deps.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-    const meta = head.Metadata ?? {};
+    const meta = await readMetadata(deps.s3, bucket, key, head.Metadata);
     const name = key.split('/').pop() ?? key;
     const stored = (head.LastModified ?? new Date(0)).toISOString();
     return {
@@ -477,8 +602,8 @@ async function listRawFiles(deps: CollectDeps, run: Run): Promise<SourceFile[]> 
       bytes: head.ContentLength ?? 0,
       exportedAt: meta['exported-at'] ?? stored,
       receivedAt: meta['received-at'] ?? stored,
-      messageId: fromHeaderSafe(meta['message-id']) ?? key,
-      attachmentName: fromHeaderSafe(meta['attachment-name']) ?? name,
+      messageId: meta['message-id'] ?? key,
+      attachmentName: meta['attachment-name'] ?? name,
       origin: fileOrigin(meta.origin),
     };
   });

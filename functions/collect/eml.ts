@@ -1,7 +1,8 @@
+import { createHash } from 'node:crypto';
 import { GetObjectCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
 import { mapPool } from './concurrency.ts';
-import type { MailAttachment, MailMessage, MailSource } from './mail.ts';
-import { isMessage, partName, readMime, readMimeHeaders } from './mime.ts';
+import type { MailMessage, MailSource } from './mail.ts';
+import { isMessage, type MimeHeaders, partName, readMime, readMimeHeaders, UnreadableError } from './mime.ts';
 
 export interface SavedMailOptions {
   s3: S3Client;
@@ -21,9 +22,10 @@ const uploadSlackMs = 24 * 3_600_000;
 
 /**
  * Saved mail: `.eml` files under an S3 prefix, for backfills. A message counts for the day
- * it was received (its newest Received header, else its Date); its attachments are listed
- * and streamed from the MIME as Graph lists and streams a mailbox's, an attached message
- * being an item attachment.
+ * it was received (its newest Received header, else its Date). Its attachments are read in
+ * one pass over the MIME, each streamed as Graph streams a mailbox's, an attached message
+ * being an item attachment. A message is named by the SHA-256 of its bytes, so a quarantined
+ * file comes back once it is replaced.
  */
 export function createSavedMailSource(options: SavedMailOptions): MailSource {
   const { s3, bucket, prefix } = options;
@@ -31,6 +33,28 @@ export function createSavedMailSource(options: SavedMailOptions): MailSource {
   async function read(key: string): Promise<AsyncIterable<Uint8Array>> {
     const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
     return object.Body as AsyncIterable<Uint8Array>;
+  }
+
+  /** The headers of a saved message (or why they cannot be read) and the digest of all its bytes. */
+  async function describe(key: string) {
+    const body = (await read(key))[Symbol.asyncIterator]();
+    const hash = createHash('sha256');
+    const hashed = async (): Promise<IteratorResult<Uint8Array>> => {
+      const next = await body.next();
+      if (!next.done) hash.update(next.value);
+      return next;
+    };
+    // The header reader stops early; the rest of the file is read on for its digest.
+    let headers: MimeHeaders | undefined;
+    let unreadable: string | undefined;
+    try {
+      headers = await readMimeHeaders({ [Symbol.asyncIterator]: () => ({ next: hashed }) });
+    } catch (error) {
+      if (!(error instanceof UnreadableError)) throw error;
+      unreadable = error.message;
+    }
+    while (!(await hashed()).done);
+    return { headers, unreadable, sha256: hash.digest('hex') };
   }
 
   return {
@@ -50,7 +74,7 @@ export function createSavedMailSource(options: SavedMailOptions): MailSource {
         }
       }
       const messages = await mapPool(files, headerConcurrency, async ({ key, modifiedAt }): Promise<MailMessage> => {
-        const headers = await readMimeHeaders(await read(key));
+        const { headers, unreadable, sha256 } = await describe(key);
         const received = headers?.received ?? headers?.date ?? modifiedAt;
         return {
           id: key,
@@ -59,37 +83,31 @@ export function createSavedMailSource(options: SavedMailOptions): MailSource {
           from: headers?.from,
           receivedAt: received.toISOString(),
           sentAt: (headers?.date ?? received).toISOString(),
+          source: `message:${sha256}`,
+          storedAt: key,
+          ...(unreadable ? { unreadable } : {}),
         };
       });
       const inWindow = messages.filter((m) => Date.parse(m.receivedAt) >= start && Date.parse(m.receivedAt) < end);
       yield* inWindow.sort((a, b) => a.receivedAt.localeCompare(b.receivedAt) || a.id.localeCompare(b.id));
     },
 
-    async attachments(key) {
-      const attachments: MailAttachment[] = [];
-      await readMime(await read(key), async (part) => {
-        let size = 0;
-        for await (const chunk of part.content) size += chunk.byteLength;
-        attachments.push({
-          id: String(attachments.length),
-          name: partName(part),
-          contentType: part.contentType,
-          size,
-          isInline: part.inline,
-          kind: isMessage(part.contentType) ? 'item' : 'file',
-        });
-      });
-      return attachments;
-    },
-
-    async download(key, attachmentId, consume) {
+    async eachAttachment(key, visit) {
       let index = 0;
-      let found: { result: Awaited<ReturnType<typeof consume>> } | undefined;
-      await readMime(await read(key), async (part) => {
-        if (String(index++) === attachmentId) found = { result: await consume(part.content) };
-      });
-      if (!found) throw new Error(`Saved message s3://${bucket}/${key} has no attachment ${attachmentId}`);
-      return found.result;
+      await readMime(await read(key), (part) =>
+        visit(
+          {
+            id: String(index++),
+            name: partName(part),
+            contentType: part.contentType,
+            size: undefined,
+            isInline: part.inline,
+            kind: isMessage(part.contentType) ? 'item' : 'file',
+          },
+          // The part streams once, as the message is read.
+          (consume) => consume(part.content),
+        ),
+      );
     },
   };
 }

@@ -1,6 +1,6 @@
 import { rm } from 'node:fs/promises';
 import { Unzip, UnzipInflate } from 'fflate';
-import { isMessage, type MimeHeaders, partName, readMime } from './mime.ts';
+import { isMessage, partName, readMime, UnreadableError } from './mime.ts';
 import { type SpooledFile, type Spooler, TooLargeError } from './spool.ts';
 
 /**
@@ -22,10 +22,64 @@ export interface ExtractedCsv {
   archive?: string;
 }
 
-export interface Extraction {
-  csvs: ExtractedCsv[];
-  /** Why each part left behind was not taken, prefixed with its name. */
-  ignored: string[];
+/** The bounds on what the zips of one message may inflate to (configuration `mailbox`). */
+export interface ZipLimits {
+  maxInflatedBytes: number;
+  maxZipEntries: number;
+  maxInflateRatio: number;
+}
+
+/**
+ * What extracting one message (or inbox file) shares: where CSVs are spooled, what is done
+ * with each (it is removed from disk right after), and what its zips have inflated so far.
+ */
+export interface Extractor {
+  spooler: Spooler;
+  budget: InflateBudget;
+  onCsv: (csv: ExtractedCsv) => Promise<void>;
+}
+
+/** The zips of one message, counted against the limits as they inflate. */
+export class InflateBudget {
+  private inflated = 0;
+  private compressed = 0;
+  private entries = 0;
+
+  constructor(readonly limits: ZipLimits) {}
+
+  snapshot(): { inflated: number; compressed: number; entries: number } {
+    return { inflated: this.inflated, compressed: this.compressed, entries: this.entries };
+  }
+
+  /** Back to a snapshot: a download tried again counts from where it started. */
+  restore(counts: { inflated: number; compressed: number; entries: number }): void {
+    ({ inflated: this.inflated, compressed: this.compressed, entries: this.entries } = counts);
+  }
+
+  /** Counts what inflating took and gave; throws ZipLimitError at the first limit passed. */
+  count(name: string, counts: { compressed?: number; inflated?: number; entries?: number }): void {
+    this.compressed += counts.compressed ?? 0;
+    this.inflated += counts.inflated ?? 0;
+    this.entries += counts.entries ?? 0;
+    const { maxInflatedBytes, maxZipEntries, maxInflateRatio } = this.limits;
+    if (this.entries > maxZipEntries)
+      throw new ZipLimitError(`${name}: more than maxZipEntries (${maxZipEntries}) entries`);
+    if (this.inflated > maxInflatedBytes) {
+      throw new ZipLimitError(`${name}: inflates past maxInflatedBytes (${maxInflatedBytes})`);
+    }
+    // Past the first few MiB, which any small zip may inflate to, inflating must stay within the ratio.
+    if (this.inflated > ratioFloorBytes + maxInflateRatio * this.compressed) {
+      throw new ZipLimitError(`${name}: inflates more than maxInflateRatio (${maxInflateRatio}) times its size`);
+    }
+  }
+}
+
+/** Inflated bytes allowed whatever the ratio: a small zip of padded CSVs compresses far beyond any sane ratio. */
+const ratioFloorBytes = 16 * 1024 * 1024;
+
+/** A zip past one of the limits: inflating stopped there. */
+export class ZipLimitError extends Error {
+  override name = 'ZipLimitError';
 }
 
 /** A zip in a mail in a zip…: deeper than this is not opened. */
@@ -52,67 +106,98 @@ export function tooLarge(size: number | undefined, limit: number): string {
 }
 
 /**
- * The CSVs in `chunks`. An error of the transfer itself is thrown (so the download can be
- * tried again); a part that is too large or unreadable is reported in `ignored`.
+ * Hands each CSV in `chunks` to the extractor as soon as it is spooled, and returns why each
+ * other part was left behind. An error of the transfer itself is thrown (so the download can
+ * be tried again), and so is UnreadableError (a zip or attached mail that cannot be read) and
+ * ZipLimitError; a part that is too large is reported.
  */
 export async function extract(
   chunks: AsyncIterable<Uint8Array>,
   form: FileForm,
   name: string,
-  spooler: Spooler,
+  extractor: Extractor,
+  found: Omit<ExtractedCsv, 'name' | 'file'> = {},
   depth = 0,
-): Promise<Extraction> {
+): Promise<string[]> {
   if (depth > maxDepth) {
     for await (const _ of chunks);
-    return { csvs: [], ignored: [`${name}: nested more than ${maxDepth} deep`] };
+    return [`${name}: nested more than ${maxDepth} deep`];
   }
   try {
-    if (form === 'csv') return { csvs: [{ name, file: await spooler.spool(chunks) }], ignored: [] };
-    if (form === 'zip') return await extractZip(chunks, name, spooler, depth);
-    return await extractMail(chunks, name, spooler, depth);
+    if (form === 'zip') return await extractZip(chunks, name, extractor, found, depth);
+    if (form === 'mail') return await extractMail(chunks, name, extractor, found, depth);
+    const file = await extractor.spooler.spool(chunks);
+    try {
+      await extractor.onCsv({ ...found, name, file });
+    } finally {
+      await rm(file.path, { force: true });
+    }
+    return [];
   } catch (error) {
-    if (error instanceof TooLargeError)
-      return { csvs: [], ignored: [`${name}: ${tooLarge(undefined, spooler.limit)}`] };
-    if (error instanceof UnreadableError) return { csvs: [], ignored: [`${name}: cannot be read (${error.message})`] };
+    if (error instanceof TooLargeError) return [`${name}: ${tooLarge(undefined, extractor.spooler.limit)}`];
+    if (error instanceof UnreadableError && !error.message.startsWith(name)) {
+      throw new UnreadableError(`${name}: cannot be read (${error.message})`);
+    }
     throw error;
   }
 }
 
-/** The entries of a zip as it streams (fflate's `Unzip`), each to its own extraction. */
+/**
+ * The entries of a zip as it streams (fflate's `Unzip`), extracted one after another: an
+ * entry is spooled, stored and removed before the next one is read, so the disk holds one.
+ */
 async function extractZip(
   chunks: AsyncIterable<Uint8Array>,
   name: string,
-  spooler: Spooler,
+  extractor: Extractor,
+  found: Omit<ExtractedCsv, 'name' | 'file'>,
   depth: number,
-): Promise<Extraction> {
-  const entries: Promise<Extraction>[] = [];
+): Promise<string[]> {
+  const ignored: string[] = [];
   const open = new Set<ChunkQueue>();
+  /** Entries and inflated bytes since the budget last counted them; entries of the whole zip. */
+  let entries = 0;
+  let inflated = 0;
+  let entriesSeen = 0;
+  let previous: Promise<void> = Promise.resolve();
+  let failure: { error: unknown } | undefined;
+  const fail = (error: unknown) => {
+    failure ??= { error };
+    // Nothing reads the open entries any more: the zip is not read on.
+    for (const queue of open) queue.abandon(error);
+  };
   const unzip = new Unzip((entry) => {
+    entries++;
+    entriesSeen++;
     const entryName = `${name}/${entry.name}`;
     const form = entry.name.endsWith('/') ? undefined : fileForm(entry.name, '');
     if (!form) {
-      // Started and discarded: fflate buffers an entry never started.
-      entry.ondata = () => undefined;
-      if (!entry.name.endsWith('/'))
-        entries.push(Promise.resolve({ csvs: [], ignored: [`${entryName}: ${notCollectable}`] }));
+      // Started and discarded (fflate buffers an entry never started), its inflated bytes counted.
+      entry.ondata = (_error, data) => {
+        inflated += data?.byteLength ?? 0;
+      };
+      if (!entry.name.endsWith('/')) ignored.push(`${entryName}: ${notCollectable}`);
     } else {
       const queue = new ChunkQueue();
       open.add(queue);
       entry.ondata = (error, data, final) => {
-        if (error) queue.fail(new UnreadableError(error.message));
+        inflated += data?.byteLength ?? 0;
+        if (error) queue.fail(new UnreadableError(`${entryName}: cannot be read (${error.message})`));
         else queue.push(data);
         if (error || final) {
           queue.end();
           open.delete(queue);
         }
       };
-      const extraction = extract(queue, form, entryName, spooler, depth + 1).then((found) => ({
-        ...found,
-        csvs: found.csvs.map((csv) => ({ archive: name, ...csv })),
-      }));
-      // Its failure is taken up once the whole zip is read; until then it must not count as unhandled.
-      extraction.catch(() => undefined);
-      entries.push(extraction);
+      const entryFound = { ...found, archive: name };
+      previous = previous.then(async () => {
+        if (failure) return;
+        try {
+          ignored.push(...(await extract(queue, form, entryName, extractor, entryFound, depth + 1)));
+        } catch (error) {
+          fail(error);
+        }
+      });
     }
     entry.start();
   });
@@ -122,20 +207,30 @@ async function extractZip(
     let read = 0;
     for await (const chunk of chunks) {
       read += chunk.byteLength;
-      for (let offset = 0; offset < chunk.byteLength; offset += zipSliceBytes) {
-        pushTo(unzip, chunk.subarray(offset, offset + zipSliceBytes), false);
+      for (let offset = 0; offset < chunk.byteLength && !failure; offset += zipSliceBytes) {
+        const slice = chunk.subarray(offset, offset + zipSliceBytes);
+        pushTo(unzip, slice, false);
+        extractor.budget.count(name, { compressed: slice.byteLength, inflated, entries });
+        inflated = 0;
+        entries = 0;
         await Promise.all([...open].map((queue) => queue.drained()));
       }
+      if (failure) break;
     }
-    pushTo(unzip, new Uint8Array(0), true);
-    if (read > 0 && entries.length === 0) throw new UnreadableError('not a zip archive, or an empty one');
-    for (const queue of open) queue.fail(new UnreadableError('the archive ends in the middle of this file'));
+    if (!failure) {
+      pushTo(unzip, new Uint8Array(0), true);
+      extractor.budget.count(name, { inflated, entries });
+      if (read > 0 && entriesSeen === 0) {
+        throw new UnreadableError(`${name}: cannot be read (not a zip archive, or an empty one)`);
+      }
+      for (const queue of open) queue.fail(new UnreadableError(`${name}: the archive ends in the middle of a file`));
+    }
   } catch (error) {
-    for (const queue of open) queue.fail(error);
-    await discard((await Promise.allSettled(entries)).flatMap((r) => (r.status === 'fulfilled' ? [r.value] : [])));
-    throw error;
+    fail(error);
   }
-  return combine(entries);
+  await previous;
+  if (failure) throw failure.error;
+  return ignored;
 }
 
 function pushTo(unzip: Unzip, chunk: Uint8Array, final: boolean): void {
@@ -150,34 +245,30 @@ function pushTo(unzip: Unzip, chunk: Uint8Array, final: boolean): void {
 async function extractMail(
   chunks: AsyncIterable<Uint8Array>,
   name: string,
-  spooler: Spooler,
+  extractor: Extractor,
+  found: Omit<ExtractedCsv, 'name' | 'file'>,
   depth: number,
-): Promise<Extraction> {
-  const found: Extraction[] = [];
-  let headers: MimeHeaders;
-  try {
-    headers = await readMime(chunks, async (part) => {
-      const inner = `${name}/${partName(part)}`;
-      const form = fileForm(part.name ?? '', part.contentType);
-      if (form) found.push(await extract(part.content, form, inner, spooler, depth + 1));
-      else if (!part.inline) found.push({ csvs: [], ignored: [`${inner}: ${notCollectable}`] });
-    });
-  } catch (error) {
-    await discard(found);
-    throw error;
-  }
-  const sentAt = headers.date?.toISOString();
-  return {
-    csvs: found.flatMap((f) => f.csvs).map((csv) => ({ ...(sentAt ? { sentAt } : {}), ...csv })),
-    ignored: found.flatMap((f) => f.ignored),
-  };
+): Promise<string[]> {
+  const ignored: string[] = [];
+  await readMime(chunks, async (part, headers) => {
+    const inner = `${name}/${partName(part)}`;
+    const form = fileForm(part.name ?? '', part.contentType);
+    const sentAt = headers.date?.toISOString() ?? found.sentAt;
+    if (form)
+      ignored.push(
+        ...(await extract(
+          part.content,
+          form,
+          inner,
+          extractor,
+          { ...found, ...(sentAt ? { sentAt } : {}) },
+          depth + 1,
+        )),
+      );
+    else if (!part.inline) ignored.push(`${inner}: ${notCollectable}`);
+  });
+  return ignored;
 }
-
-/** A zip that cannot be read as one. */
-class UnreadableError extends Error {
-  override name = 'UnreadableError';
-}
-
 /**
  * Bytes pushed synchronously (fflate calls back while inflating) and read asynchronously:
  * the zip is read on once every reader has taken what it was given.
@@ -191,6 +282,12 @@ class ChunkQueue implements AsyncIterable<Uint8Array> {
   private abandoned = false;
   private wake: (() => void) | undefined;
   private emptied: (() => void) | undefined;
+
+  /** Nothing more will be taken: a reader fails with the error, and the zip need not wait for one. */
+  abandon(error: unknown): void {
+    this.fail(error);
+    this.drop();
+  }
 
   push(chunk: Uint8Array): void {
     if (this.abandoned || this.ended || chunk.byteLength === 0) return;
@@ -236,11 +333,16 @@ class ChunkQueue implements AsyncIterable<Uint8Array> {
         }
       }
     } finally {
-      this.abandoned = true;
-      this.chunks = [];
-      this.bytes = 0;
-      this.release();
+      this.drop();
     }
+  }
+
+  /** What is pushed from now on is dropped. */
+  private drop(): void {
+    this.abandoned = true;
+    this.chunks = [];
+    this.bytes = 0;
+    this.release();
   }
 
   private notify(): void {
@@ -253,23 +355,5 @@ class ChunkQueue implements AsyncIterable<Uint8Array> {
     const emptied = this.emptied;
     this.emptied = undefined;
     emptied?.();
-  }
-}
-
-/** Every part's CSVs and reasons; if one part failed, the others' spooled files are removed and its error thrown. */
-async function combine(parts: Promise<Extraction>[]): Promise<Extraction> {
-  const results = await Promise.allSettled(parts);
-  const done = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
-  const failure = results.find((r) => r.status === 'rejected');
-  if (failure) {
-    await discard(done);
-    throw failure.reason;
-  }
-  return { csvs: done.flatMap((d) => d.csvs), ignored: done.flatMap((d) => d.ignored) };
-}
-
-async function discard(extractions: Extraction[]): Promise<void> {
-  for (const extraction of extractions) {
-    for (const csv of extraction.csvs) await rm(csv.file.path, { force: true });
   }
 }

@@ -63,7 +63,10 @@ export class GraphError extends Error {
   }
 }
 
-const transientStatuses = new Set([429, 503, 504]);
+/** Throttling and every server-side failure are worth another try. */
+function isTransientStatus(status: number): boolean {
+  return status === 429 || status >= 500;
+}
 
 const wellKnownFolders = new Set([
   'archive',
@@ -94,6 +97,8 @@ const messageFields = [
   'receivedDateTime',
   'sentDateTime',
   'hasAttachments',
+  'changeKey',
+  'lastModifiedDateTime',
 ];
 const attachmentFields = ['id', 'name', 'contentType', 'size', 'isInline', 'lastModifiedDateTime'];
 
@@ -120,8 +125,11 @@ function readMessage(item: Json): MailMessage | undefined {
   const id = text(item.id);
   const receivedAt = text(item.receivedDateTime);
   if (id === undefined || receivedAt === undefined) return undefined;
+  // Exchange gives a message a new change key whenever it changes: a changed message is a new source.
+  const version = text(item.changeKey) ?? text(item.lastModifiedDateTime) ?? receivedAt;
   return {
     id,
+    source: `graph:${id}:${version}`,
     internetMessageId: text(item.internetMessageId),
     subject: text(item.subject) ?? '',
     from: readAddress(item.from) ?? readAddress(item.sender),
@@ -181,8 +189,18 @@ function readTokenFailure(json: unknown): { error: string; description: string |
   return error === undefined ? undefined : { error, description: text((json as Json).error_description) };
 }
 
+/** The Graph mailbox, whose attachments are listed, then each downloaded on its own. */
+export interface GraphMailSource extends MailSource {
+  attachments(messageId: string): Promise<MailAttachment[]>;
+  download<T>(
+    messageId: string,
+    attachmentId: string,
+    consume: (chunks: AsyncIterable<Uint8Array>) => Promise<T>,
+  ): Promise<T>;
+}
+
 /** The mailbox folder through Microsoft Graph v1.0 with an app-only (client credentials) token. */
-export function createGraphMailSource(options: GraphMailOptions): MailSource {
+export function createGraphMailSource(options: GraphMailOptions): GraphMailSource {
   const { mailbox } = options;
   const fetchImpl = options.fetch ?? fetch;
   const now = options.now ?? Date.now;
@@ -240,7 +258,7 @@ export function createGraphMailSource(options: GraphMailOptions): MailSource {
         {
           status: response.status,
           code,
-          transient: transientStatuses.has(response.status) || response.status >= 500,
+          transient: isTransientStatus(response.status),
           retryAfterMs: retryAfter(response),
         },
       );
@@ -312,7 +330,7 @@ export function createGraphMailSource(options: GraphMailOptions): MailSource {
     const details = {
       status: response.status,
       code,
-      transient: transientStatuses.has(response.status),
+      transient: isTransientStatus(response.status),
       retryAfterMs: retryAfter(response),
     };
     if (response.status === 403) {
@@ -410,7 +428,7 @@ export function createGraphMailSource(options: GraphMailOptions): MailSource {
     return id;
   }
 
-  const source: MailSource = {
+  const source: GraphMailSource = {
     name: `${mailbox.user}:${mailbox.folder}`,
     origin: 'graph',
 
@@ -439,6 +457,12 @@ export function createGraphMailSource(options: GraphMailOptions): MailSource {
       const url = `${userPath}/messages/${encodeURIComponent(messageId)}/attachments/${encodeURIComponent(attachmentId)}/$value`;
       const context = `downloading attachment ${attachmentId} of message ${messageId}`;
       return request(url, context, (response) => consume(bodyChunks(response, context)));
+    },
+
+    async eachAttachment(messageId, visit) {
+      for (const attachment of await source.attachments(messageId)) {
+        await visit(attachment, (consume) => source.download(messageId, attachment.id, consume));
+      }
     },
   };
 

@@ -23,5 +23,6 @@ export const handler = stageHandler(async (event: CollectEvent) => {
   metrics.addMetric('MessagesMatched', MetricUnit.Count, result.mail.messagesMatched);
   metrics.addMetric('MessagesIgnored', MetricUnit.Count, result.mail.messagesIgnored);
   metrics.addMetric('AttachmentsStored', MetricUnit.Count, result.mail.attachmentsStored);
+  metrics.addMetric('MessagesQuarantined', MetricUnit.Count, result.mail.messagesQuarantined ?? 0);
   return collectOutput(s3, resources.dataBucket, result);
 });

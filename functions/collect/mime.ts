@@ -4,7 +4,25 @@
  * decoded (base64, quoted-printable) as they are read, so a message is never held whole.
  * An attached message (`message/rfc822`) is handed over as one part, as Exchange keeps it one
  * item attachment; collect then opens it with its own Date.
+ *
+ * A message that cannot be read — cut off, a multipart without a boundary, not MIME at all, or
+ * past the reader's bounds on nesting, parts and header size — throws UnreadableError with the
+ * reason. The bounds keep the reader's memory and time linear in the message.
  */
+
+/** Multiparts within multiparts: mail clients nest three or four deep. */
+export const maxMultipartDepth = 20;
+
+/** Parts of one message, text and attachments alike: room for thousands of attachments. */
+export const maxParts = 5_000;
+
+/** The header block of the message or of one part. */
+export const maxHeaderBytes = 64 * 1024;
+
+/** Why a message cannot be read; the reason names what is wrong with it. */
+export class UnreadableError extends Error {
+  override name = 'UnreadableError';
+}
 
 export interface MimeHeaders {
   messageId: string | undefined;
@@ -27,18 +45,22 @@ export interface MimePart {
 }
 
 /**
- * Reads a message, handing each attachment to `onPart` in order; a part `onPart` does not
- * read (or reads only in part) is skipped. Returns the message's headers.
+ * Reads a message, handing each attachment to `onPart` in order, with the message's headers;
+ * a part `onPart` does not read (or reads only in part) is skipped. Returns the headers.
  */
 export async function readMime(
   chunks: AsyncIterable<Uint8Array>,
-  onPart: (part: MimePart) => Promise<void>,
+  onPart: (part: MimePart, headers: MimeHeaders) => Promise<void>,
 ): Promise<MimeHeaders> {
   const lines = new LineReader(chunks);
   try {
-    const fields = await readFields(lines);
-    await readEntity(lines, fields, [], onPart);
-    return mimeHeaders(fields);
+    const fields = await readMessageFields(lines);
+    const headers = mimeHeaders(fields);
+    const reader: EntityReader = { lines, boundaries: [], parts: 0, onPart: (part) => onPart(part, headers) };
+    const end = await readEntity(reader, fields);
+    // The input ended inside a multipart, before its closing boundary: the message was cut off.
+    if (end === 'truncated') throw new UnreadableError('the message is cut off before its last part ends');
+    return headers;
   } finally {
     await lines.close();
   }
@@ -48,11 +70,21 @@ export async function readMime(
 export async function readMimeHeaders(chunks: AsyncIterable<Uint8Array>): Promise<MimeHeaders | undefined> {
   const lines = new LineReader(chunks);
   try {
-    const fields = await readFields(lines);
+    const fields = await readMessageFields(lines);
     return fields.length === 0 ? undefined : mimeHeaders(fields);
   } finally {
     await lines.close();
   }
+}
+
+/** A message's own header fields: input with lines before its blank line but no header field is not a message. */
+async function readMessageFields(lines: LineReader): Promise<HeaderField[]> {
+  const first = await lines.peekText();
+  const fields = await readFields(lines);
+  if (fields.length === 0 && first !== undefined && first.length > 0) {
+    throw new UnreadableError('not a MIME message: no header fields');
+  }
+  return fields;
 }
 
 /** A part's file name, or what stands for it: an attached message often has none. */
@@ -91,11 +123,14 @@ export function mimeHeaders(fields: readonly HeaderField[]): MimeHeaders {
   };
 }
 
-/** Reads header fields up to the blank line that ends them (or the end of the input). */
+/** Reads header fields up to the blank line that ends them (or the end of the input), at most maxHeaderBytes. */
 export async function readFields(lines: LineReader): Promise<HeaderField[]> {
   const raw: string[] = [];
+  let bytes = 0;
   for (let line = await lines.next(); line; line = await lines.next()) {
     if (line.text.length === 0 && line.atStart) break;
+    bytes += line.text.length + line.lineBreak.length;
+    if (bytes > maxHeaderBytes) throw new UnreadableError(`a header block is over ${maxHeaderBytes} bytes`);
     const text = headerText(line.text);
     if (!line.atStart || (/^[ \t]/.test(text) && raw.length > 0)) raw[raw.length - 1] += text;
     else raw.push(text);
@@ -115,45 +150,71 @@ interface Delimiter {
   closing: boolean;
 }
 
-async function readEntity(
-  lines: LineReader,
-  fields: HeaderField[],
-  boundaries: readonly string[],
-  onPart: (part: MimePart) => Promise<void>,
-): Promise<Delimiter | undefined> {
+/** Where the reader is in a message: the open multiparts' boundaries (innermost last) and the parts read so far. */
+interface EntityReader {
+  lines: LineReader;
+  boundaries: string[];
+  parts: number;
+  onPart: (part: MimePart) => Promise<void>;
+}
+
+/** How an entity ended: at a boundary line, at the end of a message that was complete, or cut off. */
+type EntityEnd = Delimiter | 'end' | 'truncated';
+
+async function readEntity(reader: EntityReader, fields: HeaderField[]): Promise<EntityEnd> {
+  if (++reader.parts > maxParts) throw new UnreadableError(`more than ${maxParts} parts`);
   const type = parseParameters(fieldValue(fields, 'content-type') ?? 'text/plain');
   const mime = type.value.toLowerCase() || 'text/plain';
-  const boundary = type.params.boundary;
-  if (mime.startsWith('multipart/') && boundary) return readMultipart(lines, boundary, boundaries, onPart);
+  if (mime.startsWith('multipart/')) {
+    const boundary = type.params.boundary;
+    if (!boundary) throw new UnreadableError(`a ${mime} part has no boundary`);
+    return readMultipart(reader, boundary);
+  }
 
   const disposition = parseParameters(fieldValue(fields, 'content-disposition') ?? '');
   const dispositionType = disposition.value.toLowerCase() || undefined;
   const textBody = (mime === 'text/plain' || mime === 'text/html') && dispositionType !== 'attachment';
-  if (textBody) return skipTo(lines, boundaries);
+  if (textBody) return endOf(reader, await skipTo(reader.lines, reader.boundaries));
 
-  const body = new PartBody(lines, boundaries, transferDecoder(fieldValue(fields, 'content-transfer-encoding')));
-  await onPart({
+  const body = new PartBody(
+    reader.lines,
+    reader.boundaries,
+    transferDecoder(fieldValue(fields, 'content-transfer-encoding')),
+  );
+  await reader.onPart({
     name: disposition.params.filename ?? type.params.name,
     contentType: mime,
     inline: isInlinePart(mime, dispositionType, fieldValue(fields, 'content-id')),
     content: body,
   });
-  return body.skipRest();
+  return endOf(reader, await body.skipRest());
 }
 
-async function readMultipart(
-  lines: LineReader,
-  boundary: string,
-  outer: readonly string[],
-  onPart: (part: MimePart) => Promise<void>,
-): Promise<Delimiter | undefined> {
-  const boundaries = [...outer, boundary];
-  let delimiter = await skipTo(lines, boundaries);
-  while (delimiter?.boundary === boundary && !delimiter.closing) {
-    delimiter = await readEntity(lines, await readFields(lines), boundaries, onPart);
+/** Reads a multipart's parts; the boundaries stack is shared, so nesting costs no copies. */
+async function readMultipart(reader: EntityReader, boundary: string): Promise<EntityEnd> {
+  const { lines, boundaries } = reader;
+  if (boundaries.length >= maxMultipartDepth) {
+    throw new UnreadableError(`multiparts nested more than ${maxMultipartDepth} deep`);
+  }
+  boundaries.push(boundary);
+  let end: EntityEnd;
+  try {
+    end = endOf(reader, await skipTo(lines, boundaries));
+    while (typeof end === 'object' && end.boundary === boundary && !end.closing) {
+      end = await readEntity(reader, await readFields(lines));
+    }
+  } finally {
+    boundaries.pop();
   }
   // After the closing boundary comes an epilogue, skipped up to the enclosing boundary.
-  return delimiter?.boundary === boundary ? skipTo(lines, outer) : delimiter;
+  if (typeof end === 'object' && end.boundary === boundary) return endOf(reader, await skipTo(lines, boundaries));
+  return end;
+}
+
+/** The end of the input inside a multipart cuts it off; outside any, it ends the message. */
+function endOf(reader: EntityReader, delimiter: Delimiter | undefined): EntityEnd {
+  if (delimiter) return delimiter;
+  return reader.boundaries.length > 0 ? 'truncated' : 'end';
 }
 
 /** Skips lines up to one of the boundaries (innermost first) or the end of the input. */
@@ -200,7 +261,8 @@ class PartBody implements AsyncIterable<Uint8Array> {
       if (!line) {
         this.ended = true;
         // Inside a multipart, the input ends before the part's boundary: the message was cut off.
-        if (this.boundaries.length > 0) throw new Error('The message ends in the middle of an attachment');
+        if (this.boundaries.length > 0)
+          throw new UnreadableError('the message is cut off in the middle of an attachment');
         break;
       }
       const delimiter = delimiterOf(line, this.boundaries);
@@ -318,12 +380,28 @@ export class LineReader {
   private buffer: Buffer = noBytes;
   private done = false;
   private atStart = true;
+  private peeked: { line: Line | undefined } | undefined;
 
   constructor(chunks: AsyncIterable<Uint8Array>) {
     this.source = chunks[Symbol.asyncIterator]();
   }
 
+  /** The next line's text, as Latin-1, left to be read. */
+  async peekText(): Promise<string | undefined> {
+    this.peeked ??= { line: await this.read() };
+    return this.peeked.line?.text.toString('latin1');
+  }
+
   async next(): Promise<Line | undefined> {
+    const peeked = this.peeked;
+    if (peeked) {
+      this.peeked = undefined;
+      return peeked.line;
+    }
+    return this.read();
+  }
+
+  private async read(): Promise<Line | undefined> {
     for (;;) {
       const newline = this.buffer.indexOf(0x0a);
       if (newline >= 0 && newline <= maxLineBytes) {

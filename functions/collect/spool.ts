@@ -5,6 +5,18 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
+/** Messages collect reads at once; each spools one file at a time (zip entries are stored and removed one by one). */
+export const messageConcurrency = 8;
+
+/**
+ * The local disk collect needs, in MiB (Lambda's ephemeral storage, 512–10,240): one spooled
+ * attachment per message read at once, and 512 MiB for the runtime's own use.
+ */
+export function scratchMebibytes(maxAttachmentBytes: number): number {
+  const spooled = Math.ceil((messageConcurrency * maxAttachmentBytes) / 2 ** 20);
+  return Math.min(10_240, Math.max(1_024, spooled + 512));
+}
+
 /** Bytes kept from the start of a file, to read its header line. */
 const headBytes = 64 * 1024;
 

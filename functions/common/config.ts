@@ -131,12 +131,29 @@ const mailboxSchema = z.object({
   graceMinutes: z.number().int().min(0).max(1440).default(120),
   /** Senders accepted for every export type, unless a type lists its own. */
   senders: z.array(email).default([]),
-  /** Attachments larger than this are reported and not stored. */
+  /**
+   * Attachments larger than this are reported and not stored. Collect spools one at a time per
+   * message it reads at once, so its ephemeral storage follows from it (lib/functions.ts).
+   */
   maxAttachmentBytes: z
     .number()
     .int()
     .positive()
+    .max(1024 * 1024 * 1024)
     .default(50 * 1024 * 1024),
+  /**
+   * What the zips of one message (or inbox file) may inflate to, all together: past a limit
+   * inflating stops and the message is quarantined with the limit as its reason.
+   */
+  maxInflatedBytes: z
+    .number()
+    .int()
+    .positive()
+    .default(1024 * 1024 * 1024),
+  /** Files in the zips of one message, all together. */
+  maxZipEntries: z.number().int().positive().default(1_000),
+  /** Past the first 16 MiB, the inflated bytes may be at most this many times the zipped bytes read. */
+  maxInflateRatio: z.number().int().min(1).default(200),
   /** Folder path messages are moved to once all their exports are stored; needs Mail.ReadWrite. Off when absent. */
   moveProcessedTo: z.string().min(1).optional(),
   /** S3 prefix of saved `.eml` files (backfills), collected like the mailbox. */

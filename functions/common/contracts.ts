@@ -83,6 +83,8 @@ export interface CollectSummary {
   attachmentsStored: number;
   attachmentsAlreadyStored: number;
   agentFiles: number;
+  /** Messages and inbox files kept aside this run, newly or before (functions/common/quarantine.ts). */
+  messagesQuarantined?: number;
 }
 
 /**

@@ -49,7 +49,9 @@ export async function quarantine(
   let copy: string | undefined;
   if (content && 'copyFrom' in content) {
     copy = quarantineCopyKey(record.date, id, content.copyFrom.split('/').pop() ?? 'input');
-    await s3.send(new CopyObjectCommand({ Bucket: bucket, Key: copy, CopySource: `${bucket}/${content.copyFrom}` }));
+    // CopySource is a URL path: a key of any characters is percent-encoded, its slashes kept.
+    const source = `${bucket}/${encodeURIComponent(content.copyFrom).replace(/%2F/g, '/')}`;
+    await s3.send(new CopyObjectCommand({ Bucket: bucket, Key: copy, CopySource: source }));
   } else if (content) {
     copy = quarantineCopyKey(record.date, id, content.name);
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: copy, Body: content.body }));

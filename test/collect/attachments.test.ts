@@ -1,7 +1,9 @@
-import { writeFile } from 'node:fs/promises';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { strToU8, Zip, ZipDeflate, zipSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
+import { extract, InflateBudget } from '../../functions/collect/extract.ts';
+import { Spooler } from '../../functions/collect/spool.ts';
 import { rawKey } from '../../functions/common/keys.ts';
 import { loadMailboxDir } from '../../local/graph-server.ts';
 import {
@@ -103,7 +105,7 @@ describe('zip attachments', () => {
     ]);
   });
 
-  it('reports a CSV in a zip over maxAttachmentBytes, and a zip it cannot read, and stores the rest', async () => {
+  it('reports a CSV in a zip over maxAttachmentBytes and stores the rest', async () => {
     const big = `${ibCallsCsv}${',,,,,,,,\n'.repeat(2000)}`;
     const archive = Buffer.from(
       zipSync({ 'IB_Calls_big.csv': strToU8(big), 'IB_Calls_small.csv': strToU8(ibCallsCsv) }),
@@ -111,10 +113,7 @@ describe('zip attachments', () => {
     const fake = await h.fakeGraph({
       messages: [
         csvMessage('mixed', {
-          attachments: [
-            { name: 'IB_Calls_2026-03-09_1000.zip', contentType: 'application/zip', content: archive },
-            { name: 'IB_Calls_broken.zip', contentType: 'application/zip', content: Buffer.from('not a zip at all') },
-          ],
+          attachments: [{ name: 'IB_Calls_2026-03-09_1000.zip', contentType: 'application/zip', content: archive }],
         }),
       ],
     });
@@ -124,9 +123,73 @@ describe('zip attachments', () => {
     const result = await h.run(h.graphSource(fake), { date }, { config: limited });
     expect(await h.storedKeys()).toEqual([rawKey(date, 'IB_Calls', sha256(ibCallsCsv))]);
     expect(result.mail.ignored.map((i) => i.reason)).toEqual([
-      'IB_Calls_2026-03-09_1000.zip/IB_Calls_big.csv: over maxAttachmentBytes (10000); ' +
-        'IB_Calls_broken.zip: cannot be read (not a zip archive, or an empty one)',
+      'IB_Calls_2026-03-09_1000.zip/IB_Calls_big.csv: over maxAttachmentBytes (10000)',
     ]);
+  });
+});
+
+describe('zip limits', () => {
+  const limits = { maxInflatedBytes: 32 * 1024 * 1024, maxZipEntries: 1_000, maxInflateRatio: 200 };
+
+  /** The zip in slices, counting the bytes read from it. */
+  function counted(zip: Uint8Array) {
+    const read = { bytes: 0 };
+    const chunks = (async function* () {
+      for (let i = 0; i < zip.length; i += 16 * 1024) {
+        read.bytes += Math.min(16 * 1024, zip.length - i);
+        yield zip.subarray(i, i + 16 * 1024);
+      }
+    })();
+    return { read, chunks };
+  }
+
+  it('spools, stores and removes the entries of a zip one at a time', async () => {
+    const dir = join(h.dir, 'one-at-a-time');
+    await mkdir(dir, { recursive: true });
+    const entries = Object.fromEntries(
+      Array.from({ length: 12 }, (_, i) => [
+        `IB_Calls_${i}.csv`,
+        strToU8(`${ibCallsCsv}${`,,,,,,,,${i}\n`.repeat(50_000)}`),
+      ]),
+    );
+    const onDisk: string[][] = [];
+    const ignored = await extract(counted(zipSync(entries)).chunks, 'zip', 'day.zip', {
+      spooler: new Spooler(dir, 50 * 1024 * 1024),
+      budget: new InflateBudget(limits),
+      onCsv: async (csv) => {
+        onDisk.push(await readdir(dir));
+        expect(csv.file.bytes).toBe(entries[csv.name.slice('day.zip/'.length)]?.byteLength);
+      },
+    });
+    expect(ignored).toEqual([]);
+    expect(onDisk).toHaveLength(12);
+    expect(onDisk.every((files) => files.length === 1)).toBe(true);
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('stops reading a zip at the cap, whether its entries are CSVs or not', async () => {
+    const dir = join(h.dir, 'bomb');
+    await mkdir(dir, { recursive: true });
+    // 128 MiB of zeros in an eighth of a MiB; the same zip with its entry renamed (same length) is not a CSV.
+    const csvBomb = Buffer.from(zipSync({ 'padding.csv': new Uint8Array(128 * 1024 * 1024) }));
+    const binBomb = Buffer.from(csvBomb.toString('latin1').replaceAll('padding.csv', 'padding.bin'), 'latin1');
+    for (const bomb of [csvBomb, binBomb]) {
+      const { read, chunks } = counted(bomb);
+      const stored: string[] = [];
+      const error = await extract(chunks, 'zip', 'bomb.zip', {
+        spooler: new Spooler(dir, 1024 * 1024 * 1024),
+        // Deflate inflates at most ~1,000-fold: only the byte cap can stop this one.
+        budget: new InflateBudget({ ...limits, maxInflateRatio: 2_000 }),
+        onCsv: async (csv) => void stored.push(csv.name),
+      }).catch((e: unknown) => e);
+      expect(error).toMatchObject({
+        name: 'ZipLimitError',
+        message: 'bomb.zip: inflates past maxInflatedBytes (33554432)',
+      });
+      expect(read.bytes).toBeLessThan(bomb.length / 2);
+      expect(stored).toEqual([]);
+      expect(await readdir(dir)).toEqual([]);
+    }
   });
 });
 

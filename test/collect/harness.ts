@@ -12,7 +12,7 @@ import {
 import MailComposer from 'nodemailer/lib/mail-composer';
 import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import { type CollectDeps, collect } from '../../functions/collect/collect.ts';
-import { createGraphMailSource, type GraphMailOptions } from '../../functions/collect/graph.ts';
+import { createGraphMailSource, type GraphMailOptions, type GraphMailSource } from '../../functions/collect/graph.ts';
 import type { MailSource } from '../../functions/collect/mail.ts';
 import { loadConfigFile } from '../../functions/common/config.ts';
 import type { RunInput } from '../../functions/common/contracts.ts';
@@ -75,7 +75,7 @@ export interface Harness {
   /** A directory removed after the file's tests. */
   readonly dir: string;
   fakeGraph(options: Partial<FakeGraphOptions>): Promise<FakeGraph>;
-  graphSource(fake: FakeGraph, options?: Partial<GraphMailOptions>): MailSource;
+  graphSource(fake: FakeGraph, options?: Partial<GraphMailOptions>): GraphMailSource;
   run(mail: MailSource | undefined, input?: RunInput, overrides?: Partial<CollectDeps>): ReturnType<typeof collect>;
   storedKeys(prefix?: string): Promise<string[]>;
   objectBytes(key: string): Promise<Uint8Array>;

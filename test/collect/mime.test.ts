@@ -3,7 +3,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type MimePart, partName, readMime, readMimeHeaders } from '../../functions/collect/mime.ts';
+import {
+  type MimePart,
+  maxHeaderBytes,
+  maxMultipartDepth,
+  maxParts,
+  partName,
+  readMime,
+  readMimeHeaders,
+} from '../../functions/collect/mime.ts';
 import { writeSampleMailbox } from '../../local/sample-day.ts';
 import { config, date, forwarded, ibCallsCsv, mime } from './harness.ts';
 
@@ -231,7 +239,7 @@ describe('reading MIME as it streams', () => {
       readMime(pieces(cut, 1000), async (part) => {
         for await (const _ of part.content);
       }),
-    ).rejects.toThrow(/ends in the middle of an attachment/);
+    ).rejects.toThrow(/cut off in the middle of an attachment/);
   });
 
   it('reads only the headers when asked, and nothing from an empty file', async () => {
@@ -246,5 +254,75 @@ describe('reading MIME as it streams', () => {
     expect((await readMimeHeaders(counted()))?.subject).toBe('headers only');
     expect(pulled).toBeLessThan(raw.length / 2);
     expect(await readMimeHeaders(pieces(Buffer.alloc(0), 1))).toBeUndefined();
+  });
+});
+
+/** A message whose body is `lines`, under the given Content-Type. */
+function message(contentType: string, lines: string[]): Buffer {
+  return Buffer.from(
+    ['From: a@example.com', 'Subject: test', `Content-Type: ${contentType}`, '', ...lines, ''].join('\r\n'),
+  );
+}
+
+/** Why readMime refuses the message, read in pieces of 4 KiB. */
+async function refusal(raw: Buffer): Promise<string> {
+  const error = await readMime(pieces(raw, 4096), async (part) => {
+    for await (const _ of part.content);
+  }).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toMatchObject({ name: 'UnreadableError' });
+  return (error as Error).message;
+}
+
+describe('messages the MIME reader cannot read', () => {
+  it('reports a message cut off in a text part, a multipart without a boundary, and input that is not MIME', async () => {
+    const whole = message('multipart/mixed; boundary=b', ['--b', 'Content-Type: text/plain', '', 'Hello', '--b--']);
+    expect((await parts(whole)).parts).toEqual([]);
+    expect(await refusal(whole.subarray(0, whole.indexOf('Hello')))).toBe(
+      'the message is cut off before its last part ends',
+    );
+    expect(await refusal(message('multipart/mixed', ['--b', '', 'x', '--b--']))).toBe(
+      'a multipart/mixed part has no boundary',
+    );
+    expect(await refusal(Buffer.from('\u0000PK\u0003\u0004 binary\r\nmore\r\n'))).toBe(
+      'not a MIME message: no header fields',
+    );
+    await expect(readMimeHeaders(pieces(Buffer.from('<html>not mail</html>\n'), 7))).rejects.toThrow(/not a MIME/);
+    // A line that is no header field before the headers (an mbox `From ` line) is passed over.
+    const mbox = Buffer.concat([Buffer.from('From a@example.com Mon Mar  9 15:00:00 2026\r\n'), whole]);
+    expect((await readMimeHeaders(pieces(mbox, 5)))?.subject).toBe('test');
+  });
+
+  it('stops at the nesting, part and header bounds, whatever the message holds', async () => {
+    // 20,000 nested multiparts (1.2 MB): refused at the bound, not read to the end.
+    const nested: string[] = [];
+    for (let i = 0; i < 20_000; i++) nested.push(`--b${i}`, `Content-Type: multipart/mixed; boundary="b${i + 1}"`, '');
+    const deep = message('multipart/mixed; boundary="b0"', nested);
+    expect(deep.length).toBeGreaterThan(1_000_000);
+    expect(await refusal(deep)).toBe(`multiparts nested more than ${maxMultipartDepth} deep`);
+    const shallow = message('multipart/mixed; boundary="b0"', [...nested.slice(0, 3 * (maxMultipartDepth - 1)), '']);
+    await expect(parts(shallow)).rejects.toThrow(/cut off/);
+
+    const many = (count: number) =>
+      message('multipart/mixed; boundary=b', [
+        ...Array.from({ length: count }, (_, i) => [
+          '--b',
+          `Content-Type: text/csv; name="f${i}.csv"`,
+          '',
+          `${i}`,
+        ]).flat(),
+        '--b--',
+      ]);
+    // The multipart itself is a part too.
+    expect((await parts(many(maxParts - 1))).parts).toHaveLength(maxParts - 1);
+    expect(await refusal(many(maxParts))).toBe(`more than ${maxParts} parts`);
+
+    const folded = ['X-Long: start', ...Array.from({ length: maxHeaderBytes / 64 }, () => ` ${'x'.repeat(64)}`)];
+    const bigHeader = Buffer.from([...folded, 'From: a@example.com', '', 'body', ''].join('\r\n'));
+    expect(await refusal(bigHeader)).toBe(`a header block is over ${maxHeaderBytes} bytes`);
+    const bigPartHeader = message('multipart/mixed; boundary=b', ['--b', ...folded, '', 'x', '--b--']);
+    expect(await refusal(bigPartHeader)).toBe(`a header block is over ${maxHeaderBytes} bytes`);
   });
 });

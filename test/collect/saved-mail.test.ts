@@ -123,4 +123,28 @@ describe('saved mail', () => {
       expect.objectContaining({ messageId: '<saved@mypurecloud.com>', origin: 'saved-mail' }),
     ]);
   });
+
+  it('reads a message of 1,000 attachments in one pass, besides the read that lists it', async () => {
+    const names = Array.from({ length: 1_000 }, (_, i) => `IB_Calls_2026-03-09_${String(i).padStart(4, '0')}.csv`);
+    const raw = await mime({
+      from: genesys,
+      subject: 'Scheduled export: IB_Calls',
+      date: new Date('2026-03-09T15:00:00Z'),
+      attachments: names.map((filename, i) => ({ filename, content: i === 0 ? ibCallsCsv : `${ibCallsCsv}\n` })),
+    });
+    const key = `${prefix}many.eml`;
+    await h.put(key, raw);
+    const s3 = h.stack.clients.s3;
+    let reads = 0;
+    s3.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'GetObjectCommand' && (args.input as { Key?: string }).Key === key) reads++;
+        return next(args);
+      },
+      { step: 'initialize', name: 'countSavedMailReads' },
+    );
+    const result = await h.run(undefined).finally(() => s3.middlewareStack.remove('countSavedMailReads'));
+    expect(result.mail).toMatchObject({ messagesMatched: 1, attachmentsStored: 2, attachmentsAlreadyStored: 998 });
+    expect(reads).toBe(2);
+  });
 });

@@ -14,6 +14,7 @@ import {
 } from '../../functions/agent-upload/tokens.ts';
 import { loadConfigFile } from '../../functions/common/config.ts';
 import { AGENT_TOKENS_PARTITION } from '../../functions/common/keys.ts';
+import { readMetadata } from '../../functions/common/objects.ts';
 import { logger } from '../../functions/common/observability.ts';
 import { type LocalAgentEndpoint, startAgentEndpoint } from '../../local/agent-endpoint-server.ts';
 import { type LocalStack, startLocalStack } from '../../local/stack.ts';
@@ -165,6 +166,49 @@ describe('the agent endpoint', () => {
       body: describeFile({ fileName: 'IB_Calls Análisis.csv', sender: 'no-reply@mypurecloud.com' }),
     });
     expect(await again.json()).toEqual({ alreadyStored: true, key: answer.key });
+  });
+
+  it('answers hostile names and bodies with 400 or a bounded PUT, never 500', async () => {
+    const lone = '\uD800';
+    const refused: { body: unknown; error: RegExp }[] = [
+      { body: 'not json', error: /not JSON/ },
+      { body: '[1,2]', error: /\(body\)/ },
+      { body: `${'['.repeat(5000)}${']'.repeat(5000)}`, error: /\(body\)/ },
+      { body: describeFile({ fileName: `${lone.repeat(2_000)}.csv` }), error: /^fileName: / },
+      { body: describeFile({ fileName: 'a\u0000b.exe' }), error: /fileName: must be a \.csv or \.zip file/ },
+      { body: describeFile({ messageId: 'x'.repeat(10_000) }), error: /^messageId: / },
+      { body: { ...describeFile(), fileName: { $ne: 1 } }, error: /^fileName: / },
+      { body: { ...describeFile(), extra: '..' }, error: /extra/ },
+      { body: describeFile({ receivedAt: '2026-13-45T99:00:00Z' }), error: /^receivedAt: / },
+      { body: describeFile({ bytes: 1e300 }), error: /^bytes: / },
+    ];
+    for (const [i, { body, error }] of refused.entries()) {
+      if (i % 4 === 3) clock += 60_000;
+      const response = await call('/uploads', { body });
+      expect(response.status, JSON.stringify(body).slice(0, 80)).toBe(400);
+      expect(((await response.json()) as { error: string }).error).toMatch(error);
+    }
+
+    // Names and ids of any content within the contract's lengths: a PUT whose metadata stays within S3's 2 KB.
+    clock += 60_000;
+    const fileName = `../${lone}\u0007/${'é'.repeat(240)}.csv`;
+    const messageId = `<${'€'.repeat(900)}${lone}@example.com>`;
+    const response = await call('/uploads', { body: describeFile({ fileName, messageId, type: undefined }) });
+    expect(response.status).toBe(200);
+    const answer = (await response.json()) as { key: string; url: string; headers: Record<string, string> };
+    expect(answer.key).toMatch(new RegExp(`^inbox/agent/desk-1/20260309T150030Z_${sha256}/[A-Za-z0-9._() -]+\\.csv$`));
+    const metadataBytes = Object.entries(answer.headers)
+      .filter(([name]) => name.startsWith('x-amz-meta-'))
+      .reduce((sum, [name, value]) => sum + name.length - 'x-amz-meta-'.length + Buffer.byteLength(value), 0);
+    expect(metadataBytes).toBeLessThanOrEqual(2048);
+    const { 'content-length': _, ...headers } = answer.headers;
+    expect((await fetch(answer.url, { method: 'PUT', headers, body: csv })).status).toBe(200);
+    const bucket = stack.resources.dataBucket;
+    const head = await stack.clients.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: answer.key }));
+    expect(await readMetadata(stack.clients.s3, bucket, answer.key, head.Metadata)).toMatchObject({
+      'attachment-name': fileName.replace(lone, '\uFFFD'),
+      'message-id': messageId.replace(lone, '\uFFFD'),
+    });
   });
 
   it('names the type in the key when the file name does not, so collect reads the type the agent found', async () => {
