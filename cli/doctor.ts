@@ -231,7 +231,12 @@ export async function checkMessages(
       checked,
     );
   } catch (error) {
-    return { name, status: 'fail', detail: `reading them failed: ${(error as Error).message}` };
+    return {
+      name,
+      status: 'fail',
+      detail: `reading them failed: ${(error as Error).message}`,
+      next: 'Run the check again: a throttled or dropped request passes on a later try; otherwise the message says what failed',
+    };
   }
   const types = new Map<string, { messages: number; latest: string }>();
   const listed: string[] = [];
@@ -333,8 +338,15 @@ export async function checkSesAccount(ses: SESv2Client, config: Config): Promise
     };
   }
   if (!account.ProductionAccessEnabled) {
+    const { to, cc, bcc, admins, intraday } = config.delivery;
     const recipients = [
-      ...new Set([...config.delivery.to, ...config.delivery.cc, ...config.delivery.bcc, ...config.delivery.admins]),
+      ...new Set([
+        ...to,
+        ...cc,
+        ...bcc,
+        ...admins,
+        ...(intraday ? [...intraday.to, ...intraday.cc, ...intraday.bcc] : []),
+      ]),
     ];
     return {
       name,
@@ -515,17 +527,34 @@ export async function runDoctor(
   results.push(...mailbox.results);
   if (mailbox.messages) results.push(await checkMessages(env, config, mailbox.messages, now));
   const skipped = (name: string): CheckResult => ({ name, status: 'skip', detail: notOnLocalStack });
+  const { aws } = env;
   results.push(
-    env.aws
-      ? await checkSenderIdentity(env.aws.ses, config.delivery.from)
+    aws
+      ? await guarded(`SES identity ${config.delivery.from}`, () => checkSenderIdentity(aws.ses, config.delivery.from))
       : skipped(`SES identity ${config.delivery.from}`),
-    env.aws ? await checkSesAccount(env.aws.ses, config) : skipped('SES account'),
+    aws ? await guarded('SES account', () => checkSesAccount(aws.ses, config)) : skipped('SES account'),
     checkNextRuns(config, now),
-    env.aws ? await checkDeployedSchedules(env.aws, config) : skipped('Deployed schedules'),
-    await checkAgentUploads(env, config, now),
-    env.aws ? await checkAlarms(env.aws.cloudwatch, env.aws.stackName) : skipped('Alarms'),
+    aws
+      ? await guarded('Deployed schedules', () => checkDeployedSchedules(aws, config))
+      : skipped('Deployed schedules'),
+    await guarded('Agent uploads', () => checkAgentUploads(env, config, now)),
+    aws ? await guarded('Alarms', () => checkAlarms(aws.cloudwatch, aws.stackName)) : skipped('Alarms'),
   );
   return { heading: `charlie doctor — ${env.description}`, results };
+}
+
+/** A check whose service call failed (denied, throttled, unreachable) fails with the service's message; the others still run. */
+async function guarded(name: string, check: () => Promise<CheckResult>): Promise<CheckResult> {
+  try {
+    return await check();
+  } catch (error) {
+    return {
+      name,
+      status: 'fail',
+      detail: `could not check: ${(error as Error).name}: ${(error as Error).message}`,
+      next: 'Check that the AWS credentials in the shell may read this (see the error), and the region',
+    };
+  }
 }
 
 /** The runs the configuration schedules: the daily one, then the intraday ones. */

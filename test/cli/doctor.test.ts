@@ -4,7 +4,7 @@ import { CloudFormationClient, DescribeStacksCommand, ListStackResourcesCommand 
 import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { GetScheduleCommand, type GetScheduleCommandOutput, SchedulerClient } from '@aws-sdk/client-scheduler';
-import { GetEmailIdentityCommand, NotFoundException, SESv2Client } from '@aws-sdk/client-sesv2';
+import { GetAccountCommand, GetEmailIdentityCommand, NotFoundException, SESv2Client } from '@aws-sdk/client-sesv2';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../../cli/charlie.ts';
@@ -21,10 +21,11 @@ import {
   checkSesAccount,
   exitCode,
   formatChecklist,
+  runDoctor,
 } from '../../cli/doctor.ts';
 import { createAgentToken } from '../../functions/agent-upload/tokens.ts';
 import type { MailSource } from '../../functions/collect/mail.ts';
-import type { Config } from '../../functions/common/config.ts';
+import { type Config, defaultConfigPath } from '../../functions/common/config.ts';
 import { agentInboxKey } from '../../functions/common/keys.ts';
 import type { FakeGraph } from '../../local/graph-server.ts';
 import { clientSecret, config, csvMessage, useHarness } from '../collect/harness.ts';
@@ -437,6 +438,56 @@ describe('alarms', () => {
     });
     cloudwatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [] });
     expect(await checkAlarms(client, 'charlie')).toMatchObject({ status: 'ok' });
+  });
+});
+
+describe('a deployed stack', () => {
+  it('runs every check, and a call the credentials may not make fails that check alone', async () => {
+    const aws = {
+      stackName: 'charlie',
+      cloudformation: new CloudFormationClient({}),
+      scheduler: new SchedulerClient({}),
+      cloudwatch: new CloudWatchClient({}),
+      ses: new SESv2Client({}),
+    };
+    // None of these services has an emulator here.
+    mockClient(aws.cloudformation).on(ListStackResourcesCommand).resolves({ StackResourceSummaries: [] });
+    const ses = mockClient(aws.ses);
+    ses.on(GetEmailIdentityCommand).resolves({ VerifiedForSendingStatus: true });
+    ses.on(GetAccountCommand).resolves({ ProductionAccessEnabled: true, SendingEnabled: true });
+    const denied = Object.assign(new Error('User is not authorized to perform: cloudwatch:DescribeAlarms'), {
+      name: 'AccessDenied',
+    });
+    mockClient(aws.cloudwatch).on(DescribeAlarmsCommand).rejects(denied);
+    const fake = await h.fakeGraph({ messages: [csvMessage('a')] });
+    const env = {
+      description: 'stack charlie',
+      mail: source(fake),
+      s3: h.stack.clients.s3,
+      dynamodb: h.stack.clients.dynamodb,
+      resources: h.stack.resources,
+      aws,
+    };
+
+    const { heading, results } = await runDoctor(defaultConfigPath, async () => env, now);
+    expect(heading).toBe('charlie doctor — stack charlie');
+    expect(results.map((r) => [r.name, r.status])).toEqual([
+      ['Configuration', 'ok'],
+      [`Graph token for app ${config.mailbox.clientId}`, 'ok'],
+      [`Mailbox ${config.mailbox.user}`, 'ok'],
+      [`Mail.Read on ${config.mailbox.user}`, 'ok'],
+      [`Folder ${config.mailbox.folder}`, 'ok'],
+      ['Messages of the last 24 hours', 'ok'],
+      [`SES identity ${config.delivery.from}`, 'ok'],
+      ['SES account', 'ok'],
+      ['Schedules', 'ok'],
+      ['Deployed schedules', 'fail'],
+      ['Agent uploads', expect.stringMatching(/^(skip|fail)$/)],
+      ['Alarms', 'fail'],
+    ]);
+    expect(results.at(-1)?.detail).toBe(
+      'could not check: AccessDenied: User is not authorized to perform: cloudwatch:DescribeAlarms',
+    );
   });
 });
 
