@@ -3,8 +3,11 @@ import { stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SESv2Client } from '@aws-sdk/client-sesv2';
 import {
   DescribeExecutionCommand,
   ListExecutionsCommand,
@@ -12,6 +15,8 @@ import {
   SFNClient,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
+import { createGraphMailSource, graphCredentialExample, readGraphCredential } from '../functions/collect/graph.ts';
+import { createDynamoDbClient } from '../functions/common/clients.ts';
 import {
   type Config,
   ConfigError,
@@ -21,8 +26,10 @@ import {
 } from '../functions/common/config.ts';
 import type { MailSummary, ObjectRef, RowCounts, RunInput, UndoneSummary } from '../functions/common/contracts.ts';
 import { rawKeyParts, stateMachineName } from '../functions/common/keys.ts';
+import { cachedSecret } from '../functions/common/secrets.ts';
 import { isDate } from '../functions/common/time.ts';
 import { planBackfill, uploadBackfill } from './backfill.ts';
+import { type CheckResult, type DoctorEnvironment, exitCode, formatChecklist, runDoctor } from './doctor.ts';
 import { freshLink, NoReportError } from './link.ts';
 import { MissingStackError, stackOutputs } from './stack-outputs.ts';
 
@@ -43,6 +50,9 @@ const usage = `charlie — run and operate Charlie Reporting
                                              take a bad file (raw/<date>/<type>/<sha256>.csv) or every
                                              file of an email (message id, needs --date) out of its day
                                              and rebuild the workbook; --force emails it again
+  charlie doctor [--local]                   check the set-up end to end, changing nothing: configuration,
+                                             Graph, the last 24 hours of mail, SES, schedules, agents,
+                                             alarms; --local checks the local stack with a sample mailbox
 
 Common options: --config FILE (default ${defaultConfigPath}), --state-machine ARN (default: found by name),
 --region R (default: the AWS SDK's). AWS credentials come from the usual AWS SDK sources.
@@ -78,13 +88,15 @@ export async function main(argv: string[]): Promise<number> {
       config: { type: 'string' },
       'state-machine': { type: 'string' },
       region: { type: 'string' },
+      local: { type: 'boolean' },
     },
     strict: true,
   });
   if (values.date !== undefined && !isDate(values.date))
     throw new UsageError(`--date must look like 2026-03-09, not "${values.date}"`);
-  const config = loadConfigFile(values.config ?? defaultConfigPath);
   const region = values.region ? { region: values.region } : {};
+  if (command === 'doctor') return doctor(values.config ?? defaultConfigPath, values.local === true, region);
+  const config = loadConfigFile(values.config ?? defaultConfigPath);
   const sfn = new SFNClient(region);
   const stateMachine = async () => values['state-machine'] ?? (await findStateMachine(sfn, config));
 
@@ -197,6 +209,63 @@ async function backfill(
   process.stderr.write(`${sent.uploaded} uploaded, ${sent.present} already in s3://${outputs.DataBucketName}\n`);
   for (const date of plan.days) await start(sfn, arn, input(date), `backfill-${date}`);
   return 0;
+}
+
+/** Checks the deployed stack, or with `local` the local stack, and prints the checklist. */
+async function doctor(configPath: string, local: boolean, region: { region?: string }): Promise<number> {
+  const now = Date.now();
+  let stop: () => Promise<void> = async () => undefined;
+  const connect = async (config: Config): Promise<DoctorEnvironment | CheckResult> => {
+    if (local) {
+      // Loaded only here: the emulators are development dependencies.
+      const { startLocalDoctor } = await import('../local/doctor.ts');
+      const started = await startLocalDoctor(config, now);
+      stop = started.stop;
+      return started.environment;
+    }
+    const cloudformation = new CloudFormationClient(region);
+    let outputs: Awaited<ReturnType<typeof stackOutputs>>;
+    try {
+      outputs = await stackOutputs(cloudformation, config.name);
+    } catch (error) {
+      if (!(error instanceof MissingStackError)) throw error;
+      return { name: `Stack ${config.name}`, status: 'fail', detail: error.message, next: 'npx cdk deploy' };
+    }
+    const s3 = new S3Client(region);
+    return {
+      description: `stack ${config.name}${region.region ? ` in ${region.region}` : ''}`,
+      mail: createGraphMailSource({
+        mailbox: config.mailbox,
+        credential: cachedSecret(
+          new SecretsManagerClient(region),
+          config.mailbox.secretName,
+          readGraphCredential,
+          graphCredentialExample,
+        ),
+      }),
+      s3,
+      dynamodb: createDynamoDbClient(region),
+      resources: {
+        dataBucket: outputs.DataBucketName,
+        reportsBucket: outputs.ReportsBucketName,
+        table: outputs.TableName,
+      },
+      aws: {
+        stackName: config.name,
+        cloudformation,
+        scheduler: new SchedulerClient(region),
+        cloudwatch: new CloudWatchClient(region),
+        ses: new SESv2Client(region),
+      },
+    };
+  };
+  try {
+    const { heading, results } = await runDoctor(configPath, connect, now);
+    process.stdout.write(formatChecklist(heading, results));
+    return exitCode(results);
+  } finally {
+    await stop();
+  }
 }
 
 async function findStateMachine(sfn: SFNClient, config: Config): Promise<string> {

@@ -9,6 +9,7 @@ export interface StackOutputs {
   DataBucketName: string;
   ReportsBucketName: string;
   DownloadLinkUrl: string;
+  TableName: string;
 }
 
 /** Reads the outputs of the stack named after the configuration (`cdk deploy` names it `name`). */
@@ -27,7 +28,7 @@ export async function stackOutputs(cloudformation: CloudFormationClient, stackNa
   const outputs = Object.fromEntries(
     (described.Stacks?.[0]?.Outputs ?? []).map((output) => [output.OutputKey, output.OutputValue]),
   );
-  for (const name of ['DataBucketName', 'ReportsBucketName', 'DownloadLinkUrl'] as const) {
+  for (const name of ['DataBucketName', 'ReportsBucketName', 'DownloadLinkUrl', 'TableName'] as const) {
     if (!outputs[name]) {
       throw new MissingStackError(
         `Stack ${stackName} has no output ${name}: deploy this version with "npx cdk deploy".`,

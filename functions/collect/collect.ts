@@ -102,7 +102,7 @@ interface IncomingFile {
   read: AttachmentReader;
 }
 
-type FileOutcome =
+export type FileOutcome =
   | { kind: 'stored' | 'alreadyStored'; type: string }
   /** An export of a type this run does not collect. */
   | { kind: 'notRequested'; type: string }
@@ -273,6 +273,46 @@ class CollectContext {
     } finally {
       await handle.close();
     }
+  }
+}
+
+/** A collection that stores nothing: `stored` then means that a run would store the file. */
+class PreviewContext extends CollectContext {
+  override store(): Promise<'stored'> {
+    return Promise.resolve('stored');
+  }
+}
+
+/**
+ * What a run would do with each message, by the same decisions as `collect`: the outcome of
+ * each of its files (an export type, or ignored and why). Attachments are downloaded to be
+ * read; nothing is stored and no message is moved.
+ */
+export async function previewMessages(
+  deps: CollectDeps & { mail: MailSource },
+  messages: readonly MailMessage[],
+): Promise<FileOutcome[][]> {
+  const { config, mail } = deps;
+  const run = resolveRun({}, 'preview', config, (deps.now ?? Date.now)());
+  const work = await mkdtemp(join(deps.tempDir ?? tmpdir(), 'charlie-preview-'));
+  const context = new PreviewContext(
+    deps,
+    run,
+    new Spooler(work, config.mailbox.maxAttachmentBytes),
+    emptyCollectSummary(),
+  );
+  // Without `messageCollected`, collecting a message never files it away.
+  const readOnly: MailSource = {
+    name: mail.name,
+    origin: mail.origin,
+    messages: (window) => mail.messages(window),
+    attachments: (messageId) => mail.attachments(messageId),
+    download: (messageId, attachmentId, consume) => mail.download(messageId, attachmentId, consume),
+  };
+  try {
+    return await mapPool(messages, messageConcurrency, (message) => collectMessage(context, readOnly, message));
+  } finally {
+    await rm(work, { recursive: true, force: true });
   }
 }
 

@@ -175,6 +175,7 @@ describe('charlie backfill', () => {
             { OutputKey: 'DataBucketName', OutputValue: 'data-bucket' },
             { OutputKey: 'ReportsBucketName', OutputValue: 'reports-bucket' },
             { OutputKey: 'DownloadLinkUrl', OutputValue: 'https://links.example/' },
+            { OutputKey: 'TableName', OutputValue: 'table' },
           ],
         },
       ],
