@@ -243,8 +243,14 @@ export async function checkMessages(
   let ignored = 0;
   checked.forEach((message, i) => {
     const files = outcomes[i] ?? [];
-    const found = [...new Set(files.flatMap((o) => (o.kind === 'ignored' ? [] : [o.type])))];
-    const reasons = files.flatMap((o) => (o.kind === 'ignored' ? [o.reason] : []));
+    const found = [...new Set(files.flatMap((o) => ('type' in o ? [o.type] : [])))];
+    const reasons = files.flatMap((o) =>
+      o.kind === 'ignored'
+        ? [o.reason]
+        : o.kind === 'quarantined'
+          ? [`unreadable, a run would keep it aside: ${o.reason}`]
+          : [],
+    );
     for (const type of found) {
       const seen = types.get(type);
       types.set(type, { messages: (seen?.messages ?? 0) + 1, latest: message.receivedAt });

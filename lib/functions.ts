@@ -62,6 +62,13 @@ export class Functions extends Construct {
     allowObjects(this.collect, dataBucket, `${PREFIX.excluded}${PREFIX.raw}*`, ['s3:PutObject']);
     // The run's manifest: the day's file lists, which the states only point into.
     allowObjects(this.collect, dataBucket, `${PREFIX.runs}*`, ['s3:PutObject']);
+    // A message that cannot be read is kept aside with its reason (and released on request).
+    allowObjects(this.collect, dataBucket, `${PREFIX.quarantine}*`, [
+      's3:GetObject',
+      's3:PutObject',
+      's3:DeleteObject',
+    ]);
+    allowObjects(this.collect, dataBucket, `${PREFIX.rejects}${PREFIX.quarantine}*`, ['s3:PutObject']);
     this.acknowledgeObjectWildcards(this.collect, [
       {
         finding: `Resource::${arnRef(dataBucket)}/${config.agentInbox.prefix}*`,
@@ -84,6 +91,8 @@ export class Functions extends Construct {
         finding: `Resource::${arnRef(dataBucket)}/${PREFIX.runs}*`,
         reason: runsReason,
       },
+      { finding: `Resource::${arnRef(dataBucket)}/${PREFIX.quarantine}*`, reason: quarantineReason },
+      { finding: `Resource::${arnRef(dataBucket)}/${PREFIX.rejects}${PREFIX.quarantine}*`, reason: quarantineReason },
     ]);
 
     this.ingest = new CharlieFunction(this, 'Ingest', {
@@ -98,6 +107,10 @@ export class Functions extends Construct {
     allowObjects(this.ingest, dataBucket, `${PREFIX.rejects}*`, ['s3:PutObject']);
     // Reads its file's entry in the run's manifest, stores its result beside it.
     allowObjects(this.ingest, dataBucket, `${PREFIX.runs}*`, ['s3:GetObject', 's3:PutObject']);
+    // A file whose reading fails is quarantined, and skipped while its record stands. Listing lets
+    // a missing record read as 404 rather than 403.
+    allowObjects(this.ingest, dataBucket, `${PREFIX.quarantine}*`, ['s3:GetObject', 's3:PutObject']);
+    allowList(this.ingest, dataBucket);
     // Rows: batch lookups and batch puts, never the delivery records or agent tokens beside them.
     allowItems(
       this.ingest,
@@ -124,6 +137,7 @@ export class Functions extends Construct {
         reason: 'Ingest writes rejected rows and files under rejects/, named after the raw/ key they came from.',
       },
       { finding: `Resource::${arnRef(dataBucket)}/${PREFIX.runs}*`, reason: runsReason },
+      { finding: `Resource::${arnRef(dataBucket)}/${PREFIX.quarantine}*`, reason: quarantineReason },
     ]);
 
     this.build = new CharlieFunction(this, 'Build', {
@@ -184,6 +198,9 @@ export class Functions extends Construct {
     }
   }
 }
+
+const quarantineReason =
+  'An input that cannot be read is kept under quarantine/<date>/<hash of its source>.json, with its bytes under rejects/quarantine/; names follow the input.';
 
 const runsReason =
   'An execution keeps its manifest and per-file results under runs/<date>/<execution name>/; names are only known at run time.';

@@ -13,6 +13,7 @@ export const PREFIX = {
   excluded: 'excluded/',
   reports: 'reports/',
   runs: 'runs/',
+  quarantine: 'quarantine/',
 } as const;
 
 /**
@@ -63,6 +64,7 @@ export class Storage extends Construct {
         { prefix: PREFIX.raw, expiration: keepSource },
         { prefix: PREFIX.rejects, expiration: keepSource },
         { prefix: PREFIX.excluded, expiration: keepSource },
+        { prefix: PREFIX.quarantine, expiration: keepSource },
         { prefix: PREFIX.runs, expiration: KEEP_RUNS },
         { prefix: config.agentInbox.prefix, expiration: KEEP_INBOX },
         { prefix: config.mailbox.savedMailPrefix, expiration: KEEP_INBOX },

@@ -281,6 +281,11 @@ class PreviewContext extends CollectContext {
   override store(): Promise<'stored'> {
     return Promise.resolve('stored');
   }
+
+  /** A run would keep the message aside; a preview only says so. */
+  override quarantine(source: string, reason: string): Promise<FileOutcome> {
+    return Promise.resolve({ kind: 'quarantined', source, reason });
+  }
 }
 
 /**
@@ -306,8 +311,7 @@ export async function previewMessages(
     name: mail.name,
     origin: mail.origin,
     messages: (window) => mail.messages(window),
-    attachments: (messageId) => mail.attachments(messageId),
-    download: (messageId, attachmentId, consume) => mail.download(messageId, attachmentId, consume),
+    eachAttachment: (messageId, visit) => mail.eachAttachment(messageId, visit),
   };
   try {
     return await mapPool(messages, messageConcurrency, (message) => collectMessage(context, readOnly, message));

@@ -105,11 +105,12 @@ describe('function roles', () => {
 
   const common = ['logs:CreateLogStream', 'logs:PutLogEvents', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments'];
 
-  it('collect reads the Graph secret, the inbox and saved mail, writes raw/, exclusion marks and the run manifest, lists the data bucket', () => {
+  it('collect reads the Graph secret, the inbox and saved mail, writes raw/, exclusion marks, the run manifest and quarantine records, lists the data bucket', () => {
     const all = statements('collect');
     expect(actionsOf(all)).toEqual(
       [
         ...common,
+        's3:DeleteObject',
         's3:GetObject',
         's3:ListBucket',
         's3:PutObject',
@@ -128,14 +129,22 @@ describe('function roles', () => {
         }),
         expect.objectContaining({ Action: ['s3:GetObject', 's3:PutObject'], Resource: objects('/raw/*') }),
         // Exclusion marks and the run's manifest, merged into one statement.
-        expect.objectContaining({ Action: 's3:PutObject', Resource: [objects('/excluded/raw/*'), objects('/runs/*')] }),
+        expect.objectContaining({
+          Action: 's3:PutObject',
+          Resource: [objects('/excluded/raw/*'), objects('/rejects/quarantine/*'), objects('/runs/*')],
+        }),
+        // Quarantine records: read, written, and deleted when released.
+        expect.objectContaining({
+          Action: ['s3:DeleteObject', 's3:GetObject', 's3:PutObject'],
+          Resource: objects('/quarantine/*'),
+        }),
       ]),
     );
     const secret = all.find((s) => JSON.stringify(s.Action).includes('secretsmanager'));
     expect(JSON.stringify(secret?.Resource)).toContain(':secret:charlie/graph-??????');
   });
 
-  it('ingest reads raw/, writes rejects/, reads the run manifest and writes its result, reads and writes rows; no mail, no secret', () => {
+  it('ingest reads raw/, writes rejects/, reads the run manifest and writes its result, reads and writes quarantine records and rows; no mail, no secret', () => {
     const all = statements('ingest');
     expect(actionsOf(all)).toEqual(
       [
@@ -145,6 +154,7 @@ describe('function roles', () => {
         'dynamodb:DeleteItem',
         'dynamodb:PutItem',
         's3:GetObject',
+        's3:ListBucket',
         's3:PutObject',
       ].sort(),
     );
@@ -174,8 +184,13 @@ describe('function roles', () => {
         }),
         expect.objectContaining({
           Action: ['s3:GetObject', 's3:PutObject'],
-          Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [data, 'Arn'] }, '/runs/*']] },
+          Resource: [
+            { 'Fn::Join': ['', [{ 'Fn::GetAtt': [data, 'Arn'] }, '/quarantine/*']] },
+            { 'Fn::Join': ['', [{ 'Fn::GetAtt': [data, 'Arn'] }, '/runs/*']] },
+          ],
         }),
+        // A missing quarantine record must read as 404, not 403.
+        expect.objectContaining({ Action: 's3:ListBucket', Resource: { 'Fn::GetAtt': [data, 'Arn'] } }),
       ]),
     );
     expect(actionsOf(all).filter((a) => a.startsWith('ses:') || a.startsWith('secretsmanager:'))).toEqual([]);
