@@ -24,7 +24,14 @@ import {
   loadConfigFile,
   maxLinkExpiryHours,
 } from '../functions/common/config.ts';
-import type { MailSummary, ObjectRef, RowCounts, RunInput, UndoneSummary } from '../functions/common/contracts.ts';
+import type {
+  MailSummary,
+  ObjectRef,
+  QuarantineSummary,
+  RowCounts,
+  RunInput,
+  UndoneSummary,
+} from '../functions/common/contracts.ts';
 import { rawKeyParts, stateMachineName } from '../functions/common/keys.ts';
 import { cachedSecret } from '../functions/common/secrets.ts';
 import { isDate } from '../functions/common/time.ts';
@@ -36,8 +43,9 @@ import { MissingStackError, stackOutputs } from './stack-outputs.ts';
 const usage = `charlie — run and operate Charlie Reporting
 
   charlie run [options]                      the whole job on this machine (npm start -- --help for its options)
-  charlie rerun --date D [--reports A,B] [--force] [--no-deliver]
-                                             start an execution in AWS for a day
+  charlie rerun --date D [--reports A,B] [--force] [--no-deliver] [--release ID|all …]
+                                             start an execution in AWS for a day; --release reads
+                                             quarantined inputs of the day again (ids as status lists them)
   charlie status [--date D] [--limit N]      the latest executions and their counts
   charlie link --date D [--time HHMM] [--hours N]
                                              a fresh download link for a day's workbook (or an intraday
@@ -77,6 +85,7 @@ export async function main(argv: string[]): Promise<number> {
       date: { type: 'string' },
       reports: { type: 'string' },
       source: { type: 'string', multiple: true },
+      release: { type: 'string', multiple: true },
       force: { type: 'boolean' },
       'no-deliver': { type: 'boolean' },
       limit: { type: 'string' },
@@ -108,6 +117,7 @@ export async function main(argv: string[]): Promise<number> {
         ...(values.reports ? { reports: values.reports.split(',').map((r) => r.trim()) } : {}),
         ...(values.force ? { force: true } : {}),
         ...(values['no-deliver'] ? { deliver: false } : {}),
+        ...(values.release?.length ? { release: values.release } : {}),
       };
       return start(sfn, await stateMachine(), input, `rerun-${values.date}`);
     }
@@ -299,6 +309,7 @@ interface ExecutionOutput {
   missing?: string[];
   files?: number;
   undone?: UndoneSummary;
+  quarantined?: QuarantineSummary;
   manifest?: ObjectRef;
   mail?: Pick<MailSummary, 'ignored' | 'messagesIgnored'>;
   delivery?: { sent: boolean; reason?: string };
@@ -329,6 +340,15 @@ async function status(sfn: SFNClient, arn: string, date: string | undefined, lim
       process.stdout.write(`    undone: ${files} files, ${removed} rows taken out\n`);
       for (const file of listed) process.stdout.write(`      ${file.key} (${file.removed} rows)\n`);
       if (listed.length < files) process.stdout.write(`      … ${files - listed.length} more in the manifest\n`);
+    }
+    if (output.quarantined && output.quarantined.count > 0) {
+      const { count, listed } = output.quarantined;
+      process.stdout.write(
+        `    quarantined: ${count} inputs kept aside (rerun with --release <source id> once mended)\n`,
+      );
+      for (const q of listed) process.stdout.write(`      ${q.stage}: ${q.source}: ${q.reason}\n`);
+      if (listed.length < count)
+        process.stdout.write(`      … ${count - listed.length} more under quarantine/${day}/\n`);
     }
     for (const ignored of output.mail?.ignored ?? []) {
       process.stdout.write(`    left out ×${ignored.count}: ${ignored.example}\n`);

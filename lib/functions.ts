@@ -152,6 +152,8 @@ export class Functions extends Construct {
     // The run's manifest and the results its ingests stored, listed under the execution's prefix.
     allowList(this.build, dataBucket);
     allowObjects(this.build, dataBucket, `${PREFIX.runs}*`, ['s3:GetObject']);
+    // The day's quarantine records, listed in the run's output.
+    allowObjects(this.build, dataBucket, `${PREFIX.quarantine}*`, ['s3:GetObject']);
     // Multipart uploads (lib-storage) also abort on failure.
     allowObjects(this.build, reportsBucket, `${PREFIX.reports}*`, ['s3:PutObject', 's3:AbortMultipartUpload']);
     this.acknowledgeObjectWildcards(this.build, [
@@ -160,6 +162,7 @@ export class Functions extends Construct {
         reason: 'Build writes one workbook per business day under reports/<date>/; the date is only known at run time.',
       },
       { finding: `Resource::${arnRef(dataBucket)}/${PREFIX.runs}*`, reason: runsReason },
+      { finding: `Resource::${arnRef(dataBucket)}/${PREFIX.quarantine}*`, reason: quarantineReason },
     ]);
 
     this.deliver = new CharlieFunction(this, 'Deliver', {

@@ -11,6 +11,7 @@ import type {
   DeliveryResult,
   MailSummary,
   ObjectRef,
+  QuarantineSummary,
   RunInput,
   TypeSummary,
   UndoneSummary,
@@ -79,6 +80,8 @@ export interface ExecutionSummary {
   files: number;
   /** What taking out the day's excluded files removed. */
   undone: UndoneSummary;
+  /** The day's inputs kept aside, with the ids `release` takes. */
+  quarantined: QuarantineSummary;
   /** The run's file lists, in S3. */
   manifest: ObjectRef;
   mail: MailSummary;

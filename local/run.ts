@@ -211,6 +211,11 @@ function report(result: LocalRunResult, seconds: number): void {
   if (summary.undone.files > 0) {
     say(`Undone: ${summary.undone.files} files taken out, ${summary.undone.removed} rows removed`);
   }
+  if (summary.quarantined.count > 0) {
+    say(`Quarantined: ${summary.quarantined.count} inputs kept aside, the day went on without them`);
+    for (const q of summary.quarantined.listed) say(`  ${q.stage}: ${q.source}: ${q.reason}`);
+    say(`  Once mended, a rerun reads them again: charlie rerun --date ${summary.date} --release <source id> (or all)`);
+  }
   say(
     `\n${summary.files} files ingested; their list: s3://${summary.manifest.bucket}/${summary.manifest.key}` +
       ` (largest state payload ${result.execution.largestPayload.bytes} bytes, at ${result.execution.largestPayload.state})`,

@@ -13,11 +13,13 @@ import {
   type BuildOutput,
   emptyCounts,
   type IngestResult,
+  type QuarantineSummary,
   type RemoveResult,
   type UndoneSummary,
 } from '../common/contracts.ts';
 import { reportKey, rowPartition, TABLE_KEY, workbookName } from '../common/keys.ts';
 import { logger } from '../common/observability.ts';
+import { listQuarantined, type QuarantineRecord } from '../common/quarantine.ts';
 import { isTransientAwsError, retry } from '../common/retry.ts';
 import type { StoredRow } from '../common/rows.ts';
 import { readManifest, readRunResults } from '../common/run-records.ts';
@@ -101,6 +103,7 @@ export async function buildReport(input: BuildInput, deps: BuildDeps): Promise<B
       kpis: day.kpis,
       files: ingested.length,
       undone: undoneSummary(removed),
+      quarantined: quarantineSummary(await listQuarantined(deps.s3, resources.dataBucket, run.date)),
     };
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -128,6 +131,22 @@ async function readResults(
     );
   }
   return { ingested, removed };
+}
+
+/** Quarantined inputs named in the result (with their reasons cut short); the others are counted. */
+const maxQuarantinedListed = 10;
+
+function quarantineSummary(records: QuarantineRecord[]): QuarantineSummary {
+  const cut = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
+  return {
+    count: records.length,
+    listed: records.slice(0, maxQuarantinedListed).map(({ source, stage, reason }) => ({
+      // A source id is a raw key, `message:<sha256>`, `graph:<id>:<changeKey>` or an inbox key and its ETag.
+      source: cut(source, 600),
+      stage,
+      reason: cut(reason, 300),
+    })),
+  };
 }
 
 function undoneSummary(removed: RemoveResult[]): UndoneSummary {

@@ -276,6 +276,14 @@ export interface BuildOutput extends BuildResult {
   /** Files ingested by this run. */
   files: number;
   undone: UndoneSummary;
+  quarantined: QuarantineSummary;
+}
+
+/** The day's quarantined inputs (functions/common/quarantine.ts): every one counted, the first named. */
+export interface QuarantineSummary {
+  count: number;
+  /** `source` is what the `release` input takes. */
+  listed: { source: string; stage: 'collect' | 'ingest'; reason: string }[];
 }
 
 export interface DeliverInput {

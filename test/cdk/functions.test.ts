@@ -217,9 +217,13 @@ describe('function roles', () => {
         expect.objectContaining({
           Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [reports, 'Arn'] }, '/reports/*']] },
         }),
+        // The run's records, and the day's quarantine records for the output.
         expect.objectContaining({
           Action: 's3:GetObject',
-          Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [data, 'Arn'] }, '/runs/*']] },
+          Resource: [
+            { 'Fn::Join': ['', [{ 'Fn::GetAtt': [data, 'Arn'] }, '/quarantine/*']] },
+            { 'Fn::Join': ['', [{ 'Fn::GetAtt': [data, 'Arn'] }, '/runs/*']] },
+          ],
         }),
         expect.objectContaining({ Action: 's3:ListBucket', Resource: { 'Fn::GetAtt': [data, 'Arn'] } }),
       ]),

@@ -4,12 +4,11 @@ import { join } from 'node:path';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadConfigFile } from '../../functions/common/config.ts';
-import type { IngestResult, ManifestEntryInput, RowCounts, Run } from '../../functions/common/contracts.ts';
+import type { RowCounts, Run } from '../../functions/common/contracts.ts';
 import { rejectedFileKeys } from '../../functions/common/keys.ts';
 import type { StoredRow } from '../../functions/common/rows.ts';
-import { readRunResults, writeManifest } from '../../functions/common/run-records.ts';
 import { type LocalStack, localCredentials, startLocalStack } from '../../local/stack.ts';
-import { IB_HEADER, ibLine, putSource, tableRows } from './files.ts';
+import { IB_HEADER, type IngestHandler, ibLine, ingestThroughHandler, putSource, tableRows } from './files.ts';
 
 /**
  * A corpus of bad and awkward exports, one small file each, run through the deployed
@@ -28,7 +27,7 @@ const run: Run = {
 };
 
 let stack: LocalStack;
-let handler: (event: ManifestEntryInput, context: typeof lambdaContext) => Promise<null>;
+let handler: IngestHandler;
 beforeAll(async () => {
   stack = await startLocalStack(mkdtempSync(join(tmpdir(), 'charlie-corpus-')));
   Object.assign(process.env, {
@@ -66,23 +65,9 @@ const counts = (partial: Partial<RowCounts>): RowCounts => ({
   ...partial,
 });
 
-/** Each case is a run of its own: a manifest of its one file, the result stored beside it. */
-let cases = 0;
-
 async function ingest(type: string, body: string | Buffer, name = `${type}.csv`, date = '2026-03-09') {
   const file = await putSource(stack, type, body, `${date}T15:00:00Z`, name, date);
-  const caseRun = { ...run, executionId: `${run.executionId}-${++cases}` };
-  const { s3 } = stack.clients;
-  const manifest = await writeManifest(s3, stack.resources.dataBucket, {
-    executionId: caseRun.executionId,
-    date: run.date,
-    files: [file],
-    undone: [],
-    ignored: [],
-  });
-  expect(await handler({ run: caseRun, manifest, index: 0 }, lambdaContext)).toBeNull();
-  const [result] = await readRunResults<IngestResult>(s3, manifest.bucket, caseRun, 'ingested');
-  if (!result) throw new Error(`no result stored for ${file.key}`);
+  const result = await ingestThroughHandler(stack, handler, run, file, lambdaContext);
   const { read, inserted, updated, unchanged, stale, rejected } = result.counts;
   expect(read).toBe(inserted + updated + unchanged + stale + rejected);
   // In time order (the sort key's lead), whatever shard each row went to.

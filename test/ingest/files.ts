@@ -2,9 +2,10 @@ import { createHash } from 'node:crypto';
 import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { paginateScan } from '@aws-sdk/lib-dynamodb';
-import type { SourceFile } from '../../functions/common/contracts.ts';
+import type { IngestResult, ManifestEntryInput, Run, SourceFile } from '../../functions/common/contracts.ts';
 import { rawKey, TABLE_KEY } from '../../functions/common/keys.ts';
 import type { StoredRow } from '../../functions/common/rows.ts';
+import { readRunResults, writeManifest } from '../../functions/common/run-records.ts';
 import type { LocalStack } from '../../local/stack.ts';
 
 export const IB_HEADER =
@@ -45,6 +46,39 @@ export async function putSource(
     attachmentName: name,
     origin: 'graph',
   };
+}
+
+/** The ingest Lambda handler, as its index exports it: a manifest entry in, nothing out. */
+export type IngestHandler = (event: ManifestEntryInput, context: never) => Promise<unknown>;
+
+let runsOfOneFile = 0;
+
+/**
+ * Ingests one file through the Lambda handler as the state machine calls it: a run of its own
+ * whose manifest lists that file, and the result read back from the run's records.
+ */
+export async function ingestThroughHandler(
+  stack: LocalStack,
+  handler: IngestHandler,
+  run: Run,
+  file: SourceFile,
+  context: object,
+): Promise<IngestResult> {
+  const caseRun = { ...run, executionId: `${run.executionId}-${++runsOfOneFile}` };
+  const { s3 } = stack.clients;
+  const manifest = await writeManifest(s3, stack.resources.dataBucket, {
+    executionId: caseRun.executionId,
+    date: run.date,
+    files: [file],
+    undone: [],
+    ignored: [],
+  });
+  if ((await handler({ run: caseRun, manifest, index: 0 }, context as never)) !== null) {
+    throw new Error('the ingest handler returned a payload: its result belongs in the run records');
+  }
+  const [result] = await readRunResults<IngestResult>(s3, manifest.bucket, caseRun, 'ingested');
+  if (!result) throw new Error(`no result stored for ${file.key}`);
+  return result;
 }
 
 /** A fresh, empty row table in the local DynamoDB, named after the test. */

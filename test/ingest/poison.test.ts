@@ -4,14 +4,14 @@ import { join } from 'node:path';
 import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadConfigFile } from '../../functions/common/config.ts';
-import type { IngestInput, IngestResult, Run, SourceFile } from '../../functions/common/contracts.ts';
+import type { IngestResult, Run, SourceFile } from '../../functions/common/contracts.ts';
 import { rejectsKey } from '../../functions/common/keys.ts';
 import { findQuarantined, releaseQuarantined } from '../../functions/common/quarantine.ts';
 import { TransientError } from '../../functions/common/retry.ts';
 import { CsvParser } from '../../functions/ingest/csv.ts';
 import { RowReader } from '../../functions/ingest/rows.ts';
 import { type LocalStack, localCredentials, startLocalStack } from '../../local/stack.ts';
-import { IB_HEADER, ibLine, putSource, tableRows } from './files.ts';
+import { IB_HEADER, type IngestHandler, ibLine, ingestThroughHandler, putSource, tableRows } from './files.ts';
 import { poisonCases } from './poison.ts';
 
 /**
@@ -31,7 +31,7 @@ const run: Run = {
 };
 
 let stack: LocalStack;
-let handler: (event: IngestInput, context: typeof lambdaContext) => Promise<IngestResult>;
+let handler: IngestHandler;
 beforeAll(async () => {
   stack = await startLocalStack(mkdtempSync(join(tmpdir(), 'charlie-poison-')));
   Object.assign(process.env, {
@@ -62,7 +62,7 @@ const lambdaContext = {
 const bucket = () => stack.resources.dataBucket;
 
 async function ingest(file: SourceFile): Promise<IngestResult> {
-  const result = await handler({ run, file }, lambdaContext);
+  const result = await ingestThroughHandler(stack, handler, run, file, lambdaContext);
   const { read, inserted, updated, unchanged, stale, rejected } = result.counts;
   expect(read).toBe(inserted + updated + unchanged + stale + rejected);
   return result;
