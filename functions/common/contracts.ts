@@ -71,6 +71,16 @@ export interface IgnoredMessage {
   messageId: string;
   subject: string;
   reason: string;
+  /**
+   * `intentional`: mail that is not an export (a newsletter, an inline image) or an export the
+   * run did not ask for; `suspicious`: what looks like an export but was left out (an
+   * export-shaped attachment from an unknown sender, an attachment over the size limit, an
+   * unknown CSV header, an unreadable message). Suspicious ones reach the email's attention
+   * block. Absent is read as suspicious.
+   */
+  severity?: 'intentional' | 'suspicious';
+  /** What to change so that such mail is collected, e.g. `add it or its domain to mailbox.senders`. */
+  fix?: string;
 }
 
 /** What collect counts while it reads the mailbox, saved mail and the agent inbox. */
