@@ -1,4 +1,4 @@
-import { type Duration, Stack, Validations } from 'aws-cdk-lib';
+import { type Duration, Size, Stack, Validations } from 'aws-cdk-lib';
 import { type IGrantable, type IPrincipal, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -24,6 +24,8 @@ export interface CharlieFunctionProps {
   /** Node.js flags beside `--enable-source-maps` (heap sizes), set through NODE_OPTIONS. */
   readonly nodeFlags?: readonly string[];
   readonly timeout: Duration;
+  /** Local disk (`/tmp`) in MiB, 512–10,240; set on every function so that none depends on a default. */
+  readonly ephemeralStorageMiB?: number;
   /**
    * Concurrent executions reserved for the function, which are also the most it runs at once:
    * for the public endpoints, so that a flood of requests is throttled there. None when null or
@@ -46,6 +48,12 @@ export const ESM_REQUIRE_BANNER =
 export function configDefine(config: Config): Record<string, string> {
   return { 'process.env.CHARLIE_CONFIG': JSON.stringify(JSON.stringify(config)) };
 }
+
+/**
+ * `/tmp` of the functions that keep little on disk: build's workbook (about 45 MB at a million
+ * rows) and ingest's streams fit many times over. Collect sets its own (lib/functions.ts).
+ */
+const DEFAULT_EPHEMERAL_MIB = 512;
 
 /** A pipeline Lambda with the defaults every stage shares: its own role, log group and bundling. */
 export class CharlieFunction extends Construct implements IGrantable {
@@ -77,6 +85,7 @@ export class CharlieFunction extends Construct implements IGrantable {
       architecture: Architecture.ARM_64,
       memorySize: props.memorySize,
       timeout: props.timeout,
+      ephemeralStorageSize: Size.mebibytes(props.ephemeralStorageMiB ?? DEFAULT_EPHEMERAL_MIB),
       ...(props.reservedConcurrency ? { reservedConcurrentExecutions: props.reservedConcurrency } : {}),
       role: this.role,
       logGroup: this.logGroup,

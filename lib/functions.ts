@@ -1,7 +1,6 @@
 import { type CfnElement, Duration, Stack, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { EmailIdentity } from 'aws-cdk-lib/aws-ses';
 import { Construct, type IConstruct } from 'constructs';
@@ -45,11 +44,9 @@ export class Functions extends Construct {
       description: 'Reads the mailbox, saved mail and the agent inbox; stores the day’s CSV files under raw/',
       memorySize: 512,
       timeout: Duration.minutes(5),
+      // Attachments are spooled to /tmp while hashed: one per message read at once must fit (1 GiB by default).
+      ephemeralStorageMiB: scratchMebibytes(config.mailbox.maxAttachmentBytes),
     });
-    // Attachments are spooled to /tmp while hashed: one per message read at once must fit (1 GiB by default).
-    (this.collect.function.node.defaultChild as CfnFunction).ephemeralStorage = {
-      size: scratchMebibytes(config.mailbox.maxAttachmentBytes),
-    };
     // The operator creates this secret before the first deploy; referenced by name, its value never passes through CDK.
     const graphSecret = Secret.fromSecretNameV2(this, 'GraphSecret', config.mailbox.secretName);
     graphSecret.grantRead(this.collect);

@@ -14,6 +14,7 @@ interface FunctionProperties {
   Handler: string;
   TracingConfig: { Mode: string };
   LoggingConfig: { LogGroup: unknown };
+  EphemeralStorage: { Size: number };
   Role: unknown;
   Environment: { Variables: Record<string, unknown> };
 }
@@ -49,6 +50,21 @@ describe('functions', () => {
   ] as const)('%s has %i MB and %i s', (stage, memory, timeout) => {
     expect(properties(stage).MemorySize).toBe(memory);
     expect(properties(stage).Timeout).toBe(timeout);
+  });
+
+  it.each([
+    ['collect', 1024],
+    ['ingest', 512],
+    ['build', 512],
+    ['deliver', 512],
+  ] as const)('%s has %i MiB of /tmp, set explicitly', (stage, mebibytes) => {
+    expect(properties(stage).EphemeralStorage).toEqual({ Size: mebibytes });
+  });
+
+  it('collect gets the /tmp its attachment size needs: one spooled attachment per message read at once', () => {
+    const big = synth(testConfig({ mailbox: { ...testConfig().mailbox, maxAttachmentBytes: 512 * 1024 * 1024 } }));
+    const collect = big.template.toJSON().Resources[logicalId(big.stack.functions.collect.function)];
+    expect(collect.Properties.EphemeralStorage).toEqual({ Size: 8 * 512 + 512 });
   });
 
   it.each(stages)('%s logs to its own log group kept 90 days', (stage) => {
