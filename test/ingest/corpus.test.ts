@@ -1,14 +1,11 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadConfigFile } from '../../functions/common/config.ts';
 import type { RowCounts, Run } from '../../functions/common/contracts.ts';
 import { rejectedFileKeys } from '../../functions/common/keys.ts';
 import type { StoredRow } from '../../functions/common/rows.ts';
-import { type LocalStack, localCredentials, startLocalStack } from '../../local/stack.ts';
-import { IB_HEADER, type IngestHandler, ibLine, ingestThroughHandler, putSource, tableRows } from './files.ts';
+import type { LocalStack } from '../../local/stack.ts';
+import { IB_HEADER, type IngestHandlerOnStack, ibLine, putSource, startIngestHandler, tableRows } from './files.ts';
 
 /**
  * A corpus of bad and awkward exports, one small file each, run through the deployed
@@ -27,32 +24,11 @@ const run: Run = {
 };
 
 let stack: LocalStack;
-let handler: IngestHandler;
+let ingestWithHandler: IngestHandlerOnStack['ingest'];
 beforeAll(async () => {
-  stack = await startLocalStack(mkdtempSync(join(tmpdir(), 'charlie-corpus-')));
-  Object.assign(process.env, {
-    CHARLIE_CONFIG: JSON.stringify(config),
-    DATA_BUCKET: stack.resources.dataBucket,
-    REPORTS_BUCKET: stack.resources.reportsBucket,
-    TABLE_NAME: stack.resources.table,
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: localCredentials.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: localCredentials.secretAccessKey,
-    AWS_ENDPOINT_URL_S3: stack.endpoints.s3,
-    AWS_ENDPOINT_URL_DYNAMODB: stack.endpoints.dynamodb,
-  });
-  ({ handler } = await import('../../functions/ingest/index.ts'));
+  ({ stack, ingest: ingestWithHandler } = await startIngestHandler('corpus', config));
 });
 afterAll(async () => stack.stop());
-
-const lambdaContext = {
-  functionName: 'charlie-ingest',
-  functionVersion: '$LATEST',
-  invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:charlie-ingest',
-  memoryLimitInMB: '1024',
-  awsRequestId: 'corpus',
-  getRemainingTimeInMillis: () => 300_000,
-};
 
 const counts = (partial: Partial<RowCounts>): RowCounts => ({
   read: 0,
@@ -67,7 +43,7 @@ const counts = (partial: Partial<RowCounts>): RowCounts => ({
 
 async function ingest(type: string, body: string | Buffer, name = `${type}.csv`, date = '2026-03-09') {
   const file = await putSource(stack, type, body, `${date}T15:00:00Z`, name, date);
-  const result = await ingestThroughHandler(stack, handler, run, file, lambdaContext);
+  const result = await ingestWithHandler(run, file);
   const { read, inserted, updated, unchanged, stale, rejected } = result.counts;
   expect(read).toBe(inserted + updated + unchanged + stale + rejected);
   // In time order (the sort key's lead), whatever shard each row went to.

@@ -1,12 +1,16 @@
 import { createHash } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { paginateScan } from '@aws-sdk/lib-dynamodb';
+import type { Config } from '../../functions/common/config.ts';
 import type { IngestResult, ManifestEntryInput, Run, SourceFile } from '../../functions/common/contracts.ts';
 import { rawKey, TABLE_KEY } from '../../functions/common/keys.ts';
 import type { StoredRow } from '../../functions/common/rows.ts';
 import { readRunResults, writeManifest } from '../../functions/common/run-records.ts';
-import type { LocalStack } from '../../local/stack.ts';
+import { type LocalStack, localCredentials, startLocalStack } from '../../local/stack.ts';
 
 export const IB_HEADER =
   'Interval Start,Interval End,Interval Complete,Filters,Media Type,Agent Id,Agent Name,Handle,Avg Handle';
@@ -48,37 +52,62 @@ export async function putSource(
   };
 }
 
-/** The ingest Lambda handler, as its index exports it: a manifest entry in, nothing out. */
-export type IngestHandler = (event: ManifestEntryInput, context: never) => Promise<unknown>;
+/** The ingest Lambda handler on a local stack: one file ingested as the state machine asks for it. */
+export interface IngestHandlerOnStack {
+  stack: LocalStack;
+  ingest(run: Run, file: SourceFile): Promise<IngestResult>;
+}
 
 let runsOfOneFile = 0;
 
 /**
- * Ingests one file through the Lambda handler as the state machine calls it: a run of its own
- * whose manifest lists that file, and the result read back from the run's records.
+ * Starts a local stack and imports the ingest Lambda handler (functions/ingest/index.ts)
+ * configured by its environment, as in AWS. Each ingest is a run of its own whose manifest
+ * lists the one file, and its result is read back from the run's records.
  */
-export async function ingestThroughHandler(
-  stack: LocalStack,
-  handler: IngestHandler,
-  run: Run,
-  file: SourceFile,
-  context: object,
-): Promise<IngestResult> {
-  const caseRun = { ...run, executionId: `${run.executionId}-${++runsOfOneFile}` };
-  const { s3 } = stack.clients;
-  const manifest = await writeManifest(s3, stack.resources.dataBucket, {
-    executionId: caseRun.executionId,
-    date: run.date,
-    files: [file],
-    undone: [],
-    ignored: [],
+export async function startIngestHandler(name: string, config: Config): Promise<IngestHandlerOnStack> {
+  const stack = await startLocalStack(mkdtempSync(join(tmpdir(), `charlie-${name}-`)));
+  Object.assign(process.env, {
+    CHARLIE_CONFIG: JSON.stringify(config),
+    DATA_BUCKET: stack.resources.dataBucket,
+    REPORTS_BUCKET: stack.resources.reportsBucket,
+    TABLE_NAME: stack.resources.table,
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: localCredentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: localCredentials.secretAccessKey,
+    AWS_ENDPOINT_URL_S3: stack.endpoints.s3,
+    AWS_ENDPOINT_URL_DYNAMODB: stack.endpoints.dynamodb,
   });
-  if ((await handler({ run: caseRun, manifest, index: 0 }, context as never)) !== null) {
-    throw new Error('the ingest handler returned a payload: its result belongs in the run records');
-  }
-  const [result] = await readRunResults<IngestResult>(s3, manifest.bucket, caseRun, 'ingested');
-  if (!result) throw new Error(`no result stored for ${file.key}`);
-  return result;
+  const { handler } = await import('../../functions/ingest/index.ts');
+  const context = {
+    functionName: 'charlie-ingest',
+    functionVersion: '$LATEST',
+    invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:charlie-ingest',
+    memoryLimitInMB: '1024',
+    awsRequestId: name,
+    getRemainingTimeInMillis: () => 300_000,
+  };
+  return {
+    stack,
+    async ingest(run, file) {
+      const caseRun = { ...run, executionId: `${run.executionId}-${++runsOfOneFile}` };
+      const { s3 } = stack.clients;
+      const manifest = await writeManifest(s3, stack.resources.dataBucket, {
+        executionId: caseRun.executionId,
+        date: run.date,
+        files: [file],
+        undone: [],
+        ignored: [],
+      });
+      const entry: ManifestEntryInput = { run: caseRun, manifest, index: 0 };
+      if ((await handler(entry, context as never)) !== null) {
+        throw new Error('the ingest handler returned a payload: its result belongs in the run records');
+      }
+      const [result] = await readRunResults<IngestResult>(s3, manifest.bucket, caseRun, 'ingested');
+      if (!result) throw new Error(`no result stored for ${file.key}`);
+      return result;
+    },
+  };
 }
 
 /** A fresh, empty row table in the local DynamoDB, named after the test. */

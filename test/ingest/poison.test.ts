@@ -1,6 +1,3 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadConfigFile } from '../../functions/common/config.ts';
@@ -10,8 +7,8 @@ import { findQuarantined, releaseQuarantined } from '../../functions/common/quar
 import { TransientError } from '../../functions/common/retry.ts';
 import { CsvParser } from '../../functions/ingest/csv.ts';
 import { RowReader } from '../../functions/ingest/rows.ts';
-import { type LocalStack, localCredentials, startLocalStack } from '../../local/stack.ts';
-import { IB_HEADER, type IngestHandler, ibLine, ingestThroughHandler, putSource, tableRows } from './files.ts';
+import type { LocalStack } from '../../local/stack.ts';
+import { IB_HEADER, type IngestHandlerOnStack, ibLine, putSource, startIngestHandler, tableRows } from './files.ts';
 import { poisonCases } from './poison.ts';
 
 /**
@@ -31,38 +28,17 @@ const run: Run = {
 };
 
 let stack: LocalStack;
-let handler: IngestHandler;
+let ingestWithHandler: IngestHandlerOnStack['ingest'];
 beforeAll(async () => {
-  stack = await startLocalStack(mkdtempSync(join(tmpdir(), 'charlie-poison-')));
-  Object.assign(process.env, {
-    CHARLIE_CONFIG: JSON.stringify(config),
-    DATA_BUCKET: stack.resources.dataBucket,
-    REPORTS_BUCKET: stack.resources.reportsBucket,
-    TABLE_NAME: stack.resources.table,
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: localCredentials.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: localCredentials.secretAccessKey,
-    AWS_ENDPOINT_URL_S3: stack.endpoints.s3,
-    AWS_ENDPOINT_URL_DYNAMODB: stack.endpoints.dynamodb,
-  });
-  ({ handler } = await import('../../functions/ingest/index.ts'));
+  ({ stack, ingest: ingestWithHandler } = await startIngestHandler('poison', config));
 });
 afterAll(async () => stack.stop());
 afterEach(() => vi.restoreAllMocks());
 
-const lambdaContext = {
-  functionName: 'charlie-ingest',
-  functionVersion: '$LATEST',
-  invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:charlie-ingest',
-  memoryLimitInMB: '1024',
-  awsRequestId: 'poison',
-  getRemainingTimeInMillis: () => 300_000,
-};
-
 const bucket = () => stack.resources.dataBucket;
 
 async function ingest(file: SourceFile): Promise<IngestResult> {
-  const result = await ingestThroughHandler(stack, handler, run, file, lambdaContext);
+  const result = await ingestWithHandler(run, file);
   const { read, inserted, updated, unchanged, stale, rejected } = result.counts;
   expect(read).toBe(inserted + updated + unchanged + stale + rejected);
   return result;
