@@ -472,16 +472,21 @@ function flagNumber(raw: string, number: (raw: string) => number | string): numb
 export type DecimalReading = '.' | ',' | 'either';
 
 /**
- * How a file's numbers are read. The export's `decimal` setting decides, `.` or `,`. With
- * `auto`, a `,`-delimited file has decimal points: an unquoted comma there separates fields.
- * A `;`- or tab-delimited file whose first rows (`decimalSampleRows`) show decimal points (`9.0`, `900806.5`) and no comma in a number also has decimal points, so
- * that its `523.667` is not taken for thousands. Any other `;`- or tab-delimited file is
- * read `either`: a comma in a number is its decimal mark, and a number whose points could
- * as well separate thousands (`1.234`) is rejected as ambiguous.
+ * Data rows from a file's start that `decimalReading` looks at, read ahead of storing any:
+ * an export writes its decimal mark in nearly every row (`1.0`, `9,0`), and a hundred rows are little to hold.
  */
-/** Data rows from a file's start that `decimalReading` looks at: enough for a number with a decimal mark, few enough to hold. */
 export const decimalSampleRows = 100;
 
+/**
+ * How a file's numbers are read. The export's `decimal` setting decides, `.` or `,`. With
+ * `auto`, a `,`-delimited file has decimal points: an unquoted comma there separates fields.
+ * A `;`- or tab-delimited file whose first rows show decimal points (`9.0`, `900806.5`) and
+ * no comma in a number also has decimal points, so that its `523.667` is not taken for
+ * thousands. Any other `;`- or tab-delimited file is read `either`: a comma in a number is
+ * its decimal mark, and a number whose points could as well separate thousands (`1.234`) is
+ * rejected as ambiguous. The first rows are the same however the file's bytes arrive, so
+ * every read of a file (a rerun, an undo) reads its numbers alike.
+ */
 export function decimalReading(
   setting: DecimalSetting,
   delimiter: Delimiter,
@@ -495,7 +500,7 @@ export function decimalReading(
   for (const record of firstRows.slice(0, decimalSampleRows)) {
     if (record.malformed || record.cells.length !== layout.width) continue;
     for (const index of numbers) {
-      const raw = (record.cells[index] as string).trim();
+      const raw = trimmed(record.cells[index] as string);
       if (raw.includes(',')) return 'either';
       if (raw.includes('.') && !THOUSANDS.test(raw)) points = true;
     }
