@@ -118,7 +118,8 @@ async function parsePart(path: string, rows: number): Promise<Record<string, num
         const layout = layoutHeader(record.cells, spec, config);
         if (!('layout' in layout)) throw new Error(layout.rejected);
         const file = sourceFile(path, bytes, 'f'.repeat(64), '2026-03-09T23:00:00Z', 'bench');
-        reader = new RowReader(layout.layout, config.timeZone, config.storage.shards, rowBounds({ run, file }));
+        // The generated files are comma-delimited: their numbers have decimal points.
+        reader = new RowReader(layout.layout, config.timeZone, config.storage.shards, rowBounds({ run, file }), '.');
         toVersion = versionMaker({ run, file }, layout.layout, new Date().toISOString(), config.storage.keepDays);
         continue;
       }

@@ -40,6 +40,10 @@ const tabName = z
 export const valueKinds = ['datetime', 'duration_ms', 'count', 'flag', 'text'] as const;
 export type ValueKind = (typeof valueKinds)[number];
 
+/** How an export writes the decimal mark of its numbers. */
+export const decimalSettings = ['auto', '.', ','] as const;
+export type DecimalSetting = (typeof decimalSettings)[number];
+
 const columnSchema = z.object({
   name: z.string().min(1),
   kind: z.enum(valueKinds),
@@ -68,6 +72,12 @@ export const exportSchema = z
       .default('A'),
     /** More columns shown to the right of the operator's, e.g. `Interval Start`, `Agent Id`. */
     extraColumns: z.array(z.string()).default([]),
+    /**
+     * The decimal mark of the export's numbers: `.`, `,` (with `.` between thousands, `1.234,5`),
+     * or `auto`: `,` only where the file's delimiter is `;` or tab, so that a comma cannot
+     * separate fields (functions/ingest/rows.ts `decimalReading`).
+     */
+    decimal: z.enum(decimalSettings).default('auto'),
     /** Matching rules for mail: case-insensitive regular expressions. */
     match: z.object({
       subject: regexSource.optional(),

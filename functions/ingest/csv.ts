@@ -46,11 +46,16 @@ export class CsvParser {
   private pending = '';
   /** Line number where `pending` starts. */
   private line = 1;
-  private delimiter: Delimiter | undefined;
+  private detected: Delimiter | undefined;
   /** How far from its start `pending` is known to hold no line feed: text is searched once, however it arrives. */
   private searched = 0;
   /** Set while the rest of an over-long line is being skipped: the text up to its line feed is dropped. */
   private skipping = false;
+
+  /** The delimiter detected from the header line; undefined until the header line is read. */
+  get delimiter(): Delimiter | undefined {
+    return this.detected;
+  }
 
   /** The records completed by this chunk. */
   push(chunk: string): CsvRecord[] {
@@ -61,16 +66,16 @@ export class CsvParser {
       return this.push(chunk.slice(end + 1));
     }
     this.pending = this.pending === '' ? chunk : this.pending + chunk;
-    if (this.delimiter === undefined) {
+    if (this.detected === undefined) {
       const end = this.pending.indexOf('\n', this.searched);
       if (end < 0) {
         if (this.pending.length <= maxRecordChars) {
           this.searched = this.pending.length;
           return [];
         }
-        this.delimiter = detectDelimiter(this.pending.slice(0, overlongHeadChars));
+        this.detected = detectDelimiter(this.pending.slice(0, overlongHeadChars));
       } else {
-        this.delimiter = detectDelimiter(this.pending.slice(0, end));
+        this.detected = detectDelimiter(this.pending.slice(0, end));
       }
     }
     return this.parse(false);
@@ -79,13 +84,13 @@ export class CsvParser {
   /** The records left when the text ends (a last line without a line break). */
   end(): CsvRecord[] {
     if (this.pending === '') return [];
-    this.delimiter ??= detectDelimiter(this.pending);
+    this.detected ??= detectDelimiter(this.pending);
     return this.parse(true);
   }
 
   private parse(final: boolean): CsvRecord[] {
     const text = this.pending;
-    const delimiter = this.delimiter as Delimiter;
+    const delimiter = this.detected as Delimiter;
     const records: CsvRecord[] = [];
     const length = text.length;
     let pos = 0;
@@ -252,15 +257,28 @@ function readQuotedRecord(
   }
 }
 
-/** Parses decoded text chunks into records, streaming. */
-export async function* parseCsv(text: AsyncIterable<string>): AsyncGenerator<CsvRecord[]> {
-  const parser = new CsvParser();
+/** Parses decoded text chunks into records, streaming; `parser` tells the delimiter it found. */
+export async function* parseCsv(text: AsyncIterable<string>, parser = new CsvParser()): AsyncGenerator<CsvRecord[]> {
   for await (const chunk of text) {
     const records = parser.push(chunk);
     if (records.length > 0) yield records;
   }
   const rest = parser.end();
   if (rest.length > 0) yield rest;
+}
+
+/**
+ * The first `count` records of a stream of batches (all of them, if fewer), read at once:
+ * however the bytes arrived, the same records. The batches after them are left to iterate.
+ */
+export async function readAhead(batches: AsyncIterator<CsvRecord[]>, count: number): Promise<CsvRecord[]> {
+  const records: CsvRecord[] = [];
+  while (records.length < count) {
+    const next = await batches.next();
+    if (next.done) break;
+    records.push(...next.value);
+  }
+  return records;
 }
 
 const utf8 = new TextEncoder();

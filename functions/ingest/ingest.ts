@@ -12,7 +12,7 @@ import { logger } from '../common/observability.ts';
 import { findQuarantined, quarantine } from '../common/quarantine.ts';
 import { isTransientAwsError, TransientError } from '../common/retry.ts';
 import type { RowLineage } from '../common/rows.ts';
-import { type CsvRecord, formatCsvRow, parseCsv } from './csv.ts';
+import { CsvParser, type CsvRecord, formatCsvRow, parseCsv, readAhead } from './csv.ts';
 import {
   decodeChunks,
   type Encoding,
@@ -23,6 +23,8 @@ import {
 } from './decode.ts';
 import { type LeaseOptions, withLeases } from './lease.ts';
 import {
+  decimalReading,
+  decimalSampleRows,
   type HeaderLayout,
   isBlank,
   layoutHeader,
@@ -130,10 +132,11 @@ async function readFile(input: IngestInput, deps: IngestDeps, counts: RowCounts)
   const { file } = input;
   const spec = exportSpec(deps.config, file.type);
   const source = await openDecoded(deps.s3, file.bucket, file.key);
-  const batches = parseCsv(decodeChunks(source.chunks, source.encoding));
+  const parser = new CsvParser();
+  const batches = parseCsv(decodeChunks(source.chunks, source.encoding), parser);
 
-  const first = await batches.next();
-  const records = first.done ? [] : first.value;
+  // The header and the rows that settle how the file's numbers are read.
+  const records = await readAhead(batches, 1 + decimalSampleRows);
   const header = records.shift();
   const layout = header ? layoutHeader(header.cells, spec, deps.config) : ({ rejected: 'the file is empty' } as const);
   if ('rejected' in layout) {
@@ -143,7 +146,13 @@ async function readFile(input: IngestInput, deps: IngestDeps, counts: RowCounts)
     return { key: file.key, type: file.type, counts, fileRejected: layout.rejected };
   }
 
-  const reader = new RowReader(layout.layout, deps.config.timeZone, deps.config.storage.shards, rowBounds(input));
+  const reader = new RowReader(
+    layout.layout,
+    deps.config.timeZone,
+    deps.config.storage.shards,
+    rowBounds(input),
+    decimalReading(spec.decimal, parser.delimiter ?? ',', layout.layout, records),
+  );
   const toVersion = versionMaker(
     input,
     layout.layout,

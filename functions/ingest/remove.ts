@@ -3,11 +3,11 @@ import type { IngestInput, RemoveResult } from '../common/contracts.ts';
 import { exportSpec } from '../common/exports.ts';
 import { rowPartition, TABLE_KEY } from '../common/keys.ts';
 import { backoffDelay, isTransientAwsError, retry, sleep, TransientError } from '../common/retry.ts';
-import { parseCsv } from './csv.ts';
+import { CsvParser, type CsvRecord, parseCsv, readAhead } from './csv.ts';
 import { decodeChunks } from './decode.ts';
 import { type IngestDeps, openDecoded, rowBounds } from './ingest.ts';
 import { type Leases, withLeases } from './lease.ts';
-import { layoutHeader, type RowOutcome, RowReader } from './rows.ts';
+import { decimalReading, decimalSampleRows, layoutHeader, type RowOutcome, RowReader } from './rows.ts';
 
 interface RowKey {
   pk: string;
@@ -39,18 +39,25 @@ export async function removeFileRows(input: IngestInput, deps: IngestDeps): Prom
       for (const key of keys.values()) await leases.hold(key.date, file.type);
       result.removed += await removeBatch([...keys.values()], file.key, deps, leases);
     };
-    let reader: RowReader | undefined;
     let pending = new Map<string, RowKey>();
     const source = await openDecoded(deps.s3, file.bucket, file.key);
-    for await (const batch of parseCsv(decodeChunks(source.chunks, source.encoding))) {
+    const parser = new CsvParser();
+    const batches = parseCsv(decodeChunks(source.chunks, source.encoding), parser);
+    const records = await readAhead(batches, 1 + decimalSampleRows);
+    const header = records.shift();
+    const layout = header ? layoutHeader(header.cells, spec, deps.config) : undefined;
+    // A file rejected whole stored nothing, so there is nothing to take out.
+    if (!layout || 'rejected' in layout) return result;
+    // Numbers are read as ingest read them, from the same first rows: the same identities.
+    const reader = new RowReader(
+      layout.layout,
+      deps.config.timeZone,
+      deps.config.storage.shards,
+      rowBounds(input),
+      decimalReading(spec.decimal, parser.delimiter ?? ',', layout.layout, records),
+    );
+    const take = async (batch: readonly CsvRecord[]) => {
       for (const record of batch) {
-        if (!reader) {
-          const header = layoutHeader(record.cells, spec, deps.config);
-          // A file rejected whole stored nothing, so there is nothing to take out.
-          if ('rejected' in header) return result;
-          reader = new RowReader(header.layout, deps.config.timeZone, deps.config.storage.shards, rowBounds(input));
-          continue;
-        }
         if (record.malformed) continue;
         const outcome = readRow(reader, record.cells);
         if (outcome.kind !== 'row') continue;
@@ -63,7 +70,9 @@ export async function removeFileRows(input: IngestInput, deps: IngestDeps): Prom
           pending = new Map();
         }
       }
-    }
+    };
+    await take(records);
+    for await (const batch of batches) await take(batch);
     if (pending.size > 0) await flush(pending);
     return result;
   });

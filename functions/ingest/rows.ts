@@ -1,9 +1,10 @@
 import { hash } from 'node:crypto';
-import type { Config, ExportSpec, ValueKind } from '../common/config.ts';
+import type { Config, DecimalSetting, ExportSpec, ValueKind } from '../common/config.ts';
 import { normaliseHeader, recogniseTypeFromHeader } from '../common/exports.ts';
 import { rowSortKey } from '../common/keys.ts';
 import type { CellValue } from '../common/rows.ts';
 import { addDays, instantToIso, localToInstant, offsetMinutes } from '../common/time.ts';
+import type { CsvRecord, Delimiter } from './csv.ts';
 
 /** Where each configured column sits in a file's header, and the extra columns kept. */
 export interface HeaderLayout {
@@ -231,6 +232,8 @@ export class RowReader {
   private readonly latestDate: string;
   /** The estimated bytes of a row's item spent whatever its text (see `fixedValueBytes`). */
   private readonly fixedBytes: number;
+  /** A number cell's value, or why it is not one, read with the file's decimal mark. */
+  private readonly number: (raw: string) => number | string;
 
   /** Builds a row's values object with one literal, so that every row gets the same shape at once. */
   private readonly valuesOf: (typed: CellValue[]) => Record<string, CellValue>;
@@ -240,6 +243,7 @@ export class RowReader {
     private readonly timeZone: string,
     private readonly shards: number,
     private readonly bounds: RowBounds,
+    reading: DecimalReading,
   ) {
     const fields = layout.names.map((name, i) => `${JSON.stringify(name)}: typed[${i}]`);
     this.valuesOf = new Function('typed', `return { ${fields.join(', ')} };`) as RowReader['valuesOf'];
@@ -247,6 +251,7 @@ export class RowReader {
     this.earliestDate = addDays(bounds.businessDate, -ROW_LIMITS.daysFromBusinessDate);
     this.latestDate = addDays(bounds.businessDate, ROW_LIMITS.daysFromBusinessDate);
     this.fixedBytes = fixedValueBytes(layout);
+    this.number = reading === '.' ? decimal : reading === ',' ? commaDecimal : eitherDecimal;
   }
 
   /** One record as a typed row, or why it cannot be stored. */
@@ -284,6 +289,7 @@ export class RowReader {
     const { names, kinds, indexes, dateIndex } = layout;
     const count = names.length;
     const typed = this.typed;
+    const number = this.number;
     let dateTime: LocalTime | undefined;
     let ambiguous = false;
     for (let i = 0; i < count; i++) {
@@ -312,7 +318,7 @@ export class RowReader {
           break;
         }
         case 'duration_ms': {
-          const n = decimal(raw);
+          const n = number(raw);
           if (typeof n === 'string') return rejected(names[i], n, raw);
           if (n < 0) return rejected(names[i], 'negative', raw);
           if (n > ROW_LIMITS.maxDurationMs) return rejected(names[i], 'over 366 days', raw);
@@ -321,7 +327,7 @@ export class RowReader {
           break;
         }
         case 'count': {
-          const n = decimal(raw);
+          const n = number(raw);
           if (typeof n === 'string') return rejected(names[i], n, raw);
           if (!Number.isInteger(n)) return rejected(names[i], 'not a whole number', raw);
           if (n < 0) return rejected(names[i], 'negative', raw);
@@ -330,7 +336,7 @@ export class RowReader {
           break;
         }
         case 'flag': {
-          const n = raw === '1.0' || raw === '1' ? 1 : raw === '0.0' || raw === '0' ? 0 : flagNumber(raw);
+          const n = raw === '1.0' || raw === '1' ? 1 : raw === '0.0' || raw === '0' ? 0 : flagNumber(raw, number);
           if (n !== 0 && n !== 1) return rejected(names[i], 'not 0 or 1', raw);
           typed[i] = n === 1;
           break;
@@ -452,11 +458,80 @@ function trimmed(cell: string): string {
   return first > 32 && first < 127 && last > 32 && last < 127 ? cell : cell.trim();
 }
 
-function flagNumber(raw: string): number {
-  if (/^true$/i.test(raw)) return 1;
-  if (/^false$/i.test(raw)) return 0;
-  const n = decimal(raw);
-  return typeof n === 'string' ? Number.NaN : n;
+function flagNumber(raw: string, number: (raw: string) => number | string): number {
+  const n = number(raw);
+  if (typeof n === 'number') return n;
+  return /^true$/i.test(raw) ? 1 : /^false$/i.test(raw) ? 0 : Number.NaN;
+}
+
+/**
+ * How the numbers of a file are read: with a decimal point; with a decimal comma, points
+ * only between thousands (`1.234,5`); or `either`, each number by its own marks (see
+ * `eitherDecimal`).
+ */
+export type DecimalReading = '.' | ',' | 'either';
+
+/**
+ * Data rows from a file's start that `decimalReading` looks at, read ahead of storing any:
+ * an export writes its decimal mark in nearly every row (`1.0`, `9,0`), and a hundred rows are little to hold.
+ */
+export const decimalSampleRows = 100;
+
+/**
+ * How a file's numbers are read. The export's `decimal` setting decides, `.` or `,`. With
+ * `auto`, a `,`-delimited file has decimal points: an unquoted comma there separates fields.
+ * A `;`- or tab-delimited file whose first rows show decimal points (`9.0`, `900806.5`) and
+ * no comma in a number also has decimal points, so that its `523.667` is not taken for
+ * thousands. Any other `;`- or tab-delimited file is read `either`: a comma in a number is
+ * its decimal mark, and a number whose points could as well separate thousands (`1.234`) is
+ * rejected as ambiguous. The first rows are the same however the file's bytes arrive, so
+ * every read of a file (a rerun, an undo) reads its numbers alike.
+ */
+export function decimalReading(
+  setting: DecimalSetting,
+  delimiter: Delimiter,
+  layout: HeaderLayout,
+  firstRows: readonly CsvRecord[],
+): DecimalReading {
+  if (setting !== 'auto') return setting;
+  if (delimiter === ',') return '.';
+  const numbers = layout.indexes.filter((_, i) => layout.kinds[i] !== 'text' && layout.kinds[i] !== 'datetime');
+  let points = false;
+  for (const record of firstRows.slice(0, decimalSampleRows)) {
+    if (record.malformed || record.cells.length !== layout.width) continue;
+    for (const index of numbers) {
+      const raw = trimmed(record.cells[index] as string);
+      if (raw.includes(',')) return 'either';
+      if (raw.includes('.') && !THOUSANDS.test(raw)) points = true;
+    }
+  }
+  return points ? '.' : 'either';
+}
+
+/** Points between groups of three digits: thousands, or a decimal point, as `1.234` may be either. */
+const THOUSANDS = /^[+-]?\d{1,3}(?:\.\d{3})+$/;
+
+/** The problem of a number that a decimal point and a thousands separator read differently. */
+const AMBIGUOUS = 'ambiguous number';
+
+/** A number with a decimal comma: points, if any, separate the thousands of its whole part (`1.234,5`). */
+function commaDecimal(raw: string): number | string {
+  const comma = raw.indexOf(',');
+  if (raw.indexOf('.') < 0) return decimal(comma < 0 ? raw : raw.replace(',', '.'));
+  const whole = comma < 0 ? raw : raw.slice(0, comma);
+  if (!THOUSANDS.test(whole)) return 'not a number with a decimal comma';
+  const digits = whole.replaceAll('.', '');
+  return decimal(comma < 0 ? digits : `${digits}.${raw.slice(comma + 1)}`);
+}
+
+/**
+ * A number read by its own marks: with a comma, a decimal comma (`9,0`, `1.234,5`); without
+ * one, a decimal point (`900806.5`), unless its points could as well separate thousands.
+ */
+function eitherDecimal(raw: string): number | string {
+  if (raw.indexOf(',') >= 0) return commaDecimal(raw);
+  if (raw.indexOf('.') >= 0 && THOUSANDS.test(raw)) return AMBIGUOUS;
+  return decimal(raw);
 }
 
 const ZERO_CODE = 48;
@@ -490,7 +565,9 @@ function fixedValueBytes(layout: HeaderLayout): number {
 }
 
 function rejected(column: string | undefined, problem: string, raw: string): RowOutcome {
-  return { kind: 'rejected', reason: `${column}: ${problem}: ${raw.length > 40 ? `${raw.slice(0, 40)}…` : raw}` };
+  const shown = raw.length > 40 ? `${raw.slice(0, 40)}…` : raw;
+  const fix = problem === AMBIGUOUS ? ' (decimal point or thousands separator?) — set exports[].decimal' : '';
+  return { kind: 'rejected', reason: `${column}: ${problem}: ${shown}${fix}` };
 }
 
 function localTime(instant: number, timeZone: string): LocalTime {

@@ -101,9 +101,24 @@ describe('configuration', () => {
       (c: typeof raw) => (c.exports[2].match.attachment = '(['),
       /exports\[2\]\.match\.attachment: not a valid regular/,
     ],
+    [
+      'decimal mark',
+      (c: typeof raw) => (c.exports[3].decimal = ';'),
+      /exports\[3\]\.decimal: Invalid option: expected one of "auto"\|"\."\|","/,
+    ],
   ])('names the bad field: %s', (_name, change, message) => {
     expect(() => parseConfig(withChange(change))).toThrow(ConfigError);
     expect(() => parseConfig(withChange(change))).toThrow(message);
+  });
+
+  it("reads each export's decimal mark as auto unless set to . or ,", () => {
+    const config = parseConfig(
+      withChange((c) => {
+        c.exports[0].decimal = ',';
+        c.exports[1].decimal = '.';
+      }),
+    );
+    expect(config.exports.map((e) => e.decimal)).toEqual([',', '.', 'auto', 'auto', 'auto', 'auto', 'auto']);
   });
 
   it('takes a tab of 26 characters, any case and punctuation Excel allows', () => {

@@ -6,6 +6,7 @@ import {
   formatCsvRow,
   maxRecordChars,
   parseCsv,
+  readAhead,
 } from '../../functions/ingest/csv.ts';
 import { decodeChunks, readsAsUtf8, scanUtf8 } from '../../functions/ingest/decode.ts';
 
@@ -205,6 +206,26 @@ describe('scanUtf8 and readsAsUtf8', () => {
     for (const bytes of cases) {
       const replaced = [...new TextDecoder().decode(bytes)].filter((c) => c === '\uFFFD').length;
       expect((await scan(bytes)).invalid).toBe(replaced);
+    }
+  });
+});
+
+describe('readAhead', () => {
+  it('reads the same first records however the text arrives, tells the delimiter, and leaves the rest to iterate', async () => {
+    const lines = ['a;b', ...Array.from({ length: 30 }, (_, i) => `${i};${i},5`)];
+    const text = `${lines.join('\r\n')}\r\n`;
+    for (const size of [1, 5, 64, text.length]) {
+      async function* pieces() {
+        for (let i = 0; i < text.length; i += size) yield text.slice(i, i + size);
+      }
+      const parser = new CsvParser();
+      const batches = parseCsv(pieces(), parser);
+      const first = await readAhead(batches, 11);
+      expect(parser.delimiter).toBe(';');
+      expect(first.slice(0, 11).map((record) => record.cells)).toEqual(lines.slice(0, 11).map((l) => l.split(';')));
+      const rest: CsvRecord[] = [];
+      for await (const batch of batches) rest.push(...batch);
+      expect([...first, ...rest].map((record) => record.line)).toEqual(lines.map((_, i) => i + 1));
     }
   });
 });

@@ -83,6 +83,22 @@ describe('taking an undone file out', () => {
     expect((await day.remove(bad)).removed).toBe(0);
   });
 
+  it('reads a decimal-comma file as ingest read it, past its first rows, and takes every row out', async () => {
+    const lines = Array.from({ length: 2_000 }, (_, i) =>
+      ibLine(8 + (i % 12), `comma-${i}`, 'José Peña', i, 1000)
+        .replaceAll(',', ';')
+        .replace(/;(Initial Direction: [^;]*; Queue: [^;]*);/, ';"$1";')
+        .replace(/;(\d+)\.0;1000$/, ';$1,0;1.234,5'),
+    );
+    const header = IB_HEADER.replaceAll(',', ';');
+    const file = await putSource(stack, 'IB_Calls', `${[header, ...lines].join('\r\n')}\r\n`, '2026-03-09T15:00:00Z');
+    const day = await freshTable();
+    expect((await day.ingest(file)).counts).toMatchObject({ read: 2_000, inserted: 2_000, rejected: 0 });
+    expect((await day.rows()).map((row) => row.values['Avg Handle'])).toEqual(lines.map(() => 1234.5));
+    expect(await day.remove(file)).toEqual({ key: file.key, type: 'IB_Calls', read: 2_000, removed: 2_000 });
+    expect(await day.rows()).toEqual([]);
+  });
+
   it('leaves a row that another file replaced between the read and the delete', async () => {
     const file = await putSource(
       stack,

@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfigFile } from '../../functions/common/config.ts';
 import { exportSpec } from '../../functions/common/exports.ts';
+import type { CsvRecord } from '../../functions/ingest/csv.ts';
 import {
+  type DecimalReading,
+  decimalReading,
+  decimalSampleRows,
   type HeaderLayout,
   layoutHeader,
   type ParsedRow,
@@ -36,7 +40,7 @@ describe('layoutHeader', () => {
   it('matches columns ignoring case and surrounding spaces, in any order, and keeps extra columns', () => {
     const header =
       ' agent id ,INTERVAL START,Interval End,interval complete,Filters,Media Type,Agent Name,Handle,Avg Handle, Notes ';
-    const reader = new RowReader(layout(header), tz, 8, bounds);
+    const reader = new RowReader(layout(header), tz, 8, bounds, '.');
     const parsed = row(reader, 'a1,2026-03-09 08:00:00,2026-03-09 09:00:00,1,Q,voice,José Peña,3,120000, called back ');
     expect(parsed.values).toEqual({
       'Interval Start': '2026-03-09T08:00:00-05:00',
@@ -79,7 +83,7 @@ describe('layoutHeader', () => {
 
 describe('RowReader', () => {
   it('types values: local times with offsets, durations as numbers, counts as integers, flags', () => {
-    const reader = new RowReader(layout(IB), tz, 8, bounds);
+    const reader = new RowReader(layout(IB), tz, 8, bounds, '.');
     const parsed = row(reader, ib('2026-03-09 08:00', '2026-03-09 09:00:00'));
     expect(parsed.values).toMatchObject({
       'Interval Start': '2026-03-09T08:00:00-05:00',
@@ -94,7 +98,7 @@ describe('RowReader', () => {
   });
 
   it('says why a value cannot be read', () => {
-    const reader = new RowReader(layout(IB), tz, 8, bounds);
+    const reader = new RowReader(layout(IB), tz, 8, bounds, '.');
     const reason = (line: string) => {
       const outcome = reader.read(line.split(','));
       return outcome.kind === 'rejected' ? outcome.reason : outcome.kind;
@@ -116,10 +120,10 @@ describe('RowReader', () => {
   });
 
   it('gives a row the same key and digest whatever the file, and a new digest when a value changes', () => {
-    const first = row(new RowReader(layout(IB), tz, 8, bounds), ib('2026-03-09 08:00:00', '2026-03-09 09:00:00'));
-    const again = row(new RowReader(layout(IB), tz, 8, bounds), ib('2026-03-09 08:00', '2026-03-09 09:00'));
+    const first = row(new RowReader(layout(IB), tz, 8, bounds, '.'), ib('2026-03-09 08:00:00', '2026-03-09 09:00:00'));
+    const again = row(new RowReader(layout(IB), tz, 8, bounds, '.'), ib('2026-03-09 08:00', '2026-03-09 09:00'));
     const changed = row(
-      new RowReader(layout(IB), tz, 8, bounds),
+      new RowReader(layout(IB), tz, 8, bounds, '.'),
       ib('2026-03-09 08:00:00', '2026-03-09 09:00:00', 'a1', '2.0'),
     );
     expect(again).toEqual(first);
@@ -128,7 +132,7 @@ describe('RowReader', () => {
   });
 
   it('keeps the keys rows are stored under: SHA-1 of the identity text, the shard from its first 32 bits', () => {
-    const reader = new RowReader(layout(IB), tz, 8, bounds);
+    const reader = new RowReader(layout(IB), tz, 8, bounds, '.');
     const keys = ['a1', 'a2', 'agent-7'].map((agent) => {
       const parsed = row(reader, ib('2026-03-09 08:00:00', '2026-03-09 09:00:00', agent));
       return [parsed.sk, parsed.shard];
@@ -143,7 +147,7 @@ describe('RowReader', () => {
   it('digests the values that may change between versions, as values: 1.0 and 1 are the same', () => {
     const digest = (handle: string, name = 'Zoë Müller', notes = ['n', 'm']) =>
       row(
-        new RowReader(layout(`${IB},Notes,More`), tz, 8, bounds),
+        new RowReader(layout(`${IB},Notes,More`), tz, 8, bounds, '.'),
         `2026-03-09 08:00:00,2026-03-09 09:00:00,1.0,Queue: Q,voice,a1,${name},${handle},1500.5,${notes.join(',')}`,
       ).digest;
     expect(digest('1.0')).toMatch(/^[0-9a-f]{16}$/);
@@ -156,7 +160,7 @@ describe('RowReader', () => {
   });
 
   it('spreads rows over the configured shards', () => {
-    const reader = new RowReader(layout(IB), tz, 8, bounds);
+    const reader = new RowReader(layout(IB), tz, 8, bounds, '.');
     const shards = new Set(
       Array.from(
         { length: 200 },
@@ -167,7 +171,7 @@ describe('RowReader', () => {
   });
 
   it('reads the spring-forward day 2026-03-08 (23 hours)', () => {
-    const reader = new RowReader(layout(IB), tz, 8, bounds);
+    const reader = new RowReader(layout(IB), tz, 8, bounds, '.');
     const interval = (start: string, end: string) => {
       const parsed = row(reader, ib(`2026-03-08 ${start}:00`, `2026-03-08 ${end}:00`));
       return [parsed.values['Interval Start'], parsed.values['Interval End'], parsed.sk.slice(0, 24)];
@@ -191,7 +195,7 @@ describe('RowReader', () => {
   });
 
   it('reads the fall-back day 2026-11-01 (25 hours): hourly intervals through the repeated hour', () => {
-    const reader = new RowReader(layout(IB), tz, 8, fallBack);
+    const reader = new RowReader(layout(IB), tz, 8, fallBack, '.');
     const interval = (start: string, end: string) => {
       const parsed = row(reader, ib(`2026-11-01 ${start}:00`, `2026-11-01 ${end}:00`));
       return [parsed.values['Interval Start'], parsed.values['Interval End']];
@@ -204,7 +208,7 @@ describe('RowReader', () => {
   });
 
   it('reads half-hour intervals and single timestamps of the repeated hour in file order', () => {
-    const reader = new RowReader(layout(IB), tz, 8, fallBack);
+    const reader = new RowReader(layout(IB), tz, 8, fallBack, '.');
     const interval = (start: string, end: string, agent = 'a1') => {
       const parsed = row(reader, ib(`2026-11-01 ${start}:00`, `2026-11-01 ${end}:00`, agent));
       return [parsed.values['Interval Start'], parsed.values['Interval End']];
@@ -224,9 +228,99 @@ describe('RowReader', () => {
       tz,
       8,
       fallBack,
+      '.',
     );
     const at = (date: string) => row(campaign, `YES,,F,,${date},Inbound,Q`).values.Date;
     expect(at('2026-11-01 01:05:00')).toBe('2026-11-01T01:05:00-05:00');
     expect(at('2026-11-01 01:05:00')).toBe('2026-11-01T01:05:00-06:00');
+  });
+});
+
+describe('decimal marks', () => {
+  /** What a reader with the decimal reading makes of Avg Handle, Handle and Interval Complete. */
+  function numbers(reading: DecimalReading, avgHandle: string, handle = '1', complete = '1') {
+    const reader = new RowReader(layout(IB), tz, 8, bounds, reading);
+    const cells = ib('2026-03-09 08:00:00', '2026-03-09 09:00:00', 'a1').split(',');
+    cells[2] = complete;
+    cells[7] = handle;
+    cells[8] = avgHandle;
+    const outcome = reader.read(cells);
+    if (outcome.kind !== 'row') return outcome.kind === 'rejected' ? outcome.reason : outcome.kind;
+    const { values } = outcome.row;
+    return [values['Avg Handle'], values.Handle, values['Interval Complete']];
+  }
+
+  it('"," reads a decimal comma, points only between thousands', () => {
+    expect(numbers(',', '900806,5', '9,0', '1,0')).toEqual([900806.5, 9, true]);
+    expect(numbers(',', '1.234,5', '1.234', '0,0')).toEqual([1234.5, 1234, false]);
+    expect(numbers(',', '1.234.567,25')).toEqual([1234567.25, 1, true]);
+    expect(numbers(',', '900806.5')).toBe('Avg Handle: not a number with a decimal comma: 900806.5');
+    expect(numbers(',', '12.34,5')).toBe('Avg Handle: not a number with a decimal comma: 12.34,5');
+    expect(numbers(',', '1,2,3')).toBe('Avg Handle: not a number: 1,2,3');
+    // The checks on numbers hold after the conversion.
+    expect(numbers(',', '-5,5')).toBe('Avg Handle: negative: -5,5');
+    expect(numbers(',', '1', '2,5')).toBe('Handle: not a whole number: 2,5');
+    expect(numbers(',', '1', '0x10')).toBe('Handle: not a decimal number: 0x10');
+    expect(numbers(',', '0,0000001')).toBe('Avg Handle: below 0.001 ms: 0,0000001');
+  });
+
+  it('"." reads a decimal point, and a comma is no number', () => {
+    expect(numbers('.', '1.234', '9.0', '1.0')).toEqual([1.234, 9, true]);
+    expect(numbers('.', '900806,5')).toBe('Avg Handle: not a number: 900806,5');
+    expect(numbers('.', '1', '1', '1,0')).toBe('Interval Complete: not 0 or 1: 1,0');
+  });
+
+  it('"either" reads each number by its marks, and rejects one a point may read two ways', () => {
+    expect(numbers('either', '900806,5', '9,0', '1,0')).toEqual([900806.5, 9, true]);
+    expect(numbers('either', '1.234,5', '12')).toEqual([1234.5, 12, true]);
+    expect(numbers('either', '900806.5', '9.0', '1.0')).toEqual([900806.5, 9, true]);
+    expect(numbers('either', '0.25')).toEqual([0.25, 1, true]);
+    expect(numbers('either', '1.234')).toBe(
+      'Avg Handle: ambiguous number: 1.234 (decimal point or thousands separator?) — set exports[].decimal',
+    );
+    expect(numbers('either', '1', '12.345.678')).toBe(
+      'Handle: ambiguous number: 12.345.678 (decimal point or thousands separator?) — set exports[].decimal',
+    );
+  });
+});
+
+describe('decimalReading', () => {
+  const ibLayout = layout(IB);
+  const rows = (...numbers: [complete: string, handle: string, avgHandle: string][]): CsvRecord[] =>
+    numbers.map(([complete, handle, avgHandle], i) => {
+      const cells = ib('2026-03-09 08:00:00', '2026-03-09 09:00:00', `a${i}`).split(',');
+      cells[2] = complete;
+      cells[7] = handle;
+      cells[8] = avgHandle;
+      return { cells, line: i + 2 };
+    });
+
+  it('takes a set mark whatever the file', () => {
+    expect(decimalReading(',', ',', ibLayout, rows(['1.0', '2.0', '5.5']))).toBe(',');
+    expect(decimalReading('.', ';', ibLayout, rows(['1,0', '2,0', '5,5']))).toBe('.');
+  });
+
+  it('reads decimal points in a ,-delimited file, where a comma would separate fields', () => {
+    expect(decimalReading('auto', ',', ibLayout, rows(['1', '2', '1234']))).toBe('.');
+  });
+
+  it('reads decimal points in a ;- or tab-delimited file whose first rows show them and no comma', () => {
+    expect(decimalReading('auto', ';', ibLayout, rows(['1', '2', '1234'], ['1.0', '3.0', '523.667']))).toBe('.');
+    expect(decimalReading('auto', '\t', ibLayout, rows(['1', '2', '900806.5']))).toBe('.');
+  });
+
+  it('reads each number by its marks where the first rows show a comma, or no decimal mark', () => {
+    expect(decimalReading('auto', ';', ibLayout, rows(['1.0', '3.0', '5.5'], ['1', '2', '9,5']))).toBe('either');
+    expect(decimalReading('auto', '\t', ibLayout, rows(['1', '2', '1.234'], ['1', '2', '1234']))).toBe('either');
+    expect(decimalReading('auto', ';', ibLayout, [])).toBe('either');
+  });
+
+  it('looks at the first rows only, and not at text or malformed records', () => {
+    const filler = Array.from({ length: decimalSampleRows }, () => ['1', '2', '1234'] as [string, string, string]);
+    expect(decimalReading('auto', ';', ibLayout, rows(...filler, ['1.0', '3.0', '5.5']))).toBe('either');
+    const [text] = rows(['1', '2', '3']);
+    (text as CsvRecord).cells[6] = 'Peña, 1.5';
+    const malformed: CsvRecord = { cells: ['9.5'], line: 3, malformed: 'a quoted field is never closed' };
+    expect(decimalReading('auto', ';', ibLayout, [text as CsvRecord, malformed])).toBe('either');
   });
 });
