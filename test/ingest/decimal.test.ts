@@ -1,14 +1,11 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DecimalSetting, loadConfigFile, parseConfig } from '../../functions/common/config.ts';
 import type { IngestResult, Run } from '../../functions/common/contracts.ts';
 import { rejectsKey } from '../../functions/common/keys.ts';
 import { CsvParser } from '../../functions/ingest/csv.ts';
-import { type LocalStack, localCredentials, startLocalStack } from '../../local/stack.ts';
-import { type IngestHandler, ingestThroughHandler, putSource, tableRows } from './files.ts';
+import type { LocalStack } from '../../local/stack.ts';
+import { type IngestHandlerOnStack, putSource, startIngestHandler, tableRows } from './files.ts';
 
 /**
  * Exports whose numbers have a decimal comma, through the deployed Lambda handler
@@ -33,32 +30,11 @@ const run: Run = {
 };
 
 let stack: LocalStack;
-let handler: IngestHandler;
+let ingestWithHandler: IngestHandlerOnStack['ingest'];
 beforeAll(async () => {
-  stack = await startLocalStack(mkdtempSync(join(tmpdir(), 'charlie-decimal-')));
-  Object.assign(process.env, {
-    CHARLIE_CONFIG: JSON.stringify(config),
-    DATA_BUCKET: stack.resources.dataBucket,
-    REPORTS_BUCKET: stack.resources.reportsBucket,
-    TABLE_NAME: stack.resources.table,
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: localCredentials.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: localCredentials.secretAccessKey,
-    AWS_ENDPOINT_URL_S3: stack.endpoints.s3,
-    AWS_ENDPOINT_URL_DYNAMODB: stack.endpoints.dynamodb,
-  });
-  ({ handler } = await import('../../functions/ingest/index.ts'));
+  ({ stack, ingest: ingestWithHandler } = await startIngestHandler('decimal', config));
 });
 afterAll(async () => stack.stop());
-
-const lambdaContext = {
-  functionName: 'charlie-ingest',
-  functionVersion: '$LATEST',
-  invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:charlie-ingest',
-  memoryLimitInMB: '1024',
-  awsRequestId: 'decimal',
-  getRemainingTimeInMillis: () => 300_000,
-};
 
 const IB_COLUMNS = [
   'Interval Start',
@@ -98,7 +74,7 @@ function file(delimiter: string, header: string[], rows: string[][]): string {
 
 async function ingest(type: string, body: string | Buffer): Promise<IngestResult & { stored: Map<string, unknown> }> {
   const source = await putSource(stack, type, body, '2026-03-09T15:00:00Z');
-  const result = await ingestThroughHandler(stack, handler, run, source, lambdaContext);
+  const result = await ingestWithHandler(run, source);
   const { read, inserted, updated, unchanged, stale, rejected } = result.counts;
   expect(read).toBe(inserted + updated + unchanged + stale + rejected);
   const rows = (await tableRows(stack, stack.resources.table)).filter((row) => row.source.key === source.key);
