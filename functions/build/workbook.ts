@@ -557,7 +557,7 @@ async function writeProblems(
 
   if (problems.rejectedFiles.length > 0) {
     await section('Rejected files', 'read, but none of their rows stored');
-    await header(['Export', 'File', 'Attachment', 'Received', 'Reason']);
+    await header(['Export', 'File', 'Attachment', 'Message (origin)', 'Reason']);
     for (const file of problems.rejectedFiles) {
       const source = file.source;
       await row(
