@@ -151,6 +151,8 @@ export class Functions extends Construct {
     allowObjects(this.build, dataBucket, `${PREFIX.runs}*`, ['s3:GetObject']);
     // The day's quarantine records, listed in the run's output.
     allowObjects(this.build, dataBucket, `${PREFIX.quarantine}*`, ['s3:GetObject']);
+    // The rejected rows of the run's files, listed in the workbook's Problems tab.
+    allowObjects(this.build, dataBucket, `${PREFIX.rejects}*`, ['s3:GetObject']);
     // Multipart uploads (lib-storage) also abort on failure.
     allowObjects(this.build, reportsBucket, `${PREFIX.reports}*`, ['s3:PutObject', 's3:AbortMultipartUpload']);
     this.acknowledgeObjectWildcards(this.build, [
@@ -160,6 +162,11 @@ export class Functions extends Construct {
       },
       { finding: `Resource::${arnRef(dataBucket)}/${PREFIX.runs}*`, reason: runsReason },
       { finding: `Resource::${arnRef(dataBucket)}/${PREFIX.quarantine}*`, reason: quarantineReason },
+      {
+        finding: `Resource::${arnRef(dataBucket)}/${PREFIX.rejects}*`,
+        reason:
+          'Build reads the rejected rows of the run’s files under rejects/, named after the raw/ keys they came from.',
+      },
     ]);
 
     this.deliver = new CharlieFunction(this, 'Deliver', {

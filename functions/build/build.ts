@@ -15,6 +15,7 @@ import {
   type IngestResult,
   type QuarantineSummary,
   type RemoveResult,
+  type SourceFile,
   type UndoneSummary,
 } from '../common/contracts.ts';
 import { reportKey, rowPartition, TABLE_KEY, workbookName } from '../common/keys.ts';
@@ -24,6 +25,7 @@ import { isTransientAwsError, retry } from '../common/retry.ts';
 import type { StoredRow } from '../common/rows.ts';
 import { readManifest, readRunResults } from '../common/run-records.ts';
 import { mergeInOrder } from './merge.ts';
+import { problemsSummary, readRunProblems } from './problems.ts';
 import { agentColumn, type SourceRow } from './stats.ts';
 import { type WorkbookOptions, workbookColumns, writeWorkbook } from './workbook.ts';
 
@@ -53,14 +55,18 @@ export async function buildReport(input: BuildInput, deps: BuildDeps): Promise<B
   const { config, resources } = deps;
   const { run } = input;
   const now = deps.now ?? (() => new Date());
-  const { ingested, removed } = await readResults(input, deps);
+  const { ingested, removed, files } = await readResults(input, deps);
+  const [problems, quarantined] = await Promise.all([
+    readRunProblems(deps.s3, resources.dataBucket, ingested, files, input.mail.ignored),
+    listQuarantined(deps.s3, resources.dataBucket, run.date),
+  ]);
 
   const dir = await mkdtemp(join(tmpdir(), 'charlie-build-'));
   const path = join(dir, workbookName(run.date, run.intradayTime));
   try {
     const day = await writeWorkbook(
       config,
-      { run, ingested, mail: input.mail, generatedAt: now() },
+      { run, ingested, mail: input.mail, generatedAt: now(), problems: { run: problems, quarantined } },
       (spec) => readRows(spec, run.date, deps),
       path,
       deps.workbook,
@@ -91,7 +97,10 @@ export async function buildReport(input: BuildInput, deps: BuildDeps): Promise<B
       rows: day.types.reduce((sum, t) => sum + t.rows, 0),
       missing: day.missing,
       late: day.late,
+      rejectedFiles: problems.rejectedFiles.length,
+      rejectedRows: problems.rowCount,
     });
+    const summary = problemsSummary(problems);
     // Per-agent figures stay in the workbook: the state payload carries no agent names.
     return {
       workbook: { bucket: resources.reportsBucket, key, bytes },
@@ -101,9 +110,10 @@ export async function buildReport(input: BuildInput, deps: BuildDeps): Promise<B
       late: day.late,
       hourly: day.hourly,
       kpis: day.kpis,
+      ...(summary ? { problems: summary } : {}),
       files: ingested.length,
       undone: undoneSummary(removed),
-      quarantined: quarantineSummary(await listQuarantined(deps.s3, resources.dataBucket, run.date)),
+      quarantined: quarantineSummary(quarantined),
     };
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -117,7 +127,7 @@ export async function buildReport(input: BuildInput, deps: BuildDeps): Promise<B
 async function readResults(
   input: BuildInput,
   deps: BuildDeps,
-): Promise<{ ingested: IngestResult[]; removed: RemoveResult[] }> {
+): Promise<{ ingested: IngestResult[]; removed: RemoveResult[]; files: SourceFile[] }> {
   const bucket = input.manifest.bucket;
   const [manifest, ingested, removed] = await Promise.all([
     readManifest(deps.s3, input.manifest),
@@ -130,7 +140,7 @@ async function readResults(
         `${removed.length} of ${manifest.undone.length} undone files taken out (under s3://${bucket}/${input.manifest.key})`,
     );
   }
-  return { ingested, removed };
+  return { ingested, removed, files: manifest.files };
 }
 
 /** Quarantined inputs named in the result (with their reasons cut short); the others are counted. */

@@ -5,7 +5,9 @@ import type { CollectSummary, HourlyVolume, IngestResult, Run } from '../common/
 import { continuationTabName, maxTabsPerExport } from '../common/excel.ts';
 import { workbookName } from '../common/keys.ts';
 import { logger } from '../common/observability.ts';
+import type { QuarantineRecord } from '../common/quarantine.ts';
 import { instantToIso } from '../common/time.ts';
+import { hasProblems, PROBLEM_LIMITS, type RunProblems } from './problems.ts';
 import { agentColumn, type DayContent, DayStats, figureColumnsOf, type RowValues, type SourceRow } from './stats.ts';
 import { type CellInput, columnNumber, type SheetLayout, type SheetWriter, styleTable, XlsxWriter } from './xlsx.ts';
 
@@ -23,6 +25,8 @@ export interface WorkbookRun {
   ingested: IngestResult[];
   mail: CollectSummary;
   generatedAt: Date;
+  /** What went wrong: with any, a Problems tab follows the Summary. */
+  problems?: { run: RunProblems; quarantined: readonly QuarantineRecord[] };
 }
 
 const msPerDay = 86_400_000;
@@ -83,9 +87,10 @@ export async function writeWorkbook(
 ): Promise<DayContent> {
   const output =
     typeof destination === 'string' ? createWriteStream(destination, { highWaterMark: 1 << 20 }) : destination;
-  const { run } = report;
+  const { run, problems } = report;
+  const withProblems = problems !== undefined && hasProblems(problems.run, problems.quarantined.length);
   const book = new XlsxWriter(output, {
-    sheets: ['Summary', ...config.exports.map((spec) => spec.tab)],
+    sheets: ['Summary', ...(withProblems ? ['Problems'] : []), ...config.exports.map((spec) => spec.tab)],
     styles: palette.styles,
     creator: config.name,
     title: workbookName(run.date, run.intradayTime).replace(/\.xlsx$/, ''),
@@ -101,6 +106,7 @@ export async function writeWorkbook(
     }
     const content = day.content(report.ingested);
     await writeSummary(book, config, report, content, continuations);
+    if (withProblems) await writeProblems(book, config, problems.run, problems.quarantined);
     await book.finish();
     if (book.cellsCut > 0) {
       logger.warn('text cells over Excel’s limit were cut, with a mark, in the workbook', { cells: book.cellsCut });
@@ -515,6 +521,122 @@ async function writeSummary(
     autoFilter: { firstRow: agentHeaderRow, firstColumn: 1, lastRow: lastAgentRow, lastColumn: agentHeaders.length },
     dataBars,
   });
+}
+
+const problemWidths = [18, 48, 30, 36, 70];
+
+/**
+ * The Problems tab: files rejected whole, inputs kept aside, mail left out that looked like an
+ * export, rejected rows counted by reason and where all of them are, then the first rejected
+ * rows themselves (export, file, line, reason, the row as exported), filtered.
+ */
+async function writeProblems(
+  book: XlsxWriter,
+  config: Config,
+  problems: RunProblems,
+  quarantined: readonly QuarantineRecord[],
+): Promise<void> {
+  const sheet = await book.sheet('Problems', { widths: problemWidths, landscape: true });
+  const row = async (values: CellInput[], styles: number[] = []) => {
+    await sheet.row(values, styles);
+  };
+  const header = (names: string[], numeric: number[] = []) =>
+    row(
+      names,
+      names.map((_, i) => (numeric.includes(i) ? style.headerRight : style.header)),
+    );
+  const section = async (title: string, note?: string) => {
+    await row(note ? [title, note] : [title], [style.section, style.note]);
+  };
+  const localSerial = (instant: string) =>
+    wallTimeSerial(instantToIso(Date.parse(instant), config.timeZone)) ?? instant;
+
+  await row(['Problems'], [style.title]);
+  await row(['What went wrong in this run: fix the cause, then rerun the day (README: Rerun a day).'], [style.note]);
+  sheet.skip();
+
+  if (problems.rejectedFiles.length > 0) {
+    await section('Rejected files', 'read, but none of their rows stored');
+    await header(['Export', 'File', 'Attachment', 'Message (origin)', 'Reason']);
+    for (const file of problems.rejectedFiles) {
+      const source = file.source;
+      await row(
+        [
+          file.type,
+          file.key,
+          source?.attachmentName ?? null,
+          source ? `${source.messageId} (${source.origin})` : null,
+          file.reason,
+        ],
+        [0, 0, 0, 0, style.wrapped],
+      );
+    }
+    sheet.skip();
+  }
+
+  if (quarantined.length > 0) {
+    await section('Quarantined inputs', 'kept aside until released (execution input "release" with the source)');
+    await header(['Stage', 'Source', 'Detail', 'Kept at', 'Reason']);
+    for (const record of quarantined.slice(0, PROBLEM_LIMITS.tabRows)) {
+      const detail = Object.entries(record.detail ?? {})
+        .filter(([, value]) => value !== '')
+        .map(([key, value]) => `${key}: ${value}`)
+        .join(' · ');
+      await row(
+        [record.stage, record.source, detail || null, localSerial(record.at), record.reason],
+        [0, style.wrapped, style.wrapped, style.datetime, style.wrapped],
+      );
+    }
+    if (quarantined.length > PROBLEM_LIMITS.tabRows) {
+      await row(
+        [`${quarantined.length - PROBLEM_LIMITS.tabRows} more under quarantine/ in the data bucket`],
+        [style.note],
+      );
+    }
+    sheet.skip();
+  }
+
+  if (problems.suspiciousIgnored.length > 0) {
+    await section('Mail left out', 'looked like an export but was not collected');
+    await header(['Messages', 'Reason', 'Example', 'Subject', 'What to change'], [0]);
+    for (const ignored of problems.suspiciousIgnored) {
+      await row(
+        [ignored.count, ignored.reason, ignored.example, ignored.subject, ignored.fix ?? null],
+        [style.number, style.wrapped, style.wrapped, style.wrapped, style.wrapped],
+      );
+    }
+    sheet.skip();
+  }
+
+  if (problems.rowCount === 0) {
+    await sheet.end();
+    return;
+  }
+  await section('Rejected rows by reason');
+  await header(['Rows', 'Reason'], [0]);
+  for (const { reason, count } of problems.reasons) await row([count, reason], [style.number, style.wrapped]);
+  sheet.skip();
+
+  await section('Rejects objects', 'every rejected row, with its line and reason, as CSV');
+  await header(['Export', 'File', 'Rows', 'Object'], [2]);
+  for (const object of problems.rejectsObjects) {
+    await row([object.type, object.file, object.rows, object.uri], [0, 0, style.number, 0]);
+  }
+  sheet.skip();
+
+  const shown = problems.rows.length;
+  await section(
+    'Rejected rows',
+    shown < problems.rowCount
+      ? `the first ${shown.toLocaleString('en-US')} of ${problems.rowCount.toLocaleString('en-US')}: the others are in the rejects objects above`
+      : `all ${shown.toLocaleString('en-US')}`,
+  );
+  const headerRow = sheet.rowNumber + 1;
+  await header(['Export', 'File', 'Line', 'Reason', 'Row as exported'], [2]);
+  for (const rejected of problems.rows) {
+    await row([rejected.type, rejected.file, rejected.line, rejected.reason, rejected.raw], [0, 0, style.count, 0, 0]);
+  }
+  await sheet.end({ autoFilter: { firstRow: headerRow, firstColumn: 1, lastRow: sheet.rowNumber, lastColumn: 5 } });
 }
 
 function kpiCells(kpis: DayContent['everyone']): CellInput[] {

@@ -279,6 +279,21 @@ export interface BuildResult {
   late?: string[];
   hourly?: HourlyVolume[];
   kpis?: DayKpis;
+  /** What went wrong in the run, for the email's attention block; absent when nothing did. */
+  problems?: ProblemsSummary;
+}
+
+/**
+ * The run's problems, counted, each list capped (functions/build/problems.ts): the workbook's
+ * Problems tab lists them in full, up to its cap, and names the rejects objects.
+ */
+export interface ProblemsSummary {
+  /** Files of the run rejected whole (a quarantined file is in BuildOutput.quarantined instead). */
+  rejectedFiles: { count: number; listed: { file: string; type: string; reason: string }[] };
+  /** The run's rejected rows, counted by reason (the reason without the value quoted after it). */
+  rowRejects: { count: number; reasons: { reason: string; count: number }[]; reasonsNotListed: number };
+  /** Mail left out that looked like an export (`severity` suspicious or absent), grouped by reason. */
+  suspiciousIgnored: { count: number; listed: { reason: string; count: number; fix?: string }[] };
 }
 
 /** The Build state's output: the report, and what this run's files did. */
@@ -298,7 +313,8 @@ export interface QuarantineSummary {
 
 export interface DeliverInput {
   run: Run;
-  report: BuildResult;
+  /** The Build state's output; `quarantined` is absent from results of builds before quarantine. */
+  report: BuildResult & Partial<Pick<BuildOutput, 'quarantined'>>;
 }
 
 export interface DeliveryResult {

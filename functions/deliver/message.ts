@@ -1,6 +1,13 @@
 import MailComposer, { type MailComposerOptions } from 'nodemailer/lib/mail-composer';
 import type { Config } from '../common/config.ts';
-import type { BuildResult, DayKpis, FailureInput, HourlyVolume, RowCounts } from '../common/contracts.ts';
+import type {
+  BuildResult,
+  DayKpis,
+  FailureInput,
+  HourlyVolume,
+  QuarantineSummary,
+  RowCounts,
+} from '../common/contracts.ts';
 import { workbookName } from '../common/keys.ts';
 import { dayHours, instantToIso } from '../common/time.ts';
 
@@ -21,7 +28,7 @@ export interface ComposedMessage {
 export interface ReportMessage {
   date: string;
   kind: ReportKind;
-  report: BuildResult;
+  report: BuildResult & { quarantined?: QuarantineSummary };
   executionId: string;
   /** The download link, sent always. */
   link: string;
@@ -87,6 +94,7 @@ export async function composeReportMessage(config: Config, message: ReportMessag
   const kpis = kpiLines(report.kpis);
   const summary = summaryRows(report, date, timeZone);
   const chart = hourlyChart(report, date, timeZone);
+  const attention = attentionBlock(report);
 
   const text = [
     heading,
@@ -94,6 +102,7 @@ export async function composeReportMessage(config: Config, message: ReportMessag
     `Download: ${message.link}`,
     `(the link works until ${expires})`,
     attachedNote,
+    ...(attention ? ['', ...attentionText(attention)] : []),
     ...(kpis.length > 0 ? ['', ...textTable([['Key figures', ''], ...kpis], [false, true])] : []),
     '',
     ...textTable(summary, [false, true, true, false]),
@@ -114,6 +123,7 @@ export async function composeReportMessage(config: Config, message: ReportMessag
 ${section(`<p style="margin:0;font-size:16px"><strong>${escapeHtml(heading)}</strong></p>`)}
 ${section(`<table role="presentation" cellpadding="0" cellspacing="0" border="0"><tr><td bgcolor="#0b5cad" style="background-color:#0b5cad;padding:8px 16px"><a href="${escapeHtml(message.link)}" style="color:#ffffff;text-decoration:none;${font};font-size:14px"><strong>Download the workbook</strong></a></td></tr></table>
 <p style="margin:6px 0 0 0;font-size:12px;color:#555555">The link works until ${escapeHtml(expires)}. ${escapeHtml(attachedNote)}</p>`)}
+${attention ? section(attentionHtml(attention)) : ''}
 ${kpis.length > 0 ? section(htmlTable(['Key figures', ''], kpis, [false, true])) : ''}
 ${section(`${htmlTable(summary[0] ?? [], summary.slice(1), [false, true, true, false])}
 <p style="margin:8px 0 0 0">Missing exports: ${escapeHtml(missing)}</p>
@@ -261,6 +271,105 @@ function summaryRows(report: BuildResult, date: string, timeZone: string): strin
       '',
     ],
   ];
+}
+
+/** Lines of each kind of problem the email shows; the rest is counted, and listed in the workbook. */
+const attentionLinesPerKind = 5;
+
+interface Attention {
+  kinds: { title: string; lines: string[] }[];
+  /** Where the details are. */
+  pointer: string;
+}
+
+/**
+ * What went wrong, kind by kind, with the same lines in the text and HTML parts: files rejected
+ * whole, rows rejected by reason, quarantined inputs, mail that looked like an export but was
+ * left out (with what to change), missing and late exports. Undefined when all is well.
+ */
+function attentionBlock(report: ReportMessage['report']): Attention | undefined {
+  const { problems, quarantined } = report;
+  const tabOf = (type: string) => report.types.find((t) => t.type === type)?.tab ?? type;
+  const kinds: Attention['kinds'] = [];
+  /** A kind with its first lines; `total` counts all its entries, listed or not. */
+  const add = (title: string, lines: string[], total: number) => {
+    const shown = lines.slice(0, attentionLinesPerKind);
+    const more = total - shown.length;
+    kinds.push({ title, lines: more > 0 ? [...shown, `… and ${more} more`] : shown });
+  };
+  const files = problems?.rejectedFiles;
+  if (files && files.count > 0) {
+    add(
+      `${plural(files.count, 'file')} rejected whole`,
+      files.listed.map((f) => `${f.file} (${tabOf(f.type)}): ${f.reason}`),
+      files.count,
+    );
+  }
+  const rows = problems?.rowRejects;
+  if (rows && rows.count > 0) {
+    const shown = rows.reasons.slice(0, attentionLinesPerKind);
+    const others = rows.count - shown.reduce((sum, r) => sum + r.count, 0);
+    kinds.push({
+      title: `${plural(rows.count, 'row')} rejected`,
+      lines: [...shown.map((r) => `${r.count} × ${r.reason}`), ...(others > 0 ? [`${others} × other reasons`] : [])],
+    });
+  }
+  if (quarantined && quarantined.count > 0) {
+    add(
+      `${plural(quarantined.count, 'input')} quarantined (kept aside until released)`,
+      quarantined.listed.map((q) => `${q.source}: ${q.reason}`),
+      quarantined.count,
+    );
+  }
+  const ignored = problems?.suspiciousIgnored;
+  if (ignored && ignored.count > 0) {
+    add(
+      `${plural(ignored.count, 'message')} left out that looked like exports`,
+      ignored.listed.map((i) => `${i.count} × ${i.reason}${i.fix ? ` → ${i.fix}` : ''}`),
+      ignored.listed.length,
+    );
+  }
+  if (report.missing.length > 0) {
+    kinds.push({ title: `Missing exports (no rows): ${report.missing.map(tabOf).join(', ')}`, lines: [] });
+  }
+  if (report.late && report.late.length > 0) {
+    kinds.push({ title: `Late exports (no recent data): ${report.late.map(tabOf).join(', ')}`, lines: [] });
+  }
+  if (kinds.length === 0) return undefined;
+  const tab = problems || (quarantined && quarantined.count > 0) ? 'Problems' : 'Summary';
+  return { kinds, pointer: `Details: the workbook's ${tab} tab.` };
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
+}
+
+function attentionText(attention: Attention): string[] {
+  return [
+    'NEEDS ATTENTION',
+    ...attention.kinds.flatMap(({ title, lines }) => [`- ${title}`, ...lines.map((line) => `    ${line}`)]),
+    attention.pointer,
+  ];
+}
+
+function attentionHtml(attention: Attention): string {
+  const kinds = attention.kinds
+    .map(
+      ({ title, lines }) =>
+        `<li style="margin:0 0 4px 0">${escapeHtml(title)}${
+          lines.length > 0
+            ? `<ul style="margin:2px 0 0 0;padding-left:18px">${lines.map((line) => `<li>${escapeHtml(line)}</li>`).join('')}</ul>`
+            : ''
+        }</li>`,
+    )
+    .join('\n');
+  return `<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0"><tr><td bgcolor="#fff4e5" style="background-color:#fff4e5;border-left:4px solid #c55a11;padding:8px 12px">
+<p style="margin:0 0 6px 0;color:#8a3b00"><strong>Needs attention</strong></p>
+<ul style="margin:0;padding-left:18px">
+${kinds}
+</ul>
+<p style="margin:6px 0 0 0;font-size:12px;color:#555555">${escapeHtml(attention.pointer)}</p>
+</td></tr></table>`;
 }
 
 /** Each figure named for what it is: what it is averaged over, and which exports it comes from (docs/figures.md). */

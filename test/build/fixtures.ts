@@ -1,3 +1,4 @@
+import type { RunProblems } from '../../functions/build/problems.ts';
 import type { SourceRow } from '../../functions/build/stats.ts';
 import type { WorkbookRun } from '../../functions/build/workbook.ts';
 import { type Config, loadConfigFile, parseConfig } from '../../functions/common/config.ts';
@@ -134,3 +135,49 @@ export async function* fixtureRows(type: string): AsyncGenerator<SourceRow[]> {
   }
   yield* byInstant.values();
 }
+
+/** A run's problems as build reads them: a file rejected whole, rejected rows, mail left out, an input kept aside. */
+export const problems: NonNullable<WorkbookRun['problems']> = {
+  run: {
+    rejectedFiles: [{ key: 'raw/2026-03-09/QCBS/q.csv', type: 'QCBS', reason: 'the file is empty' }],
+    rows: [
+      {
+        type: 'IB_Calls',
+        file: 'raw/2026-03-09/IB_Calls/a.csv',
+        line: 7,
+        reason: 'Handle: not a number: abc',
+        raw: "2026-03-09 08:00:00,'=1+2,abc",
+      },
+    ],
+    rowCount: 1,
+    reasons: [{ reason: 'Handle: not a number', count: 1 }],
+    rejectsObjects: [
+      {
+        file: 'raw/2026-03-09/IB_Calls/a.csv',
+        type: 'IB_Calls',
+        uri: 's3://data/rejects/2026-03-09/IB_Calls/a.rejects.csv',
+        rows: 1,
+      },
+    ],
+    suspiciousIgnored: [
+      {
+        messageId: '<m@example.com>',
+        subject: 'IB Calls export',
+        reason: 'sender noreply@mypurecloud.com is not accepted (mailbox.senders)',
+        example: 'IB_Calls.csv: sender noreply@mypurecloud.com is not accepted (mailbox.senders)',
+        fix: 'add it or its domain to mailbox.senders',
+        count: 3,
+      },
+    ],
+  } satisfies RunProblems,
+  quarantined: [
+    {
+      source: 'message:abc',
+      stage: 'collect',
+      date: DAY,
+      reason: 'not valid MIME',
+      at: '2026-03-09T16:00:00.000Z',
+      detail: { subject: 'Dials export' },
+    },
+  ],
+};

@@ -8,7 +8,7 @@ import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SourceRow } from '../../functions/build/stats.ts';
 import { writeWorkbook } from '../../functions/build/workbook.ts';
-import { config, fixtureRows, report } from './fixtures.ts';
+import { config, fixtureRows, problems, report } from './fixtures.ts';
 
 /**
  * A real spreadsheet program reads the workbook: LibreOffice (headless, the Debian package
@@ -58,6 +58,8 @@ beforeAll(async () => {
     maxRowsPerTab: 4,
   });
   await soffice(csvAllSheets, 'continued.xlsx');
+  await writeWorkbook(config, { ...report, problems }, (spec) => fixtureRows(spec.type), join(dir, 'problems.xlsx'));
+  await soffice(csvAllSheets, 'problems.xlsx');
 }, 240_000);
 
 afterAll(async () => {
@@ -172,5 +174,36 @@ describe('the workbook in LibreOffice', () => {
       'IB Calls, continues on IB Calls (2)',
       '5',
     ]);
+  });
+
+  it('opens the Problems tab: the rejected file, the input kept aside, the mail left out and the rejected row as text', async () => {
+    const rows = await sheet('Problems', 'problems');
+    const under = (title: string) => rows[rows.findIndex((cells) => cells[0] === title) + 2] ?? [];
+    expect(under('Rejected files').slice(0, 5)).toEqual([
+      'QCBS',
+      'raw/2026-03-09/QCBS/q.csv',
+      '',
+      '',
+      'the file is empty',
+    ]);
+    expect(under('Quarantined inputs').slice(0, 5)).toEqual([
+      'collect',
+      'message:abc',
+      'subject: Dials export',
+      // 16:00Z is 11:00 in Chicago, on daylight time since 8 March.
+      '2026-03-09 11:00:00',
+      'not valid MIME',
+    ]);
+    expect(under('Mail left out')[0]).toBe('3');
+    expect(under('Rejected rows by reason').slice(0, 2)).toEqual(['1', 'Handle: not a number']);
+    // The raw row stays text: a cell that looks like a formula is not evaluated.
+    expect(under('Rejected rows').slice(0, 5)).toEqual([
+      'IB_Calls',
+      'raw/2026-03-09/IB_Calls/a.csv',
+      '7',
+      'Handle: not a number: abc',
+      "2026-03-09 08:00:00,'=1+2,abc",
+    ]);
+    expect(rows.some((cells) => cells.includes('Err:') || cells.includes('#NAME?'))).toBe(false);
   });
 });

@@ -233,11 +233,12 @@ describe('function roles', () => {
         expect.objectContaining({
           Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [reports, 'Arn'] }, '/reports/*']] },
         }),
-        // The run's records, and the day's quarantine records for the output.
+        // The run's records, the day's quarantine records for the output, and rejected rows for the Problems tab.
         expect.objectContaining({
           Action: 's3:GetObject',
           Resource: [
             { 'Fn::Join': ['', [{ 'Fn::GetAtt': [data, 'Arn'] }, '/quarantine/*']] },
+            { 'Fn::Join': ['', [{ 'Fn::GetAtt': [data, 'Arn'] }, '/rejects/*']] },
             { 'Fn::Join': ['', [{ 'Fn::GetAtt': [data, 'Arn'] }, '/runs/*']] },
           ],
         }),

@@ -250,6 +250,8 @@ describe('deliver', () => {
       expect(body).toContain('1823 read');
       expect(body).toContain('22 rejected');
       expect(body).toContain('Missing exports: none');
+      // All is well: no attention block at all.
+      expect(body).not.toMatch(/needs attention/i);
       // 04:00Z on 2026-03-10 is 23:00 the evening before in Chicago: the report's own date goes without saying.
       expect(body).toMatch(/IB Calls(<\/td><td [^>]+>| +)1234(<\/td><td [^>]+>| +)24(<\/td><td [^>]+>| +)23:00/);
       // KPIs: 307 s is 5:07.

@@ -23,7 +23,7 @@ function result(hourly: HourlyVolume[] | undefined, kpis?: DayKpis): BuildResult
   };
 }
 
-async function compose(report: BuildResult, date = '2026-03-09'): Promise<{ text: string; html: string }> {
+async function compose(report: ReportMessage['report'], date = '2026-03-09'): Promise<{ text: string; html: string }> {
   const message: ReportMessage = {
     date,
     kind: 'daily',
@@ -198,5 +198,38 @@ describe('the execution console link', () => {
       `https://ap-southeast-2.console.aws.amazon.com/states/home?region=ap-southeast-2#/v2/executions/details/${arn}`,
     );
     expect(executionConsoleUrl('local-run')).toBeUndefined();
+  });
+
+  it('keeps the attention block short: a handful of lines per kind, the rest counted, text escaped in HTML', async () => {
+    const files = Array.from({ length: 10 }, (_, i) => ({
+      file: `<file ${i}>.csv`,
+      type: 'Dials',
+      reason: 'the file is empty',
+    }));
+    const reasons = Array.from({ length: 7 }, (_, i) => ({ reason: `Handle: problem ${i}`, count: 10 - i }));
+    const { text, html } = await compose({
+      ...result(undefined),
+      late: ['IB_Calls'],
+      problems: {
+        rejectedFiles: { count: 12, listed: files },
+        rowRejects: { count: 100, reasons, reasonsNotListed: 3 },
+        suspiciousIgnored: { count: 0, listed: [] },
+      },
+      quarantined: { count: 0, listed: [] },
+    });
+    const block = text.slice(text.indexOf('NEEDS ATTENTION'), text.indexOf('Details:'));
+    expect(block.split('\n').filter((line) => line.startsWith('    '))).toEqual([
+      ...files.slice(0, 5).map((f) => `    ${f.file} (Dials): the file is empty`),
+      '    … and 7 more',
+      ...reasons.slice(0, 5).map((r) => `    ${r.count} × ${r.reason}`),
+      // 100 rows less those of the five reasons shown (10 + 9 + 8 + 7 + 6).
+      '    60 × other reasons',
+    ]);
+    expect(block).toContain('- 12 files rejected whole');
+    expect(block).toContain('- Late exports (no recent data): IB Calls');
+    expect(block).not.toContain('quarantined');
+    expect(html).toContain('<li>&lt;file 0&gt;.csv (Dials): the file is empty</li>');
+    expect(html).toContain('<li>… and 7 more</li>');
+    expect(html).toContain('<li>60 × other reasons</li>');
   });
 });

@@ -72,7 +72,14 @@ describe('the local pipeline on a generated sample day', () => {
     expect(run.workbookPath).toBe(join(out, `Charlie-Intraday-${date}.xlsx`));
     const workbook = new ExcelJS.Workbook();
     await workbook.xlsx.readFile(run.workbookPath as string);
-    expect(workbook.worksheets.map((s) => s.name)).toEqual(['Summary', ...config.exports.map((e) => e.tab)]);
+    // A Problems tab follows the Summary when the run had any: rejects, or mail left out that may be an export.
+    const problems =
+      summary.totals.rejected > 0 || summary.mail.ignored.some((reason) => reason.severity !== 'intentional');
+    expect(workbook.worksheets.map((s) => s.name)).toEqual([
+      'Summary',
+      ...(problems ? ['Problems'] : []),
+      ...config.exports.map((e) => e.tab),
+    ]);
     const ib = workbook.getWorksheet('IB Calls');
     expect(ib?.getRow(1).values).toEqual([undefined, 'Agent Name', 'Handle', 'Avg Handle']);
     expect(ib?.actualRowCount).toBe((summary.types.find((t) => t.type === 'IB_Calls')?.rows ?? 0) + 1);

@@ -96,8 +96,9 @@ async function dataTabs(stack: LocalStack, summary: ExecutionSummary): Promise<s
   const workbook = new ExcelJS.Workbook();
   const bytes = await (object.Body?.transformToByteArray() ?? new Uint8Array());
   await workbook.xlsx.load(bytes as unknown as ArrayBuffer);
+  // The export tabs: the Summary and the Problems tab tell of the run, not of the day's rows.
   return workbook.worksheets
-    .filter((sheet) => sheet.name !== 'Summary')
+    .filter((sheet) => sheet.name !== 'Summary' && sheet.name !== 'Problems')
     .map((sheet) => sheet.getSheetValues().map((row) => JSON.stringify(row)));
 }
 
