@@ -504,7 +504,7 @@ async function unknownSender(config: Config, mail: MailSource, message: MailMess
   let shaped: { name: string; spec: ExportSpec } | undefined;
   await mail.eachAttachment(message.id, async (attachment, read) => {
     if (shaped || attachment.kind === 'reference') return;
-    const spec = await exportShape(attachment, read, config);
+    const spec = await exportShape(attachment, read, message.subject, config);
     if (spec) shaped = { name: attachment.name, spec };
   });
   const setting = shaped ? senderRules(shaped.spec, config).setting : 'mailbox.senders';
@@ -520,18 +520,23 @@ async function unknownSender(config: Config, mail: MailSource, message: MailMess
     : { kind: 'ignored', reason: `${refused}; nothing it sent looks like an export`, severity: 'intentional', fix };
 }
 
-/** The export type an attachment looks like, by its name, a zip's first entry or a CSV's header line. */
+/**
+ * The export type an attachment looks like: by its name, a zip's first entry or a CSV's
+ * header line; an attached email (a forwarded export) by its name or the message's subject.
+ */
 async function exportShape(
   attachment: MailAttachment,
   read: AttachmentReader,
+  subject: string,
   config: Config,
 ): Promise<ExportSpec | undefined> {
   const form = attachment.kind === 'item' ? 'mail' : fileForm(attachment.name, attachment.contentType);
   if (form === undefined) return undefined;
   if (form === 'mail') {
-    return config.exports.find(
-      (spec) => spec.match.subject && new RegExp(spec.match.subject, 'i').test(attachment.name),
-    );
+    return config.exports.find((spec) => {
+      const rule = spec.match.subject === undefined ? undefined : new RegExp(spec.match.subject, 'i');
+      return rule !== undefined && (rule.test(attachment.name) || rule.test(subject));
+    });
   }
   const named = recogniseTypeFromName(attachment.name, config);
   if (named) return named;
