@@ -29,8 +29,9 @@ const productivityHeader =
   'Interval Start,Interval End,Interval Complete,Filters,Agent Id,Agent Name,Logged In,On Queue,Idle,Off Queue,Interacting\n';
 const acqHeader = 'Interval Start,Interval End,Interval Complete,Filters,Media Type,Agent Id,Agent Name,Handle\n';
 const agent = (n: number) => `00000000-0000-4000-8000-0000000000${String(n).padStart(2, '0')}`;
+const hh = (hour: number) => String(hour).padStart(2, '0');
 const ibCsv = (n: number, hour: number) =>
-  `${ibHeader}2026-03-09 ${hour}:00:00,2026-03-09 ${hour + 1}:00:00,1.0,Queue: Sales,voice,${agent(n)},Agent ${n},3.0,120000.5\n`;
+  `${ibHeader}2026-03-09 ${hh(hour)}:00:00,2026-03-09 ${hh(hour + 1)}:00:00,1.0,Queue: Sales,voice,${agent(n)},Agent ${n},3.0,120000.5\n`;
 const dialsRow = (n: number) =>
   `2026-03-09 14:00:00,2026-03-09 15:00:00,1.0,Campaign: Renewals,voice,${agent(n)},Agent ${n},2.0,60000.0,40000.0,5000.0,15000.0,120000.0,80000.0,10000.0,30000.0\n`;
 
@@ -42,7 +43,7 @@ interface CorpusMessage {
 }
 
 async function corpus(): Promise<CorpusMessage[]> {
-  const sent = (hour: number) => new Date(`2026-03-09T${String(hour).padStart(2, '0')}:00:00Z`);
+  const sent = (hour: number) => new Date(`2026-03-09T${hh(hour)}:00:00Z`);
   const original = await mime({
     from: { name: 'Genesys Cloud', address: genesys },
     to: config.mailbox.user,
@@ -334,6 +335,7 @@ describe('other organisations’ mail, through the whole local pipeline', () => 
     expect(rows).toMatchObject({ IB_Calls: 1, Productivity: 1, ACQ: 1, QCBS: 0, RESC: 0 });
     // The decimal-comma file is collected and typed Dials; how its numbers read is ingest's part.
     expect(summary.types.find((t) => t.type === 'Dials')?.files).toBe(2);
+    expect(rows.Dials).toBeGreaterThanOrEqual(1);
     for (const type of summary.types) expect(reconciles(type.ingest), type.type).toBe(true);
 
     const groups = summary.mail.ignored;
