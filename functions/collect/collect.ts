@@ -517,7 +517,12 @@ async function unknownSender(config: Config, mail: MailSource, message: MailMess
         severity: 'suspicious',
         fix,
       }
-    : { kind: 'ignored', reason: `${refused}; nothing it sent looks like an export`, severity: 'intentional', fix };
+    : {
+        kind: 'ignored',
+        reason: `${refused}; nothing it sent looks like an export`,
+        severity: 'intentional',
+        fix: `if it does send exports, ${fix}`,
+      };
 }
 
 /**

@@ -72,9 +72,12 @@ export function mailSummary(summary: CollectSummary): MailSummary {
  */
 export function describeIgnored(group: IgnoredReason): [string, string] {
   const fix = group.fix === undefined ? '' : ` → ${group.fix}`;
+  // The example's own part: the names of its files, when the rest is the group's reason.
+  const names = group.example.endsWith(group.reason) ? group.example.slice(0, -group.reason.length) : group.example;
+  const example = names.replace(/:\s*$/, '');
   return [
     `${group.count} ignored (${group.severity ?? 'suspicious'}) — ${group.reason}${fix}`,
-    `e.g. "${group.subject}" ${group.messageId}: ${group.example}`,
+    `e.g. "${group.subject}" ${group.messageId}${example === '' ? '' : `: ${example}`}`,
   ];
 }
 

@@ -118,7 +118,7 @@ describe('collect from the Graph mailbox', () => {
         reason:
           'sender news@contoso-insights.example is not accepted (mailbox.senders); nothing it sent looks like an export',
         severity: 'intentional',
-        fix: 'add news@contoso-insights.example or @contoso-insights.example to mailbox.senders',
+        fix: 'if it does send exports, add news@contoso-insights.example or @contoso-insights.example to mailbox.senders',
       },
     ]);
     // Its attachments' names tell it is no export: none of them is downloaded.

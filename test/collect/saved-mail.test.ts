@@ -47,7 +47,7 @@ describe('saved mail', () => {
         reason:
           'sender news@contoso-insights.example is not accepted (mailbox.senders); nothing it sent looks like an export',
         severity: 'intentional',
-        fix: 'add news@contoso-insights.example or @contoso-insights.example to mailbox.senders',
+        fix: 'if it does send exports, add news@contoso-insights.example or @contoso-insights.example to mailbox.senders',
       },
     ]);
 
