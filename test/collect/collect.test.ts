@@ -219,6 +219,41 @@ describe('collect from the Graph mailbox', () => {
     ]);
   });
 
+  it('tells an export from an unknown sender by its name or its header line, storing nothing', async () => {
+    const stranger = { from: 'Reports@Example.org' };
+    const fake = await fakeGraph({
+      messages: [
+        csvMessage('named', stranger),
+        csvMessage('unnamed', { ...stranger, name: 'export.csv', receivedDateTime: '2026-03-09T16:00:30Z' }),
+        csvMessage('other', {
+          ...stranger,
+          name: 'attendees.csv',
+          csv: 'Name,Email\n',
+          receivedDateTime: '2026-03-09T17:00:30Z',
+        }),
+      ],
+    });
+    const result = await run(graphSource(fake));
+    expect(await storedKeys()).toEqual([]);
+    const fix = 'add reports@example.org or @example.org to mailbox.senders';
+    const refused = 'sender reports@example.org is not accepted (mailbox.senders)';
+    expect(result.mail.ignored.map(({ reason, severity, fix }) => ({ reason, severity, fix }))).toEqual([
+      {
+        reason: `IB_Calls_2026-03-09_1000.csv: ${refused}, yet it sends what looks like an export`,
+        severity: 'suspicious',
+        fix,
+      },
+      { reason: `export.csv: ${refused}, yet it sends what looks like an export`, severity: 'suspicious', fix },
+      {
+        reason: `${refused}; nothing it sent looks like an export`,
+        severity: 'intentional',
+        fix: `if it does send exports, ${fix}`,
+      },
+    ]);
+    // The named export is not downloaded; the others only for their first line.
+    expect(fake.requests.filter((r) => r.path.endsWith('/$value'))).toHaveLength(2);
+  });
+
   it('reports an attachment over maxAttachmentBytes as ignored and does not store it', async () => {
     const big = `${ibCallsCsv}${',,,,,,,,\n'.repeat(1000)}`;
     const fake = await fakeGraph({
