@@ -16,6 +16,7 @@ import {
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import { createGraphMailSource, graphCredentialExample, readGraphCredential } from '../functions/collect/graph.ts';
+import { describeIgnored } from '../functions/collect/manifest.ts';
 import { createDynamoDbClient } from '../functions/common/clients.ts';
 import {
   type Config,
@@ -311,7 +312,7 @@ interface ExecutionOutput {
   undone?: UndoneSummary;
   quarantined?: QuarantineSummary;
   manifest?: ObjectRef;
-  mail?: Pick<MailSummary, 'ignored' | 'messagesIgnored'>;
+  mail?: Pick<MailSummary, 'ignored' | 'messagesIgnored' | 'ignoredReasonsNotListed'>;
   delivery?: { sent: boolean; reason?: string };
 }
 
@@ -351,7 +352,11 @@ async function status(sfn: SFNClient, arn: string, date: string | undefined, lim
         process.stdout.write(`      … ${count - listed.length} more under quarantine/${day}/\n`);
     }
     for (const ignored of output.mail?.ignored ?? []) {
-      process.stdout.write(`    left out ×${ignored.count}: ${ignored.example}\n`);
+      const [line, example] = describeIgnored(ignored);
+      process.stdout.write(`    ${line}\n        ${example}\n`);
+    }
+    if (output.mail?.ignoredReasonsNotListed) {
+      process.stdout.write(`    and ${output.mail.ignoredReasonsNotListed} other reasons (in the run's manifest)\n`);
     }
     if (output.manifest) {
       process.stdout.write(

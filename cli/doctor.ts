@@ -241,6 +241,8 @@ export async function checkMessages(
   const types = new Map<string, { messages: number; latest: string }>();
   const listed: string[] = [];
   let ignored = 0;
+  const fixes = new Set<string>();
+  let suspicious = 0;
   checked.forEach((message, i) => {
     const files = outcomes[i] ?? [];
     const found = [...new Set(files.flatMap((o) => ('type' in o ? [o.type] : [])))];
@@ -251,6 +253,10 @@ export async function checkMessages(
           ? [`unreadable, a run would keep it aside: ${o.reason}`]
           : [],
     );
+    for (const o of files) {
+      if (o.kind === 'quarantined' || (o.kind === 'ignored' && o.severity === 'suspicious')) suspicious++;
+      if (o.kind === 'ignored' && o.fix) fixes.add(o.fix);
+    }
     for (const type of found) {
       const seen = types.get(type);
       types.set(type, { messages: (seen?.messages ?? 0) + 1, latest: message.receivedAt });
@@ -273,13 +279,19 @@ export async function checkMessages(
     ...listed,
   ];
   if (messages.length > checked.length) items.push(`(${messages.length - checked.length} older messages not checked)`);
-  const fix =
-    'A message meant to be collected: change the rule its reason names (mailbox.senders, exports[].match); others can be filed out of the folder';
-  if (collected === 0) {
+  // The changes the reasons name, then what to do with mail not meant to be collected.
+  const fix = [
+    ...[...fixes].slice(0, 3),
+    'A message meant to be collected: change the rule its reason names (mailbox.senders, exports[].match); others can be filed out of the folder',
+  ].join('; ');
+  if (collected === 0 || suspicious > 0) {
     return {
       name,
       status: 'fail',
-      detail: `${checked.length} checked, none would be collected (times in ${config.timeZone})`,
+      detail:
+        collected === 0
+          ? `${checked.length} checked, none would be collected (times in ${config.timeZone})`
+          : `${checked.length} checked: ${collected} would be collected, ${suspicious} files that look like exports would not (times in ${config.timeZone})`,
       items,
       next: fix,
     };

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import { parseArgs } from 'node:util';
+import { describeIgnored } from '../functions/collect/manifest.ts';
 import { type Config, ConfigError, defaultConfigPath, loadConfigFile } from '../functions/common/config.ts';
 import type { RowCounts } from '../functions/common/contracts.ts';
 import { logger } from '../functions/common/observability.ts';
@@ -196,7 +197,10 @@ function report(result: LocalRunResult, seconds: number): void {
   say(
     `Mail: ${summary.mail.messagesSeen} messages seen, ${summary.mail.messagesMatched} matched, ${summary.mail.messagesIgnored} ignored; ${summary.mail.attachmentsStored} attachments stored`,
   );
-  for (const ignored of summary.mail.ignored) say(`  left out ×${ignored.count}: ${ignored.example}`);
+  for (const ignored of summary.mail.ignored) {
+    const [line, example] = describeIgnored(ignored);
+    say(`  ${line}\n      ${example}`);
+  }
   if (summary.mail.ignoredReasonsNotListed > 0) {
     say(`  and ${summary.mail.ignoredReasonsNotListed} other reasons (in the run's manifest)`);
   }

@@ -3,6 +3,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import type { Config, ExportSpec } from '../functions/common/config.ts';
+import { acceptedAddress } from '../functions/common/exports.ts';
 import { dayWindow, instantToIso } from '../functions/common/time.ts';
 
 /**
@@ -142,7 +143,7 @@ type MailComposerInput = ConstructorParameters<typeof MailComposer>[0];
 
 function exportMail(config: Config, exp: SampleExport, sentAt: number, receivedAt: number, random: () => number) {
   const spec = config.exports.find((e) => e.type === exp.type) as ExportSpec;
-  const from = spec.match.senders?.[0] ?? config.mailbox.senders[0] ?? 'no-reply@mypurecloud.com';
+  const from = acceptedAddress(spec.match.senders ?? config.mailbox.senders);
   const subject = `Scheduled export: ${exp.type}`;
   const name = `${exp.type}_${exp.scheduled.replace(' ', '_').replace(':', '')}.csv`;
   return {

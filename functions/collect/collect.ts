@@ -21,7 +21,14 @@ import type {
   SourceFile,
 } from '../common/contracts.ts';
 import { emptyCollectSummary } from '../common/contracts.ts';
-import { acceptsSender, matchFailure, recogniseTypeFromHeader, recogniseTypeFromName } from '../common/exports.ts';
+import {
+  acceptsSender,
+  matchFailure,
+  recogniseTypeFromHeader,
+  recogniseTypeFromName,
+  senderFix,
+  senderRules,
+} from '../common/exports.ts';
 import { rawKey } from '../common/keys.ts';
 import { boundedMetadata, isLineageKey, objectExists, readMetadata, storeLineage } from '../common/objects.ts';
 import { logger } from '../common/observability.ts';
@@ -42,7 +49,7 @@ import {
   ZipLimitError,
 } from './extract.ts';
 import { GraphError } from './graph.ts';
-import type { AttachmentReader, MailMessage, MailSource } from './mail.ts';
+import type { AttachmentReader, MailAttachment, MailMessage, MailSource } from './mail.ts';
 import { UnreadableError } from './mime.ts';
 import { resolveRun } from './run.ts';
 import { messageConcurrency, type SpooledFile, Spooler } from './spool.ts';
@@ -64,8 +71,15 @@ export interface CollectDeps {
   tempDir?: string;
 }
 
-/** Enough of the result to explain what was skipped, small enough for the state payload; every one is logged. */
-const maxIgnoredListed = 50;
+/**
+ * Files left out that the run's manifest lists, each with its reason; past it they are
+ * counted and logged only. A day's mail is a few hundred messages: the cap only bounds a
+ * folder gone wrong.
+ */
+const maxIgnoredListed = 5_000;
+
+/** Bytes read of an attachment from a sender no type accepts, to tell whether it looks like an export. */
+const peekBytes = 16 * 1024;
 
 const s3Concurrency = 8;
 
@@ -85,8 +99,8 @@ interface Provenance {
   exportedAt: string;
   sender: string;
   origin: FileOrigin;
-  /** Why a type's rules refuse the file, or undefined when they accept it. */
-  refuse: (spec: ExportSpec) => string | undefined;
+  /** Why a type's rules refuse the file, and what would change that, or undefined when they accept it. */
+  refuse: (spec: ExportSpec) => { reason: string; fix: string } | undefined;
   /** What tells apart types that share a header, for the reason given when nothing does. */
   tellApart: string;
   /** The name a stored CSV records, from the name it was found under. */
@@ -102,11 +116,18 @@ interface IncomingFile {
   read: AttachmentReader;
 }
 
+/** Why a file is left out, whether that was meant (see IgnoredMessage) and what would collect it. */
+export interface LeftOut {
+  reason: string;
+  severity: 'intentional' | 'suspicious';
+  fix?: string;
+}
+
 export type FileOutcome =
   | { kind: 'stored' | 'alreadyStored'; type: string }
   /** An export of a type this run does not collect. */
   | { kind: 'notRequested'; type: string }
-  | { kind: 'ignored'; reason: string }
+  | ({ kind: 'ignored' } & LeftOut)
   /** The whole message (or inbox file) is kept aside: see functions/common/quarantine.ts. */
   | { kind: 'quarantined'; source: string; reason: string };
 
@@ -209,9 +230,10 @@ class CollectContext {
     return { kind: 'quarantined', source, reason: record.reason };
   }
 
-  listIgnored(entry: IgnoredMessage): void {
+  listIgnored(message: { messageId: string; subject: string }, { reason, severity, fix }: LeftOut): void {
+    const entry: IgnoredMessage = { ...message, reason, severity, ...(fix === undefined ? {} : { fix }) };
     if (this.summary.ignored.length < maxIgnoredListed) this.summary.ignored.push(entry);
-    logger.info('Not collected', { messageId: entry.messageId, reason: entry.reason });
+    logger.info('Not collected', { messageId: entry.messageId, reason, severity });
   }
 
   /**
@@ -340,21 +362,19 @@ async function collectMail(context: CollectContext, mail: MailSource): Promise<v
     const quarantined = files.find((outcome) => outcome.kind === 'quarantined');
     if (quarantined?.kind === 'quarantined') {
       summary.messagesQuarantined = (summary.messagesQuarantined ?? 0) + 1;
-      context.listIgnored({ messageId, subject: message.subject, reason: quarantinedReason(quarantined) });
+      context.listIgnored({ messageId, subject: message.subject }, quarantinedReason(quarantined));
       return;
     }
-    const reasons: string[] = [];
     let recognised = false;
     for (const outcome of files) {
-      if (outcome.kind === 'ignored') reasons.push(outcome.reason);
+      // An attachment left behind is reported even when others of its message were taken.
+      if (outcome.kind === 'ignored') context.listIgnored({ messageId, subject: message.subject }, outcome);
       else recognised = true;
       if (outcome.kind === 'stored') summary.attachmentsStored++;
       if (outcome.kind === 'alreadyStored') summary.attachmentsAlreadyStored++;
     }
     if (recognised) summary.messagesMatched++;
     else summary.messagesIgnored++;
-    // An attachment left behind is reported even when others of its message were taken.
-    if (reasons.length > 0) context.listIgnored({ messageId, subject: message.subject, reason: reasons.join('; ') });
   });
 }
 
@@ -385,9 +405,6 @@ async function collectMessage(context: CollectContext, mail: MailSource, message
 async function readMessage(context: CollectContext, mail: MailSource, message: MailMessage): Promise<FileOutcome[]> {
   const { config } = context;
   const sender = message.from;
-  if (!config.exports.some((spec) => acceptsSender(spec, sender, config))) {
-    return [{ kind: 'ignored', reason: `sender ${sender ?? '(none)'} is not an accepted sender` }];
-  }
   const provenance: Provenance = {
     messageId: message.internetMessageId ?? message.id,
     receivedAt: isoInstant(message.receivedAt),
@@ -399,12 +416,20 @@ async function readMessage(context: CollectContext, mail: MailSource, message: M
     storedName: (name) => name,
   };
   try {
+    if (!config.exports.some((spec) => acceptsSender(spec, sender, config))) {
+      return [await unknownSender(config, mail, message)];
+    }
     const outcomes: FileOutcome[] = [];
     const budget = new InflateBudget(config.mailbox);
     let inline = 0;
     await mail.eachAttachment(message.id, async (attachment, read) => {
       if (attachment.kind === 'reference') {
-        outcomes.push({ kind: 'ignored', reason: `${attachment.name}: a link to a file kept elsewhere, not a file` });
+        outcomes.push({
+          kind: 'ignored',
+          reason: `${attachment.name}: a link to a file kept elsewhere, not a file`,
+          severity: 'intentional',
+          fix: 'have the export attached to the mail, not linked',
+        });
         return;
       }
       // An attached message is opened whatever it is called.
@@ -418,7 +443,9 @@ async function readMessage(context: CollectContext, mail: MailSource, message: M
       outcomes.push(...(await collectFile(context, file, provenance, budget)));
     });
     if (outcomes.length === 0) {
-      return [{ kind: 'ignored', reason: `no attachment to collect (${inline} inline images)` }];
+      return [
+        { kind: 'ignored', reason: `no attachment to collect (${inline} inline images)`, severity: 'intentional' },
+      ];
     }
     if (mail.messageCollected && outcomes.every((o) => o.kind === 'stored' || o.kind === 'alreadyStored')) {
       await mail.messageCollected(message.id);
@@ -428,7 +455,14 @@ async function readMessage(context: CollectContext, mail: MailSource, message: M
   } catch (error) {
     // Moved or deleted since it was listed: nothing to collect, and no reason to fail the run.
     if (error instanceof GraphError && error.status === 404) {
-      return [{ kind: 'ignored', reason: 'the message left the folder while it was being collected' }];
+      return [
+        {
+          kind: 'ignored',
+          reason: 'the message left the folder while it was being collected',
+          severity: 'intentional',
+          fix: 'leave exports in the folder until a run has collected them',
+        },
+      ];
     }
     throw error;
   }
@@ -453,8 +487,91 @@ function faultReason(error: unknown): string {
 }
 
 /** How a quarantined input is listed: with the source id `release` takes. */
-function quarantinedReason(outcome: Extract<FileOutcome, { kind: 'quarantined' }>): string {
-  return `quarantined as ${outcome.source}: ${outcome.reason}`;
+function quarantinedReason(outcome: Extract<FileOutcome, { kind: 'quarantined' }>): LeftOut {
+  return {
+    reason: `quarantined as ${outcome.source}: ${outcome.reason}`,
+    severity: 'suspicious',
+    fix: `mend or replace it, then rerun the day releasing it (charlie rerun --release ${outcome.source})`,
+  };
+}
+
+/**
+ * Why a message from a sender no type accepts is left out. Suspicious when it carries what
+ * looks like an export, told cheaply: attachment names, a zip's first entry name, a CSV's
+ * first line — at most `peekBytes` of each, nothing stored.
+ */
+async function unknownSender(config: Config, mail: MailSource, message: MailMessage): Promise<FileOutcome> {
+  let shaped: { name: string; spec: ExportSpec } | undefined;
+  await mail.eachAttachment(message.id, async (attachment, read) => {
+    if (shaped || attachment.kind === 'reference') return;
+    const spec = await exportShape(attachment, read, message.subject, config);
+    if (spec) shaped = { name: attachment.name, spec };
+  });
+  const setting = shaped ? senderRules(shaped.spec, config).setting : 'mailbox.senders';
+  const refused = `sender ${message.from ?? '(none)'} is not accepted (${setting})`;
+  const fix = senderFix(message.from, setting);
+  return shaped
+    ? {
+        kind: 'ignored',
+        reason: `${shaped.name}: ${refused}, yet it sends what looks like an export`,
+        severity: 'suspicious',
+        fix,
+      }
+    : {
+        kind: 'ignored',
+        reason: `${refused}; nothing it sent looks like an export`,
+        severity: 'intentional',
+        fix: `if it does send exports, ${fix}`,
+      };
+}
+
+/**
+ * The export type an attachment looks like: by its name, a zip's first entry or a CSV's
+ * header line; an attached email (a forwarded export) by its name or the message's subject.
+ */
+async function exportShape(
+  attachment: MailAttachment,
+  read: AttachmentReader,
+  subject: string,
+  config: Config,
+): Promise<ExportSpec | undefined> {
+  const form = attachment.kind === 'item' ? 'mail' : fileForm(attachment.name, attachment.contentType);
+  if (form === undefined) return undefined;
+  if (form === 'mail') {
+    return config.exports.find((spec) => {
+      const rule = spec.match.subject === undefined ? undefined : new RegExp(spec.match.subject, 'i');
+      return rule !== undefined && (rule.test(attachment.name) || rule.test(subject));
+    });
+  }
+  const named = recogniseTypeFromName(attachment.name, config);
+  if (named) return named;
+  const head = await read((chunks) => firstBytes(chunks, form === 'csv'));
+  if (form === 'zip') {
+    const entry = firstZipEntryName(head);
+    return entry === undefined ? undefined : recogniseTypeFromName(entry, config);
+  }
+  return recogniseTypeFromHeader(headerCells(head), config)[0];
+}
+
+/** Up to `peekBytes` from the start of a stream, or to the first line break of a text; the rest is not read. */
+async function firstBytes(chunks: AsyncIterable<Uint8Array>, text: boolean): Promise<Uint8Array> {
+  const taken: Uint8Array[] = [];
+  let length = 0;
+  for await (const chunk of chunks) {
+    taken.push(chunk.subarray(0, peekBytes - length));
+    length += Math.min(chunk.length, peekBytes - length);
+    if (length >= peekBytes || (text && chunk.includes(0x0a))) break;
+  }
+  return Buffer.concat(taken);
+}
+
+/** The name in a zip's first local file header (PK\x03\x04, name length at 26, name at 30). */
+function firstZipEntryName(head: Uint8Array): string | undefined {
+  const bytes = Buffer.from(head.buffer, head.byteOffset, head.length);
+  if (bytes.length < 30 || bytes.readUInt32LE(0) !== 0x04034b50) return undefined;
+  const nameLength = bytes.readUInt16LE(26);
+  if (bytes.length < 30 + nameLength) return undefined;
+  return bytes.toString('utf8', 30, 30 + nameLength);
 }
 
 /**
@@ -468,16 +585,20 @@ async function collectFile(
   budget: InflateBudget,
 ): Promise<FileOutcome[]> {
   const { config, spooler } = context;
-  const ignored = (reason: string): FileOutcome[] => [{ kind: 'ignored', reason: `${file.name}: ${reason}` }];
+  const ignored = (leftOut: LeftOut): FileOutcome[] => [
+    { kind: 'ignored', ...leftOut, reason: `${file.name}: ${leftOut.reason}` },
+  ];
   const { form } = file;
-  if (!form) return ignored(notCollectable);
+  if (!form) return ignored({ reason: notCollectable, severity: 'intentional' });
   if (form === 'csv') {
     const named = recogniseTypeFromName(file.name, config);
     const refusal = named && provenance.refuse(named);
-    if (refusal) return ignored(refusal);
+    if (refusal) return ignored({ ...refusal, severity: 'suspicious' });
     if (named && !context.requested(named)) return [{ kind: 'notRequested', type: named.type }];
   }
-  if (file.size !== undefined && file.size > spooler.limit) return ignored(tooLarge(file.size, spooler.limit));
+  if (file.size !== undefined && file.size > spooler.limit) {
+    return ignored({ reason: tooLarge(file.size, spooler.limit), severity: 'suspicious', fix: raiseSizeLimit });
+  }
 
   // A download tried again starts over: what its first try counted and stored is counted anew.
   const start = budget.snapshot();
@@ -493,12 +614,26 @@ async function collectFile(
     };
     return { stored, ignoredReasons: await extract(chunks, form, file.name, extractor) };
   });
-  return [...ignoredReasons.map((reason): FileOutcome => ({ kind: 'ignored', reason })), ...stored];
+  return [...ignoredReasons.map((reason): FileOutcome => ({ kind: 'ignored', ...leftInside(reason) })), ...stored];
+}
+
+const raiseSizeLimit = 'raise mailbox.maxAttachmentBytes if such files are exports';
+
+/** What extract left behind inside a zip or attached mail: a part not collectable is meant, anything else is not. */
+function leftInside(reason: string): LeftOut {
+  if (reason.endsWith(notCollectable)) return { reason, severity: 'intentional' };
+  if (reason.includes('over maxAttachmentBytes')) return { reason, severity: 'suspicious', fix: raiseSizeLimit };
+  return { reason, severity: 'suspicious' };
 }
 
 async function storeCsv(context: CollectContext, csv: ExtractedCsv, provenance: Provenance): Promise<FileOutcome> {
   const { config } = context;
-  const ignored = (reason: string): FileOutcome => ({ kind: 'ignored', reason: `${csv.name}: ${reason}` });
+  const ignored = (leftOut: { reason: string; fix: string }): FileOutcome => ({
+    kind: 'ignored',
+    ...leftOut,
+    reason: `${csv.name}: ${leftOut.reason}`,
+    severity: 'suspicious',
+  });
   let spec =
     recogniseTypeFromName(csv.name, config) ?? (csv.archive ? recogniseTypeFromName(csv.archive, config) : undefined);
   if (spec) {
@@ -506,7 +641,7 @@ async function storeCsv(context: CollectContext, csv: ExtractedCsv, provenance: 
     if (refusal) return ignored(refusal);
   } else {
     const byHeader = typeFromHeader(csv.file, config, provenance.refuse, provenance.tellApart);
-    if (typeof byHeader === 'string') return ignored(byHeader);
+    if ('reason' in byHeader) return ignored(byHeader);
     spec = byHeader;
   }
   if (!context.requested(spec)) return { kind: 'notRequested', type: spec.type };
@@ -559,11 +694,12 @@ async function collectAgentInbox(context: CollectContext): Promise<void> {
     const quarantined = outcomes.find((o) => o.kind === 'quarantined');
     if (quarantined?.kind === 'quarantined') {
       context.summary.messagesQuarantined = (context.summary.messagesQuarantined ?? 0) + 1;
-      context.listIgnored({ messageId: key, subject: '', reason: quarantinedReason(quarantined) });
+      context.listIgnored({ messageId: key, subject: '' }, quarantinedReason(quarantined));
       return;
     }
-    const reasons = outcomes.flatMap((o) => (o.kind === 'ignored' ? [o.reason] : []));
-    if (reasons.length > 0) context.listIgnored({ messageId: key, subject: '', reason: reasons.join('; ') });
+    for (const outcome of outcomes) {
+      if (outcome.kind === 'ignored') context.listIgnored({ messageId: key, subject: '' }, outcome);
+    }
     context.summary.agentFiles += outcomes.filter((o) => o.kind === 'stored' || o.kind === 'alreadyStored').length;
   });
 }
@@ -662,15 +798,31 @@ async function listRawFiles(deps: CollectDeps, run: Run): Promise<SourceFile[]> 
 function typeFromHeader(
   file: SpooledFile,
   config: Config,
-  rejection: (spec: ExportSpec) => string | undefined,
+  rejection: Provenance['refuse'],
   tellApart: string,
-): ExportSpec | string {
+): ExportSpec | { reason: string; fix: string } {
   const candidates = recogniseTypeFromHeader(headerCells(file.head), config);
-  if (candidates.length === 0) return 'neither its name nor its header is one of the configured exports';
+  if (candidates.length === 0) {
+    return {
+      reason: 'neither its name nor its header is one of the configured exports',
+      fix: 'if it is an export, add its type to exports[] or name it in an exports[].match.attachment',
+    };
+  }
   const fitting = candidates.filter((spec) => rejection(spec) === undefined);
   const types = candidates.map((c) => c.type).join(', ');
-  if (fitting.length === 0) return `its header fits ${types}, but ${candidates.map(rejection).join('; ')}`;
-  if (fitting.length > 1) return `its header fits ${fitting.map((c) => c.type).join(', ')}; only ${tellApart} can tell`;
+  if (fitting.length === 0) {
+    const refusals = candidates.flatMap((spec) => rejection(spec) ?? []);
+    return {
+      reason: `its header fits ${types}, but ${refusals.map((r) => r.reason).join(', and ')}`,
+      fix: [...new Set(refusals.map((r) => r.fix))].join('; '),
+    };
+  }
+  if (fitting.length > 1) {
+    return {
+      reason: `its header fits ${fitting.map((c) => c.type).join(', ')}; only ${tellApart} can tell`,
+      fix: 'name the attachment after its type (exports[].match.attachment) or set exports[].match.subject',
+    };
+  }
   return fitting[0] as ExportSpec;
 }
 

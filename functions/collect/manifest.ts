@@ -1,19 +1,12 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-import type {
-  CollectOutput,
-  CollectResult,
-  CollectSummary,
-  IgnoredMessage,
-  IgnoredReason,
-  MailSummary,
-} from '../common/contracts.ts';
+import type { CollectOutput, CollectResult, CollectSummary, IgnoredReason, MailSummary } from '../common/contracts.ts';
 import { writeManifest } from '../common/run-records.ts';
 
 /** Reasons listed in the state; the rest are counted, and every one is in the manifest. */
 export const maxIgnoredReasons = 20;
 
 /** Characters kept of each text of a listed reason. */
-const maxText = { reason: 160, example: 240, subject: 120, messageId: 200 } as const;
+const maxText = { reason: 160, example: 240, subject: 120, messageId: 200, fix: 160 } as const;
 
 /**
  * The Collect state's output: the day's file lists go to the run's manifest in S3 and the
@@ -40,25 +33,32 @@ export async function collectOutput(
   };
 }
 
-/** The summary with its ignored messages grouped by reason, the most frequent first, capped. */
+/**
+ * The summary with its ignored files grouped by reason and severity (what to change kept with
+ * each), the suspicious first, then the most frequent, capped.
+ */
 export function mailSummary(summary: CollectSummary): MailSummary {
   const groups = new Map<string, IgnoredReason>();
   for (const message of summary.ignored) {
-    for (const text of reasonsOf(message)) {
-      const reason = withoutName(text);
-      const group = groups.get(reason);
-      if (group) group.count++;
-      else
-        groups.set(reason, {
-          reason: cut(reason, maxText.reason),
-          count: 1,
-          messageId: cut(message.messageId, maxText.messageId),
-          subject: cut(message.subject, maxText.subject),
-          example: cut(text, maxText.example),
-        });
-    }
+    const reason = withoutName(message.reason);
+    const severity = message.severity ?? 'suspicious';
+    const key = `${severity} ${reason}`;
+    const group = groups.get(key);
+    if (group) group.count++;
+    else
+      groups.set(key, {
+        reason: cut(reason, maxText.reason),
+        severity,
+        ...(message.fix === undefined ? {} : { fix: cut(message.fix, maxText.fix) }),
+        count: 1,
+        messageId: cut(message.messageId, maxText.messageId),
+        subject: cut(message.subject, maxText.subject),
+        example: cut(message.reason, maxText.example),
+      });
   }
-  const sorted = [...groups.values()].sort((a, b) => b.count - a.count);
+  const sorted = [...groups.values()].sort(
+    (a, b) => Number(a.severity === 'intentional') - Number(b.severity === 'intentional') || b.count - a.count,
+  );
   return {
     ...summary,
     ignored: sorted.slice(0, maxIgnoredReasons),
@@ -66,9 +66,19 @@ export function mailSummary(summary: CollectSummary): MailSummary {
   };
 }
 
-/** A message's reasons, one per file left out: collect joins them with `; `. */
-function reasonsOf(message: IgnoredMessage): string[] {
-  return message.reason.split('; ').filter((text) => text !== '');
+/**
+ * How a group reads in a printout: count, reason and what to change, then one example.
+ * `85 ignored (suspicious) — sender … is not accepted (mailbox.senders) … → add … to mailbox.senders`
+ */
+export function describeIgnored(group: IgnoredReason): [string, string] {
+  const fix = group.fix === undefined ? '' : ` → ${group.fix}`;
+  // The example's own part: the names of its files, when the rest is the group's reason.
+  const names = group.example.endsWith(group.reason) ? group.example.slice(0, -group.reason.length) : group.example;
+  const example = names.replace(/:\s*$/, '');
+  return [
+    `${group.count} ignored (${group.severity ?? 'suspicious'}) — ${group.reason}${fix}`,
+    `e.g. "${group.subject}" ${group.messageId}${example === '' ? '' : `: ${example}`}`,
+  ];
 }
 
 /**

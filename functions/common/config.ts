@@ -18,6 +18,43 @@ const regexSource = z.string().refine(isRegex, { message: 'not a valid regular e
 const email = z.email();
 
 /**
+ * A sender rule: an exact address, a domain (`@mypurecloud.com`) or a subdomain pattern
+ * (`*.pure.cloud`, any depth, not the bare domain). functions/common/exports.ts applies them.
+ */
+const senderRule = z
+  .string()
+  .trim()
+  .refine((rule) => /^(@|\*\.)[a-z0-9-]+(\.[a-z0-9-]+)+$/i.test(rule) || email.safeParse(rule).success, {
+    message: 'expected an address (no-reply@mypurecloud.com), a domain (@mypurecloud.com) or *.domain (*.pure.cloud)',
+  });
+
+/**
+ * The hosts of Genesys Cloud's regions, from which its scheduled exports are mailed, as the
+ * Genesys platform SDK lists them (PureCloudRegionHosts:
+ * https://app.unpkg.com/purecloud-platform-client-v2@223.0.0/files/src/purecloud-platform-client-v2/PureCloudRegionHosts.js).
+ */
+export const genesysRegionHosts = [
+  'mypurecloud.com',
+  'mypurecloud.ie',
+  'mypurecloud.com.au',
+  'mypurecloud.jp',
+  'mypurecloud.de',
+  'usw2.pure.cloud',
+  'cac1.pure.cloud',
+  'apne2.pure.cloud',
+  'euw2.pure.cloud',
+  'aps1.pure.cloud',
+  'use2.us-gov-pure.cloud',
+  'sae1.pure.cloud',
+  'mec1.pure.cloud',
+  'apne3.pure.cloud',
+  'euc2.pure.cloud',
+] as const;
+
+/** The default senders: any address at a Genesys Cloud region's host or a subdomain of it. */
+export const genesysSenders: readonly string[] = genesysRegionHosts.flatMap((host) => [`@${host}`, `*.${host}`]);
+
+/**
  * A workbook tab: a name Excel takes, short enough for the continuation tabs of a long day
  * (`IB Calls (2)` … ` (99)`), not one the workbook writes itself.
  */
@@ -82,7 +119,8 @@ export const exportSchema = z
     match: z.object({
       subject: regexSource.optional(),
       attachment: regexSource,
-      senders: z.array(email).optional(),
+      /** Sender rules for this type alone (as mailbox.senders), instead of the mailbox's. */
+      senders: z.array(senderRule).optional(),
     }),
   })
   .superRefine((spec, ctx) => {
@@ -139,8 +177,11 @@ const mailboxSchema = z.object({
   authorityHost: z.url().default('https://login.microsoftonline.com'),
   /** Exports received this long after midnight still count for the previous day. */
   graceMinutes: z.number().int().min(0).max(1440).default(120),
-  /** Senders accepted for every export type, unless a type lists its own. */
-  senders: z.array(email).default([]),
+  /**
+   * Sender rules accepted for every export type, unless a type lists its own: by default the
+   * domains of Genesys Cloud's regions; an empty list accepts any sender.
+   */
+  senders: z.array(senderRule).default([...genesysSenders]),
   /**
    * Attachments larger than this are reported and not stored. Collect spools one at a time per
    * message it reads at once, so its ephemeral storage follows from it (lib/functions.ts).

@@ -35,24 +35,72 @@ export function recogniseTypeFromName(name: string, config: Pick<Config, 'export
 /** What a type's mail rules read of the configuration: the mailbox's accepted senders. */
 export type MailRules = { mailbox: Pick<Config['mailbox'], 'senders'> };
 
-/** A type's own senders override the mailbox's; an empty list accepts anyone. */
-export function acceptsSender(spec: ExportSpec, sender: string | undefined, config: MailRules): boolean {
-  const senders = spec.match.senders ?? config.mailbox.senders;
-  if (senders.length === 0) return true;
-  return sender !== undefined && senders.some((s) => s.toLowerCase() === sender.toLowerCase());
+/**
+ * Whether a sender rule accepts an address. A rule is an exact address
+ * (`no-reply@mypurecloud.com`), a domain (`@mypurecloud.com`: that domain only) or a
+ * subdomain pattern (`*.pure.cloud`: `usw2.pure.cloud`, `x.usw2.pure.cloud`, not `pure.cloud`
+ * itself). Letter case never matters.
+ */
+export function senderRuleAccepts(rule: string, address: string): boolean {
+  const wanted = rule.trim().toLowerCase();
+  const sender = address.trim().toLowerCase();
+  const at = sender.lastIndexOf('@');
+  if (at < 1) return false;
+  const domain = sender.slice(at + 1);
+  if (wanted.startsWith('*.')) return domain.endsWith(wanted.slice(1));
+  if (wanted.startsWith('@')) return domain === wanted.slice(1);
+  return sender === wanted;
 }
 
-/** Why a type's rules reject a message, or undefined when they accept it. */
+/** The rules a type's senders are checked against, and where they are configured. */
+export function senderRules(spec: ExportSpec, config: MailRules): { rules: readonly string[]; setting: string } {
+  return spec.match.senders
+    ? { rules: spec.match.senders, setting: `exports[${spec.type}].match.senders` }
+    : { rules: config.mailbox.senders, setting: 'mailbox.senders' };
+}
+
+/**
+ * A type's own senders override the mailbox's; an empty list accepts anyone. Only the
+ * sender's address decides: display names and Reply-To are not read.
+ */
+export function acceptsSender(spec: ExportSpec, sender: string | undefined, config: MailRules): boolean {
+  const { rules } = senderRules(spec, config);
+  if (rules.length === 0) return true;
+  return sender !== undefined && rules.some((rule) => senderRuleAccepts(rule, sender));
+}
+
+/** What to change so that mail from `sender` is accepted where `setting` decides. */
+export function senderFix(sender: string | undefined, setting: string): string {
+  if (sender === undefined) return `the message has no sender address: mail it from an address ${setting} accepts`;
+  return `add ${sender} or @${sender.slice(sender.lastIndexOf('@') + 1)} to ${setting}`;
+}
+
+/** An address the rules accept, for mail made up to fit them (sample days, tests). */
+export function acceptedAddress(rules: readonly string[]): string {
+  const rule = rules[0] ?? 'no-reply@mypurecloud.com';
+  if (rule.startsWith('@')) return `no-reply${rule}`;
+  if (rule.startsWith('*.')) return `no-reply@mail${rule.slice(1)}`;
+  return rule;
+}
+
+/** Why a type's rules reject a message, with what to change, or undefined when they accept it. */
 export function matchFailure(
   spec: ExportSpec,
   message: { from: string | undefined; subject: string },
   config: MailRules,
-): string | undefined {
+): { reason: string; fix: string } | undefined {
   if (!acceptsSender(spec, message.from, config)) {
-    return `sender ${message.from ?? '(none)'} is not accepted for ${spec.type}`;
+    const { setting } = senderRules(spec, config);
+    return {
+      reason: `sender ${message.from ?? '(none)'} is not accepted for ${spec.type} (${setting})`,
+      fix: senderFix(message.from, setting),
+    };
   }
   if (spec.match.subject && !new RegExp(spec.match.subject, 'i').test(message.subject)) {
-    return `the subject does not match ${spec.type}`;
+    return {
+      reason: `the subject does not match ${spec.type}`,
+      fix: `widen exports[${spec.type}].match.subject (${spec.match.subject})`,
+    };
   }
   return undefined;
 }

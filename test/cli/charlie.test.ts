@@ -107,8 +107,29 @@ describe('charlie CLI', () => {
           },
           manifest: { bucket: 'data', key: 'runs/2026-03-09/a/manifest.json' },
           mail: {
-            messagesIgnored: 3,
-            ignored: [{ reason: 'not a CSV', count: 3, messageId: '<m>', subject: 's', example: 'a.pdf: not a CSV' }],
+            messagesIgnored: 88,
+            ignored: [
+              {
+                reason:
+                  'sender noreply@example.org is not accepted (mailbox.senders), yet it sends what looks like an export',
+                severity: 'suspicious',
+                fix: 'add noreply@example.org or @example.org to mailbox.senders',
+                count: 85,
+                messageId: '<e>',
+                subject: 'Scheduled export: Dials',
+                example:
+                  'Dials.csv: sender noreply@example.org is not accepted (mailbox.senders), yet it sends what looks like an export',
+              },
+              {
+                reason: 'not a CSV',
+                severity: 'intentional',
+                count: 3,
+                messageId: '<m>',
+                subject: 's',
+                example: 'a.pdf: not a CSV',
+              },
+            ],
+            ignoredReasonsNotListed: 2,
           },
           delivery: { sent: true },
         }),
@@ -131,7 +152,12 @@ describe('charlie CLI', () => {
     expect(out).toContain('undone: 11 files, 20 rows taken out');
     expect(out).toContain('raw/2026-03-09/Dials/a.csv (2 rows)');
     expect(out).toContain('… 10 more in the manifest');
-    expect(out).toContain('left out ×3: a.pdf: not a CSV');
+    // Ignored mail grouped by reason, with what to change and one example each.
+    expect(out).toContain(
+      '85 ignored (suspicious) — sender noreply@example.org is not accepted (mailbox.senders), yet it sends what looks like an export → add noreply@example.org or @example.org to mailbox.senders\n        e.g. "Scheduled export: Dials" <e>: Dials.csv\n',
+    );
+    expect(out).toContain('3 ignored (intentional) — not a CSV\n        e.g. "s" <m>: a.pdf\n');
+    expect(out).toContain("and 2 other reasons (in the run's manifest)");
     expect(out).toContain('files: 12 ingested, listed in s3://data/runs/2026-03-09/a/manifest.json');
     expect(out).not.toContain('2026-03-08');
   });

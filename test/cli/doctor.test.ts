@@ -183,13 +183,28 @@ describe('what a run would do with each message', () => {
   });
 
   it('fails when nothing would be collected, listing each message with its reason', async () => {
-    const fake = await h.fakeGraph({ messages: [csvMessage('a', { from: 'noreply@mypurecloud.com' })] });
+    const fake = await h.fakeGraph({ messages: [csvMessage('a', { from: 'reports@example.org' })] });
     const result = await check(fake);
     expect(result).toMatchObject({ status: 'fail', detail: expect.stringContaining('none would be collected') });
     expect(result.items).toEqual([
-      '03-09 10:00  noreply@mypurecloud.com  "Scheduled export: IB_Calls"  → ignored: sender noreply@mypurecloud.com is not an accepted sender',
+      '03-09 10:00  reports@example.org  "Scheduled export: IB_Calls"  → ignored: IB_Calls_2026-03-09_1000.csv: sender reports@example.org is not accepted (mailbox.senders), yet it sends what looks like an export',
     ]);
-    expect(result.next).toContain('mailbox.senders');
+    expect(result.next).toContain('add reports@example.org or @example.org to mailbox.senders');
+  });
+
+  it('fails when an export-shaped file would be left out though others are collected', async () => {
+    const fake = await h.fakeGraph({
+      messages: [
+        csvMessage('a'),
+        csvMessage('b', { from: 'reports@example.org', receivedDateTime: '2026-03-09T16:00:30Z' }),
+      ],
+    });
+    const result = await check(fake);
+    expect(result).toMatchObject({
+      status: 'fail',
+      detail: expect.stringContaining('1 would be collected, 1 files that look like exports would not'),
+      next: expect.stringContaining('add reports@example.org or @example.org to mailbox.senders'),
+    });
   });
 
   it('warns when some are ignored, listing those and what else they held', async () => {

@@ -16,7 +16,7 @@ import { reportKey } from '../../functions/common/keys.ts';
 import { verifyLinkToken } from '../../functions/common/link-token.ts';
 import { logger } from '../../functions/common/observability.ts';
 import { type LocalStack, startLocalStack } from '../../local/stack.ts';
-import { ibCallsCsv, mime } from '../collect/harness.ts';
+import { genesys, ibCallsCsv, mime } from '../collect/harness.ts';
 
 const config = loadConfigFile();
 const signingKey = 'k'.repeat(64);
@@ -76,7 +76,7 @@ describe('charlie backfill', () => {
     await mkdir(join(from, 'march'), { recursive: true });
     const email = (id: string, date: string, received: string) =>
       mime({
-        from: config.mailbox.senders[0] as string,
+        from: genesys,
         to: config.mailbox.user,
         subject: 'Scheduled export: IB_Calls',
         date: new Date(date),

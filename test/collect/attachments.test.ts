@@ -78,6 +78,7 @@ describe('zip attachments', () => {
           messageId: '<zipped@mypurecloud.com>',
           subject: 'Scheduled export: IB_Calls',
           reason: 'IB_Calls_2026-03-09_1000.zip/notes/readme.txt: not a CSV file, a zip or an email',
+          severity: 'intentional',
         },
       ],
     });
@@ -309,9 +310,15 @@ describe('attachments that are not exports', () => {
       {
         messageId: '<signed@mypurecloud.com>',
         subject: 'Scheduled export: IB_Calls',
-        reason:
-          'Agent schedule.pdf: not a CSV file, a zip or an email; ' +
-          'Exports on SharePoint: a link to a file kept elsewhere, not a file',
+        reason: 'Agent schedule.pdf: not a CSV file, a zip or an email',
+        severity: 'intentional',
+      },
+      {
+        messageId: '<signed@mypurecloud.com>',
+        subject: 'Scheduled export: IB_Calls',
+        reason: 'Exports on SharePoint: a link to a file kept elsewhere, not a file',
+        severity: 'intentional',
+        fix: 'have the export attached to the mail, not linked',
       },
     ]);
     // Only the CSV and the PDF's name were looked at: nothing else was downloaded.

@@ -115,12 +115,15 @@ describe('collect from the Graph mailbox', () => {
       {
         messageId: expect.stringContaining('@contoso-insights.example>'),
         subject: 'Contact center trends: the March edition',
-        reason: 'sender news@contoso-insights.example is not an accepted sender',
+        reason:
+          'sender news@contoso-insights.example is not accepted (mailbox.senders); nothing it sent looks like an export',
+        severity: 'intentional',
+        fix: 'if it does send exports, add news@contoso-insights.example or @contoso-insights.example to mailbox.senders',
       },
     ]);
-    // Ignored by its sender, so its attachments were not even listed.
-    const attachmentListings = fake.requests.filter((r) => r.path.endsWith('/attachments'));
-    expect(attachmentListings).toHaveLength(exportEmails().length);
+    // Its attachments' names tell it is no export: none of them is downloaded.
+    const downloads = fake.requests.filter((r) => r.path.endsWith('/$value'));
+    expect(downloads).toHaveLength(exportEmails().length);
   });
 
   it('stores nothing new when the same day is collected again', async () => {
@@ -195,8 +198,12 @@ describe('collect from the Graph mailbox', () => {
         messageId: '<unclear@mypurecloud.com>',
         subject: 'Hourly numbers',
         reason:
-          'export (3).csv: its header fits QCBS, ACQ, RESC, but the subject does not match QCBS; ' +
-          'the subject does not match ACQ; the subject does not match RESC',
+          'export (3).csv: its header fits QCBS, ACQ, RESC, but the subject does not match QCBS, ' +
+          'and the subject does not match ACQ, and the subject does not match RESC',
+        severity: 'suspicious',
+        fix:
+          'widen exports[QCBS].match.subject (QCBS); widen exports[ACQ].match.subject (ACQ); ' +
+          'widen exports[RESC].match.subject (RESC)',
       },
     ]);
 
@@ -212,6 +219,41 @@ describe('collect from the Graph mailbox', () => {
     ]);
   });
 
+  it('tells an export from an unknown sender by its name or its header line, storing nothing', async () => {
+    const stranger = { from: 'Reports@Example.org' };
+    const fake = await fakeGraph({
+      messages: [
+        csvMessage('named', stranger),
+        csvMessage('unnamed', { ...stranger, name: 'export.csv', receivedDateTime: '2026-03-09T16:00:30Z' }),
+        csvMessage('other', {
+          ...stranger,
+          name: 'attendees.csv',
+          csv: 'Name,Email\n',
+          receivedDateTime: '2026-03-09T17:00:30Z',
+        }),
+      ],
+    });
+    const result = await run(graphSource(fake));
+    expect(await storedKeys()).toEqual([]);
+    const fix = 'add reports@example.org or @example.org to mailbox.senders';
+    const refused = 'sender reports@example.org is not accepted (mailbox.senders)';
+    expect(result.mail.ignored.map(({ reason, severity, fix }) => ({ reason, severity, fix }))).toEqual([
+      {
+        reason: `IB_Calls_2026-03-09_1000.csv: ${refused}, yet it sends what looks like an export`,
+        severity: 'suspicious',
+        fix,
+      },
+      { reason: `export.csv: ${refused}, yet it sends what looks like an export`, severity: 'suspicious', fix },
+      {
+        reason: `${refused}; nothing it sent looks like an export`,
+        severity: 'intentional',
+        fix: `if it does send exports, ${fix}`,
+      },
+    ]);
+    // The named export is not downloaded; the others only for their first line.
+    expect(fake.requests.filter((r) => r.path.endsWith('/$value'))).toHaveLength(2);
+  });
+
   it('reports an attachment over maxAttachmentBytes as ignored and does not store it', async () => {
     const big = `${ibCallsCsv}${',,,,,,,,\n'.repeat(1000)}`;
     const fake = await fakeGraph({
@@ -225,6 +267,8 @@ describe('collect from the Graph mailbox', () => {
         messageId: '<big@mypurecloud.com>',
         subject: 'Scheduled export: IB_Calls',
         reason: `IB_Calls_2026-03-09_1000.csv: ${Buffer.byteLength(big)} bytes, over maxAttachmentBytes (4000)`,
+        severity: 'suspicious',
+        fix: 'raise mailbox.maxAttachmentBytes if such files are exports',
       },
     ]);
     expect(result.files.map((f) => f.messageId)).toEqual(['<small@mypurecloud.com>']);
@@ -435,6 +479,7 @@ describe('collect from the agent inbox', () => {
         messageId: 'inbox/agent/notes__2026-03-09_1200.txt',
         subject: '',
         reason: 'notes__2026-03-09_1200.txt: not a CSV file, a zip or an email',
+        severity: 'intentional',
       },
     ]);
     const dialsFile = result.files.find((f) => f.type === 'Dials');

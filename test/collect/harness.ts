@@ -16,6 +16,7 @@ import { createGraphMailSource, type GraphMailOptions, type GraphMailSource } fr
 import type { MailSource } from '../../functions/collect/mail.ts';
 import { loadConfigFile } from '../../functions/common/config.ts';
 import type { RunInput } from '../../functions/common/contracts.ts';
+import { acceptedAddress } from '../../functions/common/exports.ts';
 import { type FakeGraph, type FakeGraphOptions, type FakeMessage, startFakeGraph } from '../../local/graph-server.ts';
 import { type LocalStack, startLocalStack } from '../../local/stack.ts';
 
@@ -25,7 +26,7 @@ export const config = loadConfigFile();
 export const date = '2026-03-09';
 export const executionId = 'arn:aws:states:us-east-1:000000000000:execution:charlie:collect-test';
 export const clientSecret = 'local-secret';
-export const genesys = config.mailbox.senders[0] as string;
+export const genesys = acceptedAddress(config.mailbox.senders);
 
 export const ibCallsCsv = [
   'Interval Start,Interval End,Interval Complete,Filters,Media Type,Agent Id,Agent Name,Handle,Avg Handle',

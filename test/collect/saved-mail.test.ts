@@ -44,7 +44,10 @@ describe('saved mail', () => {
       {
         messageId: expect.stringContaining('@contoso-insights.example>'),
         subject: 'Contact center trends: the March edition',
-        reason: 'sender news@contoso-insights.example is not an accepted sender',
+        reason:
+          'sender news@contoso-insights.example is not accepted (mailbox.senders); nothing it sent looks like an export',
+        severity: 'intentional',
+        fix: 'if it does send exports, add news@contoso-insights.example or @contoso-insights.example to mailbox.senders',
       },
     ]);
 

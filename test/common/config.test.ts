@@ -1,7 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfigFile, parseConfig } from '../../functions/common/config.ts';
-import { recogniseTypeFromHeader, recogniseTypeFromName } from '../../functions/common/exports.ts';
+import { ConfigError, genesysRegionHosts, loadConfigFile, parseConfig } from '../../functions/common/config.ts';
+import {
+  acceptedAddress,
+  acceptsSender,
+  exportSpec,
+  matchFailure,
+  recogniseTypeFromHeader,
+  recogniseTypeFromName,
+} from '../../functions/common/exports.ts';
 
 const raw = JSON.parse(readFileSync('charlie.config.json', 'utf8'));
 
@@ -144,5 +151,81 @@ describe('configuration', () => {
     expect(recogniseTypeFromHeader(dials, config).map((e) => e.type)).toEqual(['Dials']);
     const qcbsHeader = config.exports.find((e) => e.type === 'QCBS')?.columns.map((c) => c.name) ?? [];
     expect(recogniseTypeFromHeader(qcbsHeader, config).map((e) => e.type)).toEqual(['QCBS', 'ACQ', 'RESC']);
+  });
+});
+
+describe('sender rules', () => {
+  const shipped = loadConfigFile();
+  const ibCalls = exportSpec(shipped, 'IB_Calls');
+  const accepts = (senders: string[], sender: string | undefined, spec = ibCalls) =>
+    acceptsSender(spec, sender, { mailbox: { senders } });
+
+  it('take an exact address, a domain, or the subdomains of a domain, in any letter case', () => {
+    expect(accepts(['no-reply@mypurecloud.com'], 'no-reply@mypurecloud.com')).toBe(true);
+    expect(accepts(['no-reply@mypurecloud.com'], 'NoReply@MyPureCloud.com')).toBe(false);
+    expect(accepts(['No-Reply@MyPureCloud.com'], 'no-reply@mypurecloud.com')).toBe(true);
+
+    expect(accepts(['@mypurecloud.com'], 'noreply@mypurecloud.com')).toBe(true);
+    expect(accepts(['@mypurecloud.com'], 'Reports@MYPURECLOUD.COM')).toBe(true);
+    // A domain is that domain only: not its subdomains, not a look-alike.
+    expect(accepts(['@mypurecloud.com'], 'noreply@mail.mypurecloud.com')).toBe(false);
+    expect(accepts(['@mypurecloud.com'], 'noreply@mypurecloud.com.evil.example')).toBe(false);
+    expect(accepts(['@mypurecloud.com'], 'noreply@evilmypurecloud.com')).toBe(false);
+
+    // A subdomain pattern takes any depth below the domain, but not the domain itself.
+    expect(accepts(['*.pure.cloud'], 'noreply@usw2.pure.cloud')).toBe(true);
+    expect(accepts(['*.pure.cloud'], 'noreply@x.y.pure.cloud')).toBe(true);
+    expect(accepts(['*.pure.cloud'], 'noreply@pure.cloud')).toBe(false);
+    expect(accepts(['*.pure.cloud'], 'noreply@evilpure.cloud')).toBe(false);
+    expect(accepts(['*.pure.cloud'], undefined)).toBe(false);
+    expect(accepts([], 'anyone@example.org')).toBe(true);
+  });
+
+  it('accept by default the mail of every Genesys Cloud region, and no one else', () => {
+    const config = parseConfig(withChange((c) => delete c.mailbox.senders));
+    expect(config.mailbox.senders).toEqual(shipped.mailbox.senders);
+    for (const host of genesysRegionHosts) {
+      expect(acceptsSender(ibCalls, `noreply@${host}`, config), host).toBe(true);
+      expect(acceptsSender(ibCalls, `no-reply@mail.${host}`, config), host).toBe(true);
+    }
+    for (const sender of ['reports@example.org', 'noreply@genesys.com', 'noreply@mypurecloud.com.example.org']) {
+      expect(acceptsSender(ibCalls, sender, config), sender).toBe(false);
+    }
+  });
+
+  it('keep an older configuration of exact addresses working, and let an organisation narrow them per export', () => {
+    const narrowed = parseConfig(
+      withChange((c) => {
+        c.mailbox.senders = ['no-reply@mypurecloud.com'];
+        c.exports[2].match.senders = ['@usw2.pure.cloud', 'supervisor@contoso.example'];
+      }),
+    );
+    const narrowedDials = exportSpec(narrowed, 'Dials');
+    expect(acceptsSender(ibCalls, 'no-reply@mypurecloud.com', narrowed)).toBe(true);
+    expect(acceptsSender(ibCalls, 'noreply@mypurecloud.com', narrowed)).toBe(false);
+    expect(acceptsSender(narrowedDials, 'no-reply@mypurecloud.com', narrowed)).toBe(false);
+    expect(acceptsSender(narrowedDials, 'noreply@usw2.pure.cloud', narrowed)).toBe(true);
+    expect(acceptsSender(narrowedDials, 'Supervisor@Contoso.example', narrowed)).toBe(true);
+    expect(matchFailure(narrowedDials, { from: 'noreply@mypurecloud.com', subject: 'Dials' }, narrowed)).toEqual({
+      reason: 'sender noreply@mypurecloud.com is not accepted for Dials (exports[Dials].match.senders)',
+      fix: 'add noreply@mypurecloud.com or @mypurecloud.com to exports[Dials].match.senders',
+    });
+  });
+
+  it.each([
+    ['a bare domain', 'mypurecloud.com'],
+    ['a pattern inside a name', 'no-reply@*.pure.cloud'],
+    ['a pattern with no domain', '*.'],
+    ['a domain with no dot', '@localhost'],
+  ])('refuse %s, naming the three forms a rule takes', (_, rule) => {
+    expect(() => parseConfig(withChange((c) => (c.mailbox.senders = [rule])))).toThrow(
+      /mailbox\.senders\[0\]: expected an address \(no-reply@mypurecloud\.com\), a domain \(@mypurecloud\.com\) or \*\.domain/,
+    );
+  });
+
+  it('give an address the rules accept, for mail made up to fit them', () => {
+    expect(acceptedAddress(['@mypurecloud.ie'])).toBe('no-reply@mypurecloud.ie');
+    expect(acceptedAddress(['*.pure.cloud'])).toBe('no-reply@mail.pure.cloud');
+    expect(acceptedAddress(['reports@contoso.example'])).toBe('reports@contoso.example');
   });
 });

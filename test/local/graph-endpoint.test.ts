@@ -7,12 +7,13 @@ import { promisify } from 'node:util';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfigFile } from '../../functions/common/config.ts';
+import { acceptedAddress } from '../../functions/common/exports.ts';
 import { type FakeGraph, type FakeMessage, startFakeGraph } from '../../local/graph-server.ts';
 import { selfSignedCertificate } from '../collect/certificate.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const config = loadConfigFile(join(root, 'charlie.config.json'));
-const genesys = config.mailbox.senders[0] as string;
+const genesys = acceptedAddress(config.mailbox.senders);
 const header = 'Interval Start,Interval End,Interval Complete,Filters,Media Type,Agent Id,Agent Name,Handle';
 const csv = (agent: string) =>
   `${header},Avg Handle\n2026-03-09 09:00:00,2026-03-09 10:00:00,1.0,Queue: LLSA-IB-DM,voice,${agent},Mei Chen,2.0,61000.0\n`;

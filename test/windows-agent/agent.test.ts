@@ -5,6 +5,7 @@ import { HeadObjectCommand, paginateListObjectsV2 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type AgentTokenStore, createAgentToken, revokeAgentToken } from '../../functions/agent-upload/tokens.ts';
 import { loadConfigFile } from '../../functions/common/config.ts';
+import { acceptedAddress } from '../../functions/common/exports.ts';
 import { logger } from '../../functions/common/observability.ts';
 import { type LocalAgentEndpoint, startAgentEndpoint } from '../../local/agent-endpoint-server.ts';
 import type { FakeMessage } from '../../local/graph-server.ts';
@@ -15,7 +16,7 @@ import { FakeWindows } from './fake-windows.ts';
 import { type Clock, type Desk, desk, storedWorkbook } from './harness.ts';
 
 const config = loadConfigFile();
-const genesys = config.mailbox.senders[0] as string;
+const genesys = acceptedAddress(config.mailbox.senders);
 const clock: Clock = { now: 0 };
 const start = Date.parse('2026-03-10T15:00:00Z');
 

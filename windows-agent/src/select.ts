@@ -41,7 +41,7 @@ export async function selectExport(file: FoundFile, rules: AgentRules): Promise<
   const zip = /\.zip$/i.test(file.fileName);
   if (!zip && !/\.csv$/i.test(file.fileName)) return { skipped: 'not a CSV file or a zip' };
   const rejection = (spec: ExportSpec) =>
-    message ? matchFailure(spec, { from: message.sender, subject: message.subject }, rules) : undefined;
+    message ? matchFailure(spec, { from: message.sender, subject: message.subject }, rules)?.reason : undefined;
 
   const named = recogniseTypeFromName(file.fileName, rules);
   const namedFailure = named && rejection(named);
