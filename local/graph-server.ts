@@ -401,7 +401,7 @@ export async function startFakeGraph(options: FakeGraphOptions): Promise<FakeGra
     }
   });
 
-  function issueToken(req: IncomingMessage, res: ServerResponse, tenant: string, form: URLSearchParams): void {
+  function issueToken(req: IncomingMessage, res: ServerResponse, tenant: string, form: URLSearchParams) {
     const fail = (status: number, error: string, description: string) =>
       sendJson(res, status, {
         error,

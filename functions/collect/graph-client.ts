@@ -181,11 +181,7 @@ function readFailure(text: string): { code: string | undefined; message: string 
 }
 
 /** The client's failures as collect's: named by status and Graph's code, with what to do about them. */
-function asGraphError(
-  error: unknown,
-  request: RequestOptions,
-  describe: GraphClientOptions['describe'],
-): GraphError {
+function asGraphError(error: unknown, request: RequestOptions, describe: GraphClientOptions['describe']): GraphError {
   if (error instanceof GraphError) return error;
   if (error instanceof LibraryGraphError && error.statusCode > 0) {
     const status = error.statusCode;

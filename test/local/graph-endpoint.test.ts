@@ -7,8 +7,8 @@ import { promisify } from 'node:util';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfigFile } from '../../functions/common/config.ts';
-import { type FakeGraph, type FakeMessage, startFakeGraph } from '../../local/graph-server.ts';
 import { selfSignedCertificate } from '../../local/certificate.ts';
+import { type FakeGraph, type FakeMessage, startFakeGraph } from '../../local/graph-server.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const config = loadConfigFile(join(root, 'charlie.config.json'));
