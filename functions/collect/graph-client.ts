@@ -115,6 +115,8 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
           try {
             return await slots(call);
           } catch (error) {
+            // What the reader of a body throws (a broken connection, a file it refuses) is its own.
+            if (!(error instanceof LibraryGraphError)) throw error;
             const failure = asGraphError(error, request, options.describe);
             if (failure.status === 401 && !renewed) {
               await options.tokens.renew();
@@ -181,22 +183,22 @@ function readFailure(text: string): { code: string | undefined; message: string 
 }
 
 /** The client's failures as collect's: named by status and Graph's code, with what to do about them. */
-function asGraphError(error: unknown, request: RequestOptions, describe: GraphClientOptions['describe']): GraphError {
-  if (error instanceof GraphError) return error;
-  if (error instanceof LibraryGraphError && error.statusCode > 0) {
-    const status = error.statusCode;
-    const code = error.code ?? `HTTP ${status}`;
-    const message = error.message || undefined;
-    const permission = request.permission ?? 'Mail.Read';
-    const described = describe({ status, code, message, permission, context: request.context });
-    return new GraphError(
-      described ?? `Microsoft Graph failed while ${request.context}: ${status} ${code}${message ? `: ${message}` : ''}`,
-      { status, code, transient: isTransientStatus(status) },
-    );
-  }
+function asGraphError(
+  error: LibraryGraphError,
+  request: RequestOptions,
+  describe: GraphClientOptions['describe'],
+): GraphError {
   // No answer at all: a refused or broken connection.
-  const cause = error instanceof Error ? error : new Error(String(error));
-  return networkError(cause, request.context);
+  if (error.statusCode <= 0) return networkError(error, request.context);
+  const status = error.statusCode;
+  const code = error.code ?? `HTTP ${status}`;
+  const message = error.message || undefined;
+  const permission = request.permission ?? 'Mail.Read';
+  const described = describe({ status, code, message, permission, context: request.context });
+  return new GraphError(
+    described ?? `Microsoft Graph failed while ${request.context}: ${status} ${code}${message ? `: ${message}` : ''}`,
+    { status, code, transient: isTransientStatus(status) },
+  );
 }
 
 async function* bodyChunks(response: Response, context: string): AsyncGenerator<Uint8Array> {
