@@ -843,7 +843,9 @@ function integerParam(url: URL, name: string, fallback: number, min: number, max
  * fake's TLS as it verifies Microsoft's.
  */
 const tls = (() => {
-  const certificate = selfSignedCertificate('Charlie Reporting local Graph', {
+  // A name of its own: a process trusting two fakes' certificates (its own and another
+  // process's, from NODE_EXTRA_CA_CERTS) must not take one for the issuer of the other.
+  const certificate = selfSignedCertificate(`Charlie Reporting local Graph ${randomUUID()}`, {
     ips: [[127, 0, 0, 1]],
     dns: ['localhost'],
   });
