@@ -1,14 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
-import { createGraphMailSource } from '../../functions/collect/graph.ts';
 import type { MailSource } from '../../functions/collect/mail.ts';
 import { rawKey } from '../../functions/common/keys.ts';
 import type { FakeGraphOptions } from '../../local/graph-server.ts';
 import { type SampleEmail, writeSampleMailbox } from '../../local/sample-day.ts';
 import {
   acqHeader,
-  clientSecret,
   config,
   csvMessage,
   date,
