@@ -13,7 +13,10 @@ import { configDefine, ESM_REQUIRE_BANNER } from '../lib/charlie-function.ts';
  */
 const config = loadConfigFile();
 const out = mkdtempSync(join(tmpdir(), 'charlie-bundles-'));
+// `tsx bench/bundles.ts collect` measures only the functions named.
+const only = process.argv.slice(2);
 const functions = readdirSync('functions').filter((name) => {
+  if (only.length > 0 && !only.includes(name)) return false;
   try {
     return statSync(join('functions', name, 'index.ts')).isFile();
   } catch {

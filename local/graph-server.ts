@@ -1,16 +1,19 @@
 import { constants, createHash, randomUUID, verify, X509Certificate } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { getCACertificates, setDefaultCACertificates } from 'node:tls';
 import { type MailParserOptions, simpleParser } from 'mailparser';
 import { isInlinePart, isMessage, readMimeHeaders } from '../functions/collect/mime.ts';
+import { selfSignedCertificate } from './certificate.ts';
 
 /**
- * A stand-in for Microsoft Graph v1.0 on plain-HTTP loopback, shaped like the real service
- * for the calls the collect stage makes: the client-credentials token endpoint (client
- * secret or certificate assertion), mail folders by well-known name and display name, a
+ * A stand-in for Microsoft Graph v1.0 on loopback HTTPS, shaped like the real service for
+ * the calls the collect stage makes: the authority's OpenID configuration and its
+ * client-credentials token endpoint (client secret or certificate assertion), mail folders by well-known name and display name, a
  * folder's messages with `$filter`, `$select`, `$orderby`, `$top` and `$skip` paging, file
  * and item attachments and their raw `$value`, and moving a message to another folder.
  */
@@ -58,7 +61,7 @@ export interface FakeGraphOptions {
   clientSecret?: string;
   /** The certificate (PEM) uploaded to the app registration: client assertions must be signed with its key. */
   clientCertificatePem?: string;
-  /** Answer the first `requests` mailbox requests with this status (default 429) and Retry-After. */
+  /** Answer the first `requests` mailbox requests with this status (default 429), and Retry-After when given. */
   throttle?: { requests: number; status?: 429 | 503 | 504; retryAfterSeconds?: number };
   /** Default Mail.Read; `none` answers every mailbox request 403. */
   permission?: FakePermission;
@@ -77,13 +80,20 @@ export interface RecordedRequest {
   path: string;
   query: Record<string, string>;
   status: number;
+  /** A token request's form fields. */
+  form?: Record<string, string>;
 }
 
 export interface FakeGraph {
-  /** e.g. `http://127.0.0.1:PORT/v1.0` */
+  /** e.g. `https://127.0.0.1:PORT/v1.0` */
   graphBaseUrl: string;
-  /** e.g. `http://127.0.0.1:PORT` */
+  /** e.g. `https://127.0.0.1:PORT` */
   authorityHost: string;
+  /**
+   * The certificate (PEM) the fake serves HTTPS with, its own root: this process trusts it;
+   * another process is given it in NODE_EXTRA_CA_CERTS.
+   */
+  certificatePem: string;
   /** Every request, in the order they were answered. */
   readonly requests: readonly RecordedRequest[];
   /** The most mailbox requests that were in flight at once. */
@@ -195,13 +205,20 @@ export async function startFakeGraph(options: FakeGraphOptions): Promise<FakeGra
   let maxInFlight = 0;
   let origin = '';
 
-  const server = createServer((req, res) => {
+  const server = createServer({ cert: tls.certificatePem, key: tls.privateKeyPem }, (req, res) => {
     const url = new URL(req.url ?? '/', origin);
     const query = Object.fromEntries(url.searchParams);
     let counted = false;
+    let form: URLSearchParams | undefined;
     res.on('close', () => {
       if (counted) inFlight--;
-      requests.push({ method: req.method ?? '', path: url.pathname, query, status: res.statusCode });
+      requests.push({
+        method: req.method ?? '',
+        path: url.pathname,
+        query,
+        status: res.statusCode,
+        ...(form ? { form: Object.fromEntries(form) } : {}),
+      });
     });
     handle()
       .catch((error: unknown) => {
@@ -219,7 +236,12 @@ export async function startFakeGraph(options: FakeGraphOptions): Promise<FakeGra
 
     async function handle(): Promise<void> {
       const tokenPath = /^\/([^/]+)\/oauth2\/v2\.0\/token$/.exec(url.pathname);
-      if (tokenPath) return issueToken(req, res, decodeURIComponent(tokenPath[1] ?? ''));
+      if (tokenPath) {
+        form = new URLSearchParams(await readBody(req));
+        return issueToken(req, res, decodeURIComponent(tokenPath[1] ?? ''), form);
+      }
+      const configurationPath = /^\/([^/]+)\/v2\.0\/\.well-known\/openid-configuration$/.exec(url.pathname);
+      if (configurationPath) return sendJson(res, 200, openIdConfiguration(origin, configurationPath[1] ?? ''));
       if (!url.pathname.startsWith('/v1.0/')) throw new HttpError(404, 'NotFound', `No route for ${url.pathname}`);
 
       const auth = /^Bearer (.+)$/i.exec(req.headers.authorization ?? '')?.[1];
@@ -244,9 +266,13 @@ export async function startFakeGraph(options: FakeGraphOptions): Promise<FakeGra
             : status === 503
               ? ['ServiceUnavailable', 'The service is temporarily unavailable.']
               : ['GatewayTimeout', 'The gateway did not receive a timely response.'];
-        throw new HttpError(status, code, message, {
-          'Retry-After': String(options.throttle?.retryAfterSeconds ?? 0),
-        });
+        const retryAfter = options.throttle?.retryAfterSeconds;
+        throw new HttpError(
+          status,
+          code,
+          message,
+          retryAfter === undefined ? {} : { 'Retry-After': String(retryAfter) },
+        );
       }
       const moving = /^\/v1\.0\/users\/[^/]+\/messages\/[^/]+\/move$/.test(url.pathname);
       if (req.method !== (moving ? 'POST' : 'GET')) {
@@ -375,7 +401,7 @@ export async function startFakeGraph(options: FakeGraphOptions): Promise<FakeGra
     }
   });
 
-  async function issueToken(req: IncomingMessage, res: ServerResponse, tenant: string): Promise<void> {
+  function issueToken(req: IncomingMessage, res: ServerResponse, tenant: string, form: URLSearchParams) {
     const fail = (status: number, error: string, description: string) =>
       sendJson(res, status, {
         error,
@@ -385,7 +411,6 @@ export async function startFakeGraph(options: FakeGraphOptions): Promise<FakeGra
     if (req.method !== 'POST') {
       return fail(405, 'invalid_request', 'AADSTS900561: The endpoint only accepts POST requests.');
     }
-    const form = new URLSearchParams(await readBody(req));
     if (options.tenantId && tenant !== options.tenantId) {
       return fail(400, 'invalid_request', `AADSTS90002: Tenant '${tenant}' not found.`);
     }
@@ -448,11 +473,12 @@ export async function startFakeGraph(options: FakeGraphOptions): Promise<FakeGra
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());
   });
-  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  origin = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
   return {
     graphBaseUrl: `${origin}/v1.0`,
     authorityHost: origin,
+    certificatePem: tls.certificatePem,
     requests,
     get maxInFlight() {
       return maxInFlight;
@@ -810,6 +836,71 @@ function integerParam(url: URL, name: string, fallback: number, min: number, max
     throw new HttpError(400, 'BadRequest', `Invalid value '${raw}' for query option ${name}.`);
   }
   return value;
+}
+
+/**
+ * One certificate for every fake in the process, trusted by it once: a client verifies the
+ * fake's TLS as it verifies Microsoft's.
+ */
+const tls = (() => {
+  // A name of its own: a process trusting two fakes' certificates (its own and another
+  // process's, from NODE_EXTRA_CA_CERTS) must not take one for the issuer of the other.
+  const certificate = selfSignedCertificate(`Charlie Reporting local Graph ${randomUUID()}`, {
+    ips: [[127, 0, 0, 1]],
+    dns: ['localhost'],
+  });
+  setDefaultCACertificates([...getCACertificates('default'), certificate.certificatePem]);
+  return certificate;
+})();
+
+/** The authority's OpenID configuration, as Entra ID publishes it for a tenant (the fields a client reads). */
+function openIdConfiguration(origin: string, tenant: string): Record<string, unknown> {
+  const authority = `${origin}/${tenant}`;
+  return {
+    token_endpoint: `${authority}/oauth2/v2.0/token`,
+    token_endpoint_auth_methods_supported: ['client_secret_post', 'private_key_jwt', 'client_secret_basic'],
+    jwks_uri: `${origin}/${tenant}/discovery/v2.0/keys`,
+    response_modes_supported: ['query', 'fragment', 'form_post'],
+    subject_types_supported: ['pairwise'],
+    id_token_signing_alg_values_supported: ['RS256'],
+    response_types_supported: ['code', 'id_token', 'code id_token', 'id_token token'],
+    scopes_supported: ['openid', 'profile', 'email', 'offline_access'],
+    issuer: `${authority}/v2.0`,
+    request_uri_parameter_supported: false,
+    userinfo_endpoint: `${origin}/oidc/userinfo`,
+    authorization_endpoint: `${authority}/oauth2/v2.0/authorize`,
+    device_authorization_endpoint: `${authority}/oauth2/v2.0/devicecode`,
+    http_logout_supported: true,
+    frontchannel_logout_supported: true,
+    end_session_endpoint: `${authority}/oauth2/v2.0/logout`,
+    claims_supported: [
+      'sub',
+      'iss',
+      'cloud_instance_name',
+      'cloud_instance_host_name',
+      'cloud_graph_host_name',
+      'msgraph_host',
+      'aud',
+      'exp',
+      'iat',
+      'auth_time',
+      'acr',
+      'nonce',
+      'preferred_username',
+      'name',
+      'tid',
+      'ver',
+      'at_hash',
+      'c_hash',
+      'email',
+    ],
+    kerberos_endpoint: `${authority}/kerberos`,
+    tenant_region_scope: 'NA',
+    cloud_instance_name: 'microsoftonline.com',
+    cloud_graph_host_name: 'graph.windows.net',
+    msgraph_host: new URL(origin).host,
+    rbac_url: 'https://pas.windows.net',
+  };
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {

@@ -17,6 +17,8 @@ const mail = createGraphMailSource({ mailbox: config.mailbox, credential: graphC
 
 export const handler = stageHandler(async (event: CollectEvent) => {
   logger.appendKeys({ executionId: event.executionId });
+  // The source lives across warm invocations: this run's throttling is what it added.
+  const throttledBefore = mail.throttled;
   const result = await collect(event, { config, s3, resources, mail });
   logger.appendKeys({ businessDate: result.run.date });
   metrics.addMetric('MessagesSeen', MetricUnit.Count, result.mail.messagesSeen);
@@ -24,5 +26,6 @@ export const handler = stageHandler(async (event: CollectEvent) => {
   metrics.addMetric('MessagesIgnored', MetricUnit.Count, result.mail.messagesIgnored);
   metrics.addMetric('AttachmentsStored', MetricUnit.Count, result.mail.attachmentsStored);
   metrics.addMetric('MessagesQuarantined', MetricUnit.Count, result.mail.messagesQuarantined ?? 0);
+  metrics.addMetric('GraphThrottled', MetricUnit.Count, mail.throttled - throttledBefore);
   return collectOutput(s3, resources.dataBucket, result);
 });

@@ -1,14 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { createGraphMailSource } from '../../functions/collect/graph.ts';
+import { beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
 import type { MailSource } from '../../functions/collect/mail.ts';
 import { rawKey } from '../../functions/common/keys.ts';
 import type { FakeGraphOptions } from '../../local/graph-server.ts';
 import { type SampleEmail, writeSampleMailbox } from '../../local/sample-day.ts';
 import {
   acqHeader,
-  clientSecret,
   config,
   csvMessage,
   date,
@@ -303,35 +301,31 @@ describe('Graph client', () => {
       throttle: { requests: 3, status, retryAfterSeconds: 1 },
     });
     const waits: number[] = [];
-    const result = await run(
-      graphSource(fake, {
-        retry: {
-          sleep: async (ms) => {
-            waits.push(ms);
-          },
+    const mail = graphSource(fake, {
+      retry: {
+        sleep: async (ms) => {
+          waits.push(ms);
         },
-      }),
-    );
+      },
+    });
+    const result = await run(mail);
     expect(waits).toEqual([1000, 1000, 1000]);
     expect(fake.requests.filter((r) => r.status === status)).toHaveLength(3);
     expect(result.mail.attachmentsStored).toBe(1);
+    expect(mail.throttled).toBe(3);
   });
 
   it('backs off without a Retry-After and gives up after the configured attempts', async () => {
+    const fake = await fakeGraph({ messages: [csvMessage('one')], throttle: { requests: 3, status: 503 } });
     const waits: number[] = [];
-    const statuses = [503, 504, 503];
-    const mail = createGraphMailSource({
-      mailbox: { ...config.mailbox, graphBaseUrl: 'http://graph.test/v1.0', authorityHost: 'http://login.test' },
-      credential: { clientSecret },
-      retry: { attempts: 3, baseMs: 100, sleep: async (ms) => void waits.push(ms) },
-      fetch: async (url) =>
-        String(url).includes('/oauth2/')
-          ? Response.json({ token_type: 'Bearer', expires_in: 3600, access_token: 't' })
-          : Response.json({ error: { code: 'ServiceUnavailable', message: 'busy' } }, { status: statuses.shift() }),
-    });
-    await expect(mail.attachments('m1')).rejects.toMatchObject({ name: 'TransientError', status: 503 });
+    const mail = graphSource(fake, { retry: { attempts: 3, baseMs: 100, sleep: async (ms) => void waits.push(ms) } });
+    await expect(collectMessages(mail)).rejects.toMatchObject({ name: 'TransientError', status: 503 });
+    expect(fake.requests.filter((r) => r.status === 503)).toHaveLength(3);
     expect(waits).toHaveLength(2);
-    expect(waits.every((ms) => ms >= 0 && ms <= 200)).toBe(true);
+    // At least the base delay, and longer each time.
+    expect(waits[0]).toBeGreaterThanOrEqual(100);
+    expect(waits[1]).toBeGreaterThan(waits[0] ?? 0);
+    expect(mail.throttled).toBe(2);
   });
 
   it('explains a 403 by the mailbox and the missing Mail.Read permission', async () => {
@@ -362,15 +356,19 @@ describe('Graph client', () => {
 
   it('asks for a new token shortly before the old one expires', async () => {
     const fake = await fakeGraph({ messages: [csvMessage('one')] });
-    let clock = Date.parse('2026-03-10T12:00:00Z');
-    const mail = graphSource(fake, { now: () => clock });
+    // Only the clock is moved: the token cache reads the time from Date.
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.parse('2026-03-10T12:00:00Z') });
+    onTestFinished(() => {
+      vi.useRealTimers();
+    });
+    const mail = graphSource(fake);
     const tokenRequests = () => fake.requests.filter((r) => r.path.endsWith('/oauth2/v2.0/token')).length;
     await collectMessages(mail);
     // The fake's tokens last 3599 s; five minutes before that, a new one is asked for.
-    clock += 3_599_000 - 310_000;
+    vi.setSystemTime(Date.now() + 3_599_000 - 310_000);
     await collectMessages(mail);
     expect(tokenRequests()).toBe(1);
-    clock += 20_000;
+    vi.setSystemTime(Date.now() + 20_000);
     await collectMessages(mail);
     expect(tokenRequests()).toBe(2);
     expect(fake.requests.filter((r) => r.status === 401)).toHaveLength(0);
@@ -388,16 +386,20 @@ describe('Graph client', () => {
     const fake = await fakeGraph({ messages: [csvMessage('one')] });
     let inFlight = 0;
     let most = 0;
-    const counting: typeof fetch = async (input, init) => {
+    const send = globalThis.fetch;
+    vi.spyOn(globalThis, 'fetch').mockImplementation(async (input, init) => {
       inFlight++;
       most = Math.max(most, inFlight);
       try {
-        return await fetch(input, init);
+        return await send(input, init);
       } finally {
         inFlight--;
       }
-    };
-    const mail = graphSource(fake, { fetch: counting });
+    });
+    onTestFinished(() => {
+      vi.restoreAllMocks();
+    });
+    const mail = graphSource(fake);
     const [message] = await collectMessages(mail);
     await Promise.all(Array.from({ length: 12 }, () => mail.attachments(message?.id ?? '')));
     expect(most).toBe(4);
@@ -406,19 +408,26 @@ describe('Graph client', () => {
   });
 
   it('refuses to send its token to a nextLink on another host', async () => {
-    const mail = createGraphMailSource({
-      mailbox: { ...config.mailbox, graphBaseUrl: 'http://graph.test/v1.0', authorityHost: 'http://login.test' },
-      credential: { clientSecret },
-      fetch: async (url) => {
-        const text = String(url);
-        if (text.includes('/oauth2/'))
-          return Response.json({ token_type: 'Bearer', expires_in: 3600, access_token: 't' });
-        return Response.json({ value: [], '@odata.nextLink': 'http://elsewhere.test/v1.0/next' });
-      },
+    const fake = await fakeGraph({ messages: [csvMessage('one')] });
+    const send = globalThis.fetch;
+    const asked: string[] = [];
+    vi.spyOn(globalThis, 'fetch').mockImplementation(async (input, init) => {
+      const url = input instanceof Request ? input.url : String(input);
+      asked.push(url);
+      // Graph's answer, as if it pointed the next page elsewhere.
+      if (url.includes('/attachments')) {
+        return Response.json({ value: [], '@odata.nextLink': 'https://elsewhere.test/v1.0/next' });
+      }
+      return send(input, init);
     });
+    onTestFinished(() => {
+      vi.restoreAllMocks();
+    });
+    const mail = graphSource(fake);
     await expect(mail.attachments('m1')).rejects.toThrow(
-      /Refusing to send the mailbox token to http:\/\/elsewhere\.test/,
+      /^Refusing to send the mailbox token to https:\/\/elsewhere\.test/,
     );
+    expect(asked.some((url) => url.includes('elsewhere.test'))).toBe(false);
   });
 });
 

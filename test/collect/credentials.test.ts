@@ -1,7 +1,7 @@
 import { constants, type KeyObject, randomUUID, sign, X509Certificate } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { readGraphCredential } from '../../functions/collect/graph.ts';
-import { selfSignedCertificate } from './certificate.ts';
+import { selfSignedCertificate } from '../../local/certificate.ts';
 import { config, csvMessage, useHarness } from './harness.ts';
 
 const h = useHarness();
@@ -21,24 +21,19 @@ function thumbprint(certificatePem: string): string {
 describe('certificate credentials', () => {
   it("gets a token with a client assertion signed by the certificate's key", async () => {
     const fake = await h.fakeGraph({ messages: [csvMessage('one')], clientCertificatePem: app.certificatePem });
-    const forms: URLSearchParams[] = [];
-    const recording: typeof fetch = async (input, init) => {
-      if (String(input).includes('/oauth2/')) forms.push(new URLSearchParams(String(init?.body)));
-      return fetch(input, init);
-    };
     const mail = h.graphSource(fake, {
       credential: { certificatePem: app.certificatePem, privateKeyPem: app.privateKeyPem },
-      fetch: recording,
     });
     const result = await h.run(mail);
     expect(result.mail.attachmentsStored).toBe(1);
 
+    const forms = fake.requests.flatMap((r) => (r.path.endsWith('/oauth2/v2.0/token') && r.form ? [r.form] : []));
     expect(forms).toHaveLength(1);
-    const form = forms[0] as URLSearchParams;
-    expect(form.get('client_secret')).toBeNull();
-    expect(form.get('client_assertion_type')).toBe('urn:ietf:params:oauth:client-assertion-type:jwt-bearer');
-    const [header, claims] = (form.get('client_assertion') ?? '').split('.');
-    expect(decode(header)).toEqual({ alg: 'PS256', typ: 'JWT', 'x5t#S256': thumbprint(app.certificatePem) });
+    const form = forms[0] ?? {};
+    expect(form.client_secret).toBeUndefined();
+    expect(form.client_assertion_type).toBe('urn:ietf:params:oauth:client-assertion-type:jwt-bearer');
+    const [header, claims] = (form.client_assertion ?? '').split('.');
+    expect(decode(header)).toMatchObject({ alg: 'PS256', typ: 'JWT', 'x5t#S256': thumbprint(app.certificatePem) });
     const payload = decode(claims);
     expect(payload).toMatchObject({
       aud: `${fake.authorityHost}/${tenantId}/oauth2/v2.0/token`,

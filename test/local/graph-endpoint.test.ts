@@ -8,8 +8,8 @@ import MailComposer from 'nodemailer/lib/mail-composer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfigFile } from '../../functions/common/config.ts';
 import { acceptedAddress } from '../../functions/common/exports.ts';
+import { selfSignedCertificate } from '../../local/certificate.ts';
 import { type FakeGraph, type FakeMessage, startFakeGraph } from '../../local/graph-server.ts';
-import { selfSignedCertificate } from '../collect/certificate.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const config = loadConfigFile(join(root, 'charlie.config.json'));
@@ -41,12 +41,15 @@ const exportMessage = (n: number): FakeMessage => ({
   ],
 });
 
-/** The runner as `npm start` runs it, with no CHARLIE_* variables but those given. */
+/**
+ * The runner as `npm start` runs it, with no CHARLIE_* variables but those given, trusting the
+ * fake's certificate as a machine trusts a TLS-inspecting proxy's.
+ */
 function runner(args: string[], variables: Record<string, string> = {}) {
   const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('CHARLIE_')));
   return promisify(execFile)(process.execPath, [join(root, 'node_modules/tsx/dist/cli.mjs'), 'local/run.ts', ...args], {
     cwd: root,
-    env: { ...env, ...variables },
+    env: { ...env, NODE_EXTRA_CA_CERTS: join(dir, 'graph-ca.pem'), ...variables },
     timeout: 180_000,
   });
 }
@@ -63,6 +66,7 @@ beforeAll(async () => {
     clientSecret: tenant.clientSecret,
     messages: [exportMessage(1), exportMessage(2)],
   });
+  await writeFile(join(dir, 'graph-ca.pem'), fake.certificatePem);
   // And one saved email, collected in the same run.
   await mkdir(join(dir, 'saved'));
   const saved = await new MailComposer({

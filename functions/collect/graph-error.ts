@@ -1,0 +1,22 @@
+/**
+ * A Graph failure. Throttling, unavailability and broken connections are named
+ * `TransientError`, the name the state machine retries.
+ */
+export class GraphError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly transient: boolean;
+
+  constructor(message: string, details: { status: number; code: string; transient?: boolean }) {
+    super(message);
+    this.status = details.status;
+    this.code = details.code;
+    this.transient = details.transient ?? false;
+    this.name = this.transient ? 'TransientError' : 'GraphError';
+  }
+}
+
+/** Throttling and every server-side failure are worth another try. */
+export function isTransientStatus(status: number): boolean {
+  return status === 429 || status >= 500;
+}
