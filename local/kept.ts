@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { RunInput } from '../functions/common/contracts.ts';
 
 /**
@@ -19,6 +19,10 @@ export class KeptDirError extends Error {
 
 export interface KeptDir {
   dir: string;
+  /** Gives up this process's hold on the folder. */
+  release(): void;
+  /** Where a process serving the folder (`--serve`) says its endpoints are, while it is up. */
+  announceServing(serving: Serving): void;
   stackDir: string;
   /** Where the generated sample of a day is written, once. */
   mailboxDir(date: string): string;
@@ -45,8 +49,25 @@ export interface ExecutionRecord {
   failedState?: { state: string; input: unknown };
 }
 
-/** Opens DIR as a kept stack, laying it out when it is new or empty; refuses another layout. */
-export function openKeptDir(dir: string): KeptDir {
+/** The endpoints of a process serving a kept stack. */
+export interface Serving {
+  pid: number;
+  linkBaseUrl: string;
+  /** The S3 emulator's endpoint, the emulators' fixed credentials, and the bucket the workbooks are in. */
+  s3: string;
+  credentials: { accessKeyId: string; secretAccessKey: string };
+  reportsBucket: string;
+}
+
+/**
+ * Opens DIR as a kept stack, laying it out when it is new or empty; refuses another layout.
+ * One process at a time holds it (`lock`, with its pid; the emulators' files allow no other):
+ * a lock left by a process that is gone is taken over. `readOnly` reads the records only.
+ */
+export function openKeptDir(dir: string, options: { readOnly?: boolean } = {}): KeptDir {
+  if (options.readOnly && !existsSync(join(dir, layoutFile))) {
+    throw new KeptDirError(`${dir} holds no local stack (no ${layoutFile}): start one with npm start -- --data ${dir}`);
+  }
   const layoutPath = join(dir, layoutFile);
   if (existsSync(layoutPath)) {
     let format: unknown;
@@ -72,12 +93,22 @@ export function openKeptDir(dir: string): KeptDir {
     );
   }
   const { linkKey } = JSON.parse(readFileSync(layoutPath, 'utf8')) as { linkKey: string };
+  const lockPath = join(dir, 'lock');
+  const servingPath = join(dir, 'serving.json');
+  if (!options.readOnly) takeLock(lockPath);
   const executionsDir = join(dir, 'executions');
   const sentDir = join(dir, 'sent');
   mkdirSync(executionsDir, { recursive: true });
   mkdirSync(sentDir, { recursive: true });
   return {
     dir,
+    release() {
+      rmSync(servingPath, { force: true });
+      if (!options.readOnly) rmSync(lockPath, { force: true });
+    },
+    announceServing(serving) {
+      writeAtomically(servingPath, `${JSON.stringify(serving, null, 2)}\n`);
+    },
     stackDir: join(dir, 'stack'),
     mailboxDir: (date) => join(dir, 'mailbox', date),
     linkKey,
@@ -99,6 +130,51 @@ export function openKeptDir(dir: string): KeptDir {
       });
     },
   };
+}
+
+/** The endpoints of the process serving DIR, and the key its links are signed with; refused when none is up. */
+export function keptServing(dir: string): Serving & { linkKey: string } {
+  const { linkKey } = openKeptDir(dir, { readOnly: true });
+  let serving: Serving | undefined;
+  try {
+    serving = JSON.parse(readFileSync(join(dir, 'serving.json'), 'utf8')) as Serving;
+  } catch {
+    serving = undefined;
+  }
+  if (!serving || !isAlive(serving.pid)) {
+    throw new KeptDirError(
+      `Nothing serves ${dir}: a link works while the stack is up. Start it with npm start -- --data ${dir} --serve`,
+    );
+  }
+  return { ...serving, linkKey };
+}
+
+function takeLock(lockPath: string): void {
+  for (;;) {
+    try {
+      writeFileSync(lockPath, String(process.pid), { flag: 'wx' });
+      return;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    const holder = Number(readFileSync(lockPath, 'utf8'));
+    if (isAlive(holder)) {
+      throw new KeptDirError(
+        `${dirname(lockPath)} is in use by process ${holder} (a run, or --serve): stop it first, or use another --data folder.`,
+      );
+    }
+    rmSync(lockPath, { force: true });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** A record is either the old one or the new one, never half written, even when the process is killed. */

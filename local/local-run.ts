@@ -33,7 +33,7 @@ import { type ExecutionRecord, type KeptDir, KeptDirError, openKeptDir } from '.
 import { startLinkServer } from './link-server.ts';
 import { type ExecutionEvent, type PipelineResult, runPipeline } from './pipeline.ts';
 import { writeSampleMailbox } from './sample-day.ts';
-import { type LocalStack, startLocalStack } from './stack.ts';
+import { type LocalStack, localCredentials, startLocalStack } from './stack.ts';
 
 export interface LocalRunOptions {
   config: Config;
@@ -156,25 +156,7 @@ export async function runLocally(options: LocalRunOptions): Promise<LocalRunResu
   const { config } = options;
   const now = options.now ?? Date.now;
   const step = options.onStep ?? (() => undefined);
-  const kept = options.dataDir ? openKeptDir(options.dataDir) : undefined;
-  const work = mkdtempSync(join(tmpdir(), 'charlie-local-'));
-  const stack = kept
-    ? await startLocalStack(kept.stackDir, { keep: true })
-    : await startLocalStack(join(work, 'stack'));
-  const sent: Buffer[] = [];
-  captureSentMail(stack, sent);
-  const stopAll: (() => Promise<void>)[] = [];
-  let stopped: Promise<void> | undefined;
-  const stop = () => {
-    stopped ??= (async () => {
-      for (const s of stopAll) await s().catch(() => undefined);
-      await stack.stop();
-      rmSync(work, { recursive: true, force: true });
-    })();
-    return stopped;
-  };
-  // Ctrl-C: the emulators' files are closed before the process ends; the run in flight fails.
-  options.signal?.addEventListener('abort', () => void stop(), { once: true });
+  const { kept, work, stack, sent, stopAll, stop, links } = await openLocalStack(options);
 
   try {
     let graphMail: Parameters<typeof runPipeline>[0]['mail'];
@@ -196,19 +178,6 @@ export async function runLocally(options: LocalRunOptions): Promise<LocalRunResu
         `Pushed ${pushed} files from ${options.inboxDir} to s3://${stack.resources.dataBucket}/${config.agentInbox.prefix}`,
       );
     }
-
-    // The download-link endpoint on loopback, its key given directly: no Secrets Manager here.
-    const linkKey = kept?.linkKey ?? randomBytes(32).toString('hex');
-    const signingKey = async () => linkKey;
-    const linkServer = await startLinkServer({
-      s3: stack.clients.s3,
-      bucket: stack.resources.reportsBucket,
-      signingKey,
-      timeZone: config.timeZone,
-      now: () => new Date(now()),
-    });
-    stopAll.push(linkServer.stop);
-    const links = { baseUrl: linkServer.baseUrl, signingKey };
 
     const runs = options.runs ?? [{ date: options.date ?? previousLocalDate(now(), config.timeZone), at: now() }];
     const redriven = options.redrive ? failedExecution(kept, options.redrive) : undefined;
@@ -274,6 +243,7 @@ export async function runLocally(options: LocalRunOptions): Promise<LocalRunResu
       options.onRun?.(run, result);
     }
     if (!options.keepRunning) await stop();
+    else announceServing(kept, stack, links);
     return {
       ...(results.at(-1) as DayRunResult),
       runs: results,
@@ -285,6 +255,77 @@ export async function runLocally(options: LocalRunOptions): Promise<LocalRunResu
     await stop().catch(() => undefined);
     throw error;
   }
+}
+
+/** The emulators (kept in `dataDir`, or in a folder of their own), the link endpoint, and how to stop them. */
+async function openLocalStack(options: Pick<LocalRunOptions, 'config' | 'dataDir' | 'now' | 'signal'>) {
+  const { config } = options;
+  const now = options.now ?? Date.now;
+  const kept = options.dataDir ? openKeptDir(options.dataDir) : undefined;
+  const work = mkdtempSync(join(tmpdir(), 'charlie-local-'));
+  const stack = await (kept
+    ? startLocalStack(kept.stackDir, { keep: true })
+    : startLocalStack(join(work, 'stack'))
+  ).catch((error: unknown) => {
+    kept?.release();
+    rmSync(work, { recursive: true, force: true });
+    throw error;
+  });
+  const sent: Buffer[] = [];
+  captureSentMail(stack, sent);
+  const stopAll: (() => Promise<void>)[] = [];
+  let stopped: Promise<void> | undefined;
+  const stop = () => {
+    stopped ??= (async () => {
+      for (const s of stopAll) await s().catch(() => undefined);
+      await stack.stop();
+      kept?.release();
+      rmSync(work, { recursive: true, force: true });
+    })();
+    return stopped;
+  };
+  // Ctrl-C: the emulators' files are closed before the process ends; a run in flight fails.
+  options.signal?.addEventListener('abort', () => void stop(), { once: true });
+  try {
+    // The download-link endpoint on loopback, its key given directly: no Secrets Manager here.
+    const linkKey = kept?.linkKey ?? randomBytes(32).toString('hex');
+    const signingKey = async () => linkKey;
+    const linkServer = await startLinkServer({
+      s3: stack.clients.s3,
+      bucket: stack.resources.reportsBucket,
+      signingKey,
+      timeZone: config.timeZone,
+      now: () => new Date(now()),
+    });
+    stopAll.push(linkServer.stop);
+    const links = { baseUrl: linkServer.baseUrl, signingKey };
+    return { kept, work, stack, sent, stopAll, stop, links };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+/**
+ * Keeps a kept stack up over the history it holds, for its download links, until the caller
+ * stops it; `charlie link --local DIR` finds its endpoints meanwhile.
+ */
+export async function serveKeptStack(
+  options: Pick<LocalRunOptions, 'config' | 'signal'> & { dataDir: string },
+): Promise<{ stack: LocalStack; links: DeliverDeps['links']; stop: () => Promise<void> }> {
+  const { kept, stack, links, stop } = await openLocalStack(options);
+  announceServing(kept, stack, links);
+  return { stack, links, stop };
+}
+
+function announceServing(kept: KeptDir | undefined, stack: LocalStack, links: DeliverDeps['links']): void {
+  kept?.announceServing({
+    pid: process.pid,
+    linkBaseUrl: links.baseUrl,
+    s3: stack.endpoints.s3 as string,
+    credentials: localCredentials,
+    reportsBucket: stack.resources.reportsBucket,
+  });
 }
 
 /** The workbook and the emails of one execution, written to `outDir` (and the emails kept in the kept folder). */

@@ -5,6 +5,7 @@ import { type Config, ConfigError, defaultConfigPath, loadConfigFile } from '../
 import type { RowCounts } from '../functions/common/contracts.ts';
 import { logger } from '../functions/common/observability.ts';
 import { isDate } from '../functions/common/time.ts';
+import { KeptDirError } from './kept.ts';
 import {
   type DayRunResult,
   dayRow,
@@ -13,6 +14,7 @@ import {
   runLocally,
   type ScheduledRun,
   scheduledRuns,
+  serveKeptStack,
 } from './local-run.ts';
 import type { ExecutionEvent } from './pipeline.ts';
 
@@ -119,6 +121,9 @@ async function main(): Promise<number> {
   const interrupt = () => interrupted.abort();
   process.once('SIGINT', interrupt);
   process.once('SIGTERM', interrupt);
+  const runsNothing =
+    values.serve && values.data && !values.date && !runs && !values.redrive && !values.undo && !values.release;
+  if (runsNothing) return serveOnly(config, values.data as string, interrupted.signal);
   let result: LocalRunResult;
   try {
     result = await runLocally({
@@ -256,6 +261,22 @@ function progress(): (event: ExecutionEvent) => void {
   };
 }
 
+/** `--data DIR --serve` alone: the kept stack up over its history, nothing run, until Ctrl-C. */
+async function serveOnly(config: Config, dataDir: string, signal: AbortSignal): Promise<number> {
+  const served = await serveKeptStack({ config, dataDir, signal });
+  say(
+    `The stack kept in ${dataDir} is up: its download links work, and charlie link --local ${dataDir} signs new ones.`,
+  );
+  say(`S3 ${served.stack.endpoints.s3}, DynamoDB ${served.stack.endpoints.dynamodb}, links ${served.links.baseUrl}`);
+  say('Press Ctrl-C to stop.');
+  await new Promise<void>((resolve) => {
+    if (signal.aborted) resolve();
+    signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+  await served.stop();
+  return 0;
+}
+
 /** A line as each run of a range starts, and its outcome as it ends. */
 function runProgress(total: number): (run: ScheduledRun, result?: DayRunResult) => void {
   let done = 0;
@@ -339,7 +360,7 @@ function report(result: LocalRunResult, seconds: number): void {
 main().then(
   (code) => process.exit(code),
   (error: unknown) => {
-    if (error instanceof ConfigError) process.stderr.write(`${error.message}\n`);
+    if (error instanceof ConfigError || error instanceof KeptDirError) process.stderr.write(`${error.message}\n`);
     else process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
     process.exit(1);
   },
