@@ -39,8 +39,8 @@ export interface ExecutionRecord {
   executionId: string;
   name: string;
   input: RunInput;
-  /** RUNNING until it ends: an execution whose process was killed stays RUNNING. */
-  status: 'RUNNING' | 'SUCCEEDED' | 'FAILED';
+  /** RUNNING until it ends: an execution whose process was killed stays RUNNING; ABORTED when stopped by Ctrl-C. */
+  status: 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'ABORTED';
   startedAt: string;
   stoppedAt?: string;
   output?: unknown;

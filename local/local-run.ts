@@ -226,7 +226,22 @@ export async function runLocally(options: LocalRunOptions): Promise<LocalRunResu
         now: clock,
         ...(redriven?.failedState ? { redrive: redriven.failedState } : {}),
         ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+      }).catch((error: unknown) => {
+        if (options.signal?.aborted) return undefined;
+        throw error;
       });
+      // Stopped (Ctrl-C), the execution is recorded as AWS records an execution stopped by hand.
+      if (!execution || options.signal?.aborted) {
+        kept?.saveExecution({
+          executionId,
+          name,
+          input,
+          status: 'ABORTED',
+          startedAt,
+          stoppedAt: new Date(clock()).toISOString(),
+        });
+        throw new Error(`The run of ${run.date} was stopped before it finished`);
+      }
       kept?.saveExecution({
         executionId,
         name,
