@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
+import { loadConfigFile } from '../../functions/common/config.ts';
 import { KeptDirError, keptFormat, openKeptDir } from '../../local/kept.ts';
+import { scheduledRuns } from '../../local/local-run.ts';
 import { startLocalStack } from '../../local/stack.ts';
 
 function freshDir(): string {
@@ -138,5 +140,29 @@ describe('the kept folder', () => {
       '/sent/00001-2026-03-02.eml',
       '/sent/00002-2026-03-03.eml',
     ]);
+  });
+});
+
+describe('a range of days', () => {
+  const config = loadConfigFile();
+
+  it('runs each day the next morning at the daily time, the clocks changing between', () => {
+    const runs = scheduledRuns(config, '2026-03-06', '2026-03-07', false);
+    // Chicago springs forward at 02:00 on 2026-03-08: 06:00 is 12:00Z the day before, 11:00Z that morning.
+    expect(runs.map((run) => [run.date, new Date(run.at).toISOString(), run.intraday ?? false])).toEqual([
+      ['2026-03-06', '2026-03-07T12:00:00.000Z', false],
+      ['2026-03-07', '2026-03-08T11:00:00.000Z', false],
+    ]);
+  });
+
+  it("with intraday, runs the day's intraday times before its daily run", () => {
+    const withIntraday = { ...config, schedule: { ...config.schedule, intraday: ['10:00', '14:00'] } };
+    const runs = scheduledRuns(withIntraday, '2026-03-09', '2026-03-09', true);
+    expect(runs.map((run) => [run.date, new Date(run.at).toISOString(), run.intraday ?? false])).toEqual([
+      ['2026-03-09', '2026-03-09T15:00:00.000Z', true],
+      ['2026-03-09', '2026-03-09T19:00:00.000Z', true],
+      ['2026-03-09', '2026-03-10T11:00:00.000Z', false],
+    ]);
+    expect(scheduledRuns(withIntraday, '2026-03-09', '2026-03-09', false)).toHaveLength(1);
   });
 });
