@@ -214,7 +214,8 @@ export async function runLocally(options: LocalRunOptions): Promise<LocalRunResu
         redriven?.executionId ??
         `arn:aws:states:us-east-1:000000000000:execution:charlie-local:${run.date}-${randomUUID().slice(0, 8)}`;
       const name = executionId.split(':').pop() as string;
-      const startedAt = new Date(clock()).toISOString();
+      // A redriven execution keeps its start, as in AWS.
+      const startedAt = redriven?.startedAt ?? new Date(clock()).toISOString();
       kept?.saveExecution({ executionId, name, input, status: 'RUNNING', startedAt });
       const execution = await runPipeline({
         config,
