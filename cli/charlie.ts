@@ -17,7 +17,7 @@ import {
 } from '@aws-sdk/client-sfn';
 import { createGraphMailSource, graphCredentialExample, readGraphCredential } from '../functions/collect/graph.ts';
 import { describeIgnored } from '../functions/collect/manifest.ts';
-import { createDynamoDbClient } from '../functions/common/clients.ts';
+import { createDynamoDbClient, createS3Client } from '../functions/common/clients.ts';
 import {
   type Config,
   ConfigError,
@@ -65,6 +65,9 @@ const usage = `charlie — run and operate Charlie Reporting
 
 Common options: --config FILE (default ${defaultConfigPath}), --state-machine ARN (default: found by name),
 --region R (default: the AWS SDK's). AWS credentials come from the usual AWS SDK sources.
+
+--local DIR: status, rerun, undo and link act on the local stack kept in DIR (npm start -- --data DIR)
+instead of AWS; rerun and undo run there and then, link needs DIR served (npm start -- --data DIR --serve).
 `;
 
 /** What the user typed wrong or must do next; printed without a stack trace. */
@@ -80,6 +83,8 @@ export async function main(argv: string[]): Promise<number> {
     const runner = fileURLToPath(new URL('../local/run.ts', import.meta.url));
     return spawnSync(process.execPath, ['--import', 'tsx', runner, ...rest], { stdio: 'inherit' }).status ?? 1;
   }
+  // doctor --local checks a fresh local stack; the other commands' --local names a kept one.
+  const localOption = command === 'doctor' ? ({ type: 'boolean' } as const) : ({ type: 'string' } as const);
   const { values } = parseArgs({
     args: rest,
     options: {
@@ -98,7 +103,7 @@ export async function main(argv: string[]): Promise<number> {
       config: { type: 'string' },
       'state-machine': { type: 'string' },
       region: { type: 'string' },
-      local: { type: 'boolean' },
+      local: localOption,
     },
     strict: true,
   });
@@ -106,6 +111,7 @@ export async function main(argv: string[]): Promise<number> {
     throw new UsageError(`--date must look like 2026-03-09, not "${values.date}"`);
   const region = values.region ? { region: values.region } : {};
   if (command === 'doctor') return doctor(values.config ?? defaultConfigPath, values.local === true, region);
+  const kept = typeof values.local === 'string' ? values.local : undefined;
   const config = loadConfigFile(values.config ?? defaultConfigPath);
   const sfn = new SFNClient(region);
   const stateMachine = async () => values['state-machine'] ?? (await findStateMachine(sfn, config));
@@ -120,10 +126,16 @@ export async function main(argv: string[]): Promise<number> {
         ...(values['no-deliver'] ? { deliver: false } : {}),
         ...(values.release?.length ? { release: values.release } : {}),
       };
+      if (kept) return runKept(kept, values.config, input);
       return start(sfn, await stateMachine(), input, `rerun-${values.date}`);
     }
-    case 'status':
-      return status(sfn, await stateMachine(), values.date, Number(values.limit ?? 10));
+    case 'status': {
+      const limit = Number(values.limit ?? 10);
+      const executions = kept
+        ? keptExecutions(kept)
+        : awsExecutions(sfn, await stateMachine(), values.date ? 100 : limit);
+      return status(executions, values.date, limit);
+    }
     case 'undo': {
       const sources = values.source ?? [];
       if (sources.length === 0)
@@ -137,6 +149,7 @@ export async function main(argv: string[]): Promise<number> {
           `undo: every file must belong to ${date}; ${other} is another day (run undo once per day)`,
         );
       const input: RunInput = { date, undo: sources, ...(values.force ? { force: true } : {}) };
+      if (kept) return runKept(kept, values.config, input);
       return start(sfn, await stateMachine(), input, `undo-${date}`);
     }
     case 'link': {
@@ -148,13 +161,28 @@ export async function main(argv: string[]): Promise<number> {
         throw new UsageError(
           `--hours must be more than 0 and at most ${maxLinkExpiryHours} (30 days, the most delivery.linkExpiryHours allows), not "${values.hours}"`,
         );
-      const outputs = await stackOutputs(new CloudFormationClient(region), config.name);
-      const link = await freshLink(
-        { s3: new S3Client(region), secrets: new SecretsManagerClient(region) },
-        config,
-        outputs,
-        { date: values.date, ...(values.time ? { intradayTime: values.time } : {}), ...(hours ? { hours } : {}) },
-      );
+      const options = {
+        date: values.date,
+        ...(values.time ? { intradayTime: values.time } : {}),
+        ...(hours ? { hours } : {}),
+      };
+      let outputs: { ReportsBucketName: string; DownloadLinkUrl: string };
+      let link: Awaited<ReturnType<typeof freshLink>>;
+      if (kept) {
+        const { keptServing } = await import('../local/kept.ts');
+        const serving = keptServing(kept);
+        outputs = { ReportsBucketName: serving.reportsBucket, DownloadLinkUrl: serving.linkBaseUrl };
+        const s3 = createS3Client({ s3: serving.s3, region: 'us-east-1', credentials: serving.credentials });
+        link = await freshLink({ s3, signingKey: serving.linkKey }, config, outputs, options);
+      } else {
+        outputs = await stackOutputs(new CloudFormationClient(region), config.name);
+        link = await freshLink(
+          { s3: new S3Client(region), secrets: new SecretsManagerClient(region) },
+          config,
+          outputs,
+          options,
+        );
+      }
       process.stdout.write(`${link.url}\n`);
       process.stderr.write(
         `s3://${outputs.ReportsBucketName}/${link.key}; the link works until ${link.expiresAt.toISOString()}\n`,
@@ -316,14 +344,76 @@ interface ExecutionOutput {
   delivery?: { sent: boolean; reason?: string };
 }
 
-async function status(sfn: SFNClient, arn: string, date: string | undefined, limit: number): Promise<number> {
-  const listed = await sfn.send(new ListExecutionsCommand({ stateMachineArn: arn, maxResults: date ? 100 : limit }));
-  let shown = 0;
+/** An execution as status shows it, from Step Functions or from a kept local stack. */
+interface ListedExecution {
+  name?: string;
+  status?: string;
+  startDate?: Date;
+  input: RunInput;
+  output: ExecutionOutput;
+  error?: string;
+  cause?: string;
+}
+
+/** The latest executions of the state machine, newest first. */
+async function* awsExecutions(sfn: SFNClient, arn: string, maxResults: number): AsyncGenerator<ListedExecution> {
+  const listed = await sfn.send(new ListExecutionsCommand({ stateMachineArn: arn, maxResults }));
   for (const execution of listed.executions ?? []) {
-    if (shown >= limit) break;
     const detail = await sfn.send(new DescribeExecutionCommand({ executionArn: execution.executionArn }));
-    const input = JSON.parse(detail.input ?? '{}') as RunInput;
-    const output = JSON.parse(detail.output ?? '{}') as ExecutionOutput;
+    yield {
+      ...(execution.name ? { name: execution.name } : {}),
+      ...(execution.status ? { status: execution.status } : {}),
+      ...(execution.startDate ? { startDate: execution.startDate } : {}),
+      input: JSON.parse(detail.input ?? '{}') as RunInput,
+      output: JSON.parse(detail.output ?? '{}') as ExecutionOutput,
+      ...(detail.error ? { error: detail.error } : {}),
+      ...(detail.cause ? { cause: detail.cause } : {}),
+    };
+  }
+}
+
+/** The executions a kept local stack recorded, newest first. */
+async function* keptExecutions(dir: string): AsyncGenerator<ListedExecution> {
+  const { openKeptDir } = await import('../local/kept.ts');
+  for (const record of openKeptDir(dir, { readOnly: true }).executions()) {
+    yield {
+      name: record.name,
+      status: record.status,
+      startDate: new Date(record.startedAt),
+      input: record.input,
+      output: (record.output ?? {}) as ExecutionOutput,
+      ...(record.error ? { error: record.error.name, cause: record.error.message } : {}),
+    };
+  }
+}
+
+/** Runs an execution on a kept local stack, there and then, as the local run does. */
+function runKept(dir: string, configPath: string | undefined, input: RunInput): number {
+  const runner = fileURLToPath(new URL('../local/run.ts', import.meta.url));
+  const args = [
+    '--data',
+    dir,
+    '--date',
+    input.date as string,
+    ...(configPath ? ['--config', configPath] : []),
+    ...(input.reports ? ['--reports', input.reports.join(',')] : []),
+    ...(input.force ? ['--force'] : []),
+    ...(input.deliver === false ? ['--no-deliver'] : []),
+    ...(input.undo ?? []).flatMap((source) => ['--undo', source]),
+    ...(input.release ?? []).flatMap((source) => ['--release', source]),
+  ];
+  return spawnSync(process.execPath, ['--import', 'tsx', runner, ...args], { stdio: 'inherit' }).status ?? 1;
+}
+
+async function status(
+  executions: AsyncIterable<ListedExecution>,
+  date: string | undefined,
+  limit: number,
+): Promise<number> {
+  let shown = 0;
+  for await (const execution of executions) {
+    if (shown >= limit) break;
+    const { input, output } = execution;
     const day = output.date ?? input.date ?? '(default day)';
     if (date && day !== date) continue;
     shown++;
@@ -367,7 +457,8 @@ async function status(sfn: SFNClient, arn: string, date: string | undefined, lim
     if (output.delivery) {
       process.stdout.write(`    delivery: ${output.delivery.sent ? 'sent' : `not sent (${output.delivery.reason})`}\n`);
     }
-    if (detail.status === 'FAILED') process.stdout.write(`    error: ${detail.error}: ${detail.cause ?? ''}\n`);
+    if (execution.status === 'FAILED')
+      process.stdout.write(`    error: ${execution.error}: ${execution.cause ?? ''}\n`);
   }
   if (shown === 0)
     process.stdout.write(date ? `No execution for ${date} among the latest 100.\n` : 'No executions yet.\n');
@@ -384,7 +475,9 @@ export async function runCli(argv: string[]): Promise<number> {
       error instanceof UsageError ||
       error instanceof ConfigError ||
       error instanceof MissingStackError ||
-      error instanceof NoReportError
+      error instanceof NoReportError ||
+      // A kept local stack refused (local/kept.ts, loaded only with --local).
+      (error as Error).name === 'KeptDirError'
     ) {
       process.stderr.write(`${message}\n`);
       return 2;

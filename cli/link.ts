@@ -18,7 +18,8 @@ export interface FreshLink {
  * emailed link opens the version that was sent). The link names the current version.
  */
 export async function freshLink(
-  clients: { s3: S3Client; secrets: SecretsManagerClient },
+  // A local stack gives its link key directly: it has no Secrets Manager.
+  clients: { s3: S3Client } & ({ secrets: SecretsManagerClient } | { signingKey: string }),
   config: Config,
   outputs: Pick<StackOutputs, 'ReportsBucketName' | 'DownloadLinkUrl'>,
   options: { date: string; intradayTime?: string; hours?: number; now?: number },
@@ -37,13 +38,18 @@ export async function freshLink(
     }
     throw error;
   }
-  const secret = await clients.secrets.send(new GetSecretValueCommand({ SecretId: linkKeySecretName(config) }));
-  const signingKey = readLinkKeySecret(JSON.parse(secret.SecretString ?? '{}'));
-  if (!signingKey) throw new Error(`The secret ${linkKeySecretName(config)} holds no usable link key.`);
+  const signingKey = 'signingKey' in clients ? clients.signingKey : await linkKeyFromSecret(clients.secrets, config);
   const hours = options.hours ?? config.delivery.linkExpiryHours;
   const expiresAt = new Date(Math.floor(((options.now ?? Date.now()) + hours * 3_600_000) / 1000) * 1000);
   const token = signLinkToken({ key, ...(versionId ? { versionId } : {}), expiresAt: expiresAt.getTime() }, signingKey);
   return { url: linkUrl(outputs.DownloadLinkUrl, token), expiresAt, key, versionId };
+}
+
+async function linkKeyFromSecret(secrets: SecretsManagerClient, config: Config): Promise<string> {
+  const secret = await secrets.send(new GetSecretValueCommand({ SecretId: linkKeySecretName(config) }));
+  const signingKey = readLinkKeySecret(JSON.parse(secret.SecretString ?? '{}'));
+  if (!signingKey) throw new Error(`The secret ${linkKeySecretName(config)} holds no usable link key.`);
+  return signingKey;
 }
 
 export class NoReportError extends Error {

@@ -1,11 +1,21 @@
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes, randomUUID } from 'node:crypto';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { SendEmailCommandInput } from '@aws-sdk/client-sesv2';
 import { mapPool } from '../functions/collect/concurrency.ts';
 import { createGraphMailSource, type GraphCredential } from '../functions/collect/graph.ts';
+import { resolveRun } from '../functions/collect/run.ts';
 import type { Config } from '../functions/common/config.ts';
 import type {
   DeliveryResult,
@@ -16,18 +26,28 @@ import type {
   TypeSummary,
   UndoneSummary,
 } from '../functions/common/contracts.ts';
-import { previousLocalDate } from '../functions/common/time.ts';
+import { addDays, localToInstant, previousLocalDate } from '../functions/common/time.ts';
 import type { DeliverDeps } from '../functions/deliver/deliver.ts';
-import { startFakeGraph } from './graph-server.ts';
+import { loadMailboxDir, startFakeGraph } from './graph-server.ts';
+import { type ExecutionRecord, type KeptDir, KeptDirError, openKeptDir } from './kept.ts';
 import { startLinkServer } from './link-server.ts';
 import { type ExecutionEvent, type PipelineResult, runPipeline } from './pipeline.ts';
 import { writeSampleMailbox } from './sample-day.ts';
-import { type LocalStack, startLocalStack } from './stack.ts';
+import { type LocalStack, localCredentials, startLocalStack } from './stack.ts';
 
 export interface LocalRunOptions {
   config: Config;
   /** Business date; default: the day that has just ended in the configured time zone. */
   date?: string;
+  /**
+   * The runs to make, in order, on one stack, each its own execution, instead of one run for
+   * `date` now: a range of days as the schedule runs them (see scheduledRuns).
+   */
+  runs?: ScheduledRun[];
+  /** A folder keeping the stack's state between runs (local/kept.ts); none: a stack that ends with the run. */
+  dataDir?: string;
+  /** Resumes this failed execution of the kept stack (its name) at the state that failed, instead of a new run. */
+  redrive?: string;
   /** A folder of .eml files put under the saved-mail prefix and collected as saved mail, as in AWS. */
   mailboxDir?: string;
   /** A Graph endpoint (a tenant, a national cloud, a stand-in) collected instead of a generated sample day served by the fake Graph. */
@@ -37,12 +57,28 @@ export interface LocalRunOptions {
   reports?: string[];
   deliver?: boolean;
   force?: boolean;
+  /** Files to take out of the day (RunInput.undo). */
+  undo?: string[];
+  /** Quarantined inputs to read again (RunInput.release). */
+  release?: string[];
   outDir: string;
   /** Keep the local stack running (for the download link) until the caller stops it. */
   keepRunning?: boolean;
   now?: () => number;
   onEvent?: (event: ExecutionEvent) => void;
   onStep?: (message: string) => void;
+  /** Aborted (Ctrl-C), the emulators stop and close their files, and no further run starts. */
+  signal?: AbortSignal;
+  /** Told as each run starts and ends. */
+  onRun?: (run: ScheduledRun, result?: DayRunResult) => void;
+}
+
+/** One run of a range: the day, the instant the schedule starts it, and whether it is an intraday run. */
+export interface ScheduledRun {
+  date: string;
+  /** Epoch ms: the run's clock, and the newest receipt time of the sample mail it finds. */
+  at: number;
+  intraday?: boolean;
 }
 
 /** Where and as whom to read Graph mail; the folder is the configuration's. */
@@ -53,13 +89,22 @@ export type GraphEndpoint = Pick<
   credential: GraphCredential;
 };
 
-export interface LocalRunResult {
+/** One execution of a local run. */
+export interface DayRunResult {
   date: string;
+  /** The execution's name, as `charlie status --local` lists it. */
+  name: string;
+  intradayTime?: string;
   execution: PipelineResult;
   /** The execution's output, when it succeeded. */
   summary?: ExecutionSummary;
   workbookPath?: string;
   emailPaths: string[];
+}
+
+/** The last run's result at the top, as for a single run, and every run in `runs`. */
+export interface LocalRunResult extends DayRunResult {
+  runs: DayRunResult[];
   /** Stops the emulators when the run was asked to keep them up. */
   stop(): Promise<void>;
   stack: LocalStack;
@@ -89,43 +134,38 @@ export interface ExecutionSummary {
 }
 
 /**
- * The whole job on this machine: emulators, a Graph mailbox on loopback, the state machine
- * run locally, and the workbook and delivered email written to `outDir`.
+ * The runs of the days from `from` to `to` as the schedule makes them: each day's daily run at
+ * the configured time the next morning, and with `intraday`, the day's intraday runs before it.
+ */
+export function scheduledRuns(config: Config, from: string, to: string, intraday: boolean): ScheduledRun[] {
+  const runs: ScheduledRun[] = [];
+  const at = (date: string, time: string) => localToInstant(`${date} ${time}`, config.timeZone) as number;
+  for (let date = from; date <= to; date = addDays(date, 1)) {
+    if (intraday) for (const time of config.schedule.intraday) runs.push({ date, at: at(date, time), intraday: true });
+    runs.push({ date, at: at(addDays(date, 1), config.schedule.daily) });
+  }
+  return runs;
+}
+
+/**
+ * The whole job on this machine: emulators (kept in `dataDir`, or for this run only), a Graph
+ * mailbox on loopback, the state machine run locally once per run, and the workbooks and
+ * delivered emails written to `outDir`.
  */
 export async function runLocally(options: LocalRunOptions): Promise<LocalRunResult> {
   const { config } = options;
   const now = options.now ?? Date.now;
-  const date = options.date ?? previousLocalDate(now(), config.timeZone);
   const step = options.onStep ?? (() => undefined);
-  const work = mkdtempSync(join(tmpdir(), 'charlie-local-'));
-  const stack = await startLocalStack(join(work, 'stack'));
-  const sent: Buffer[] = [];
-  captureSentMail(stack, sent);
-  const stopAll: (() => Promise<void>)[] = [];
+  const { kept, work, stack, sent, stopAll, stop, links } = await openLocalStack(options);
 
   try {
-    let mail: Parameters<typeof runPipeline>[0]['mail'];
+    let graphMail: Parameters<typeof runPipeline>[0]['mail'];
     if (options.graph) {
       const { credential, ...endpoint } = options.graph;
-      mail = createGraphMailSource({ mailbox: { ...config.mailbox, ...endpoint }, credential });
+      graphMail = createGraphMailSource({ mailbox: { ...config.mailbox, ...endpoint }, credential });
       step(`Collecting the Graph mailbox ${endpoint.user}/${config.mailbox.folder} at ${endpoint.graphBaseUrl}`);
-    } else if (!options.mailboxDir && !options.inboxDir) {
-      const sampleDir = join(work, 'mailbox');
-      const written = await writeSampleMailbox({ config, date, dir: sampleDir });
-      step(`Generated a sample day: ${written.length} emails for ${date} in ${sampleDir}`);
-      const graph = await startFakeGraph({
-        mailboxDir: sampleDir,
-        user: config.mailbox.user,
-        folderPath: config.mailbox.folder,
-        tenantId: config.mailbox.tenantId,
-      });
-      stopAll.push(graph.stop);
-      mail = createGraphMailSource({
-        mailbox: { ...config.mailbox, graphBaseUrl: graph.graphBaseUrl, authorityHost: graph.authorityHost },
-        credential: { clientSecret: 'local-client-secret' },
-      });
-      step(`Serving it as the Graph mailbox ${config.mailbox.user}/${config.mailbox.folder} at ${graph.graphBaseUrl}`);
     }
+    const sampleMail = !options.graph && !options.mailboxDir && !options.inboxDir;
     if (options.mailboxDir) {
       const pushed = await pushSavedMail(stack, config, options.mailboxDir);
       step(
@@ -139,8 +179,132 @@ export async function runLocally(options: LocalRunOptions): Promise<LocalRunResu
       );
     }
 
+    const runs = options.runs ?? [{ date: options.date ?? previousLocalDate(now(), config.timeZone), at: now() }];
+    const redriven = options.redrive ? failedExecution(kept, options.redrive) : undefined;
+    const results: DayRunResult[] = [];
+    const redrivenRun: ScheduledRun | undefined = redriven && {
+      date: resolveRun(redriven.input, redriven.executionId, config, Date.parse(redriven.startedAt)).date,
+      at: now(),
+    };
+    for (const run of redrivenRun ? [redrivenRun] : runs) {
+      if (options.signal?.aborted) break;
+      options.onRun?.(run);
+      // A scheduled run's clock starts at its scheduled instant; a single run keeps the caller's.
+      const begun = Date.now();
+      const clock = options.runs ? () => run.at + (Date.now() - begun) : now;
+      let mail = graphMail;
+      if (sampleMail) {
+        const served = await serveSampleDay(config, run, kept?.mailboxDir(run.date) ?? join(work, 'mailbox', run.date));
+        stopAll.push(served.stop);
+        mail = served.mail;
+        step(`Sample mail of ${run.date} received by ${new Date(run.at).toISOString()}: ${served.count} emails`);
+      }
+      // A scheduled run's input is the schedule's; the day follows from its time, as in AWS.
+      const input: RunInput = redriven?.input ?? {
+        ...(options.runs
+          ? { scheduledTime: new Date(run.at).toISOString(), ...(run.intraday ? { intraday: true } : {}) }
+          : { date: run.date }),
+        ...(options.reports ? { reports: options.reports } : {}),
+        ...(options.deliver === false ? { deliver: false } : {}),
+        ...(options.force ? { force: true } : {}),
+        ...(options.undo ? { undo: options.undo } : {}),
+        ...(options.release ? { release: options.release } : {}),
+      };
+      const executionId =
+        redriven?.executionId ??
+        `arn:aws:states:us-east-1:000000000000:execution:charlie-local:${run.date}-${randomUUID().slice(0, 8)}`;
+      const name = executionId.split(':').pop() as string;
+      // A redriven execution keeps its start, as in AWS.
+      const startedAt = redriven?.startedAt ?? new Date(clock()).toISOString();
+      kept?.saveExecution({ executionId, name, input, status: 'RUNNING', startedAt });
+      const execution = await runPipeline({
+        config,
+        stack,
+        mail,
+        links,
+        input,
+        executionId,
+        now: clock,
+        ...(redriven?.failedState ? { redrive: redriven.failedState } : {}),
+        ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+      }).catch((error: unknown) => {
+        if (options.signal?.aborted) return undefined;
+        throw error;
+      });
+      // Stopped (Ctrl-C), the execution is recorded as AWS records an execution stopped by hand.
+      if (!execution || options.signal?.aborted) {
+        kept?.saveExecution({
+          executionId,
+          name,
+          input,
+          status: 'ABORTED',
+          startedAt,
+          stoppedAt: new Date(clock()).toISOString(),
+        });
+        throw new Error(`The run of ${run.date} was stopped before it finished`);
+      }
+      kept?.saveExecution({
+        executionId,
+        name,
+        input,
+        status: execution.succeeded ? 'SUCCEEDED' : 'FAILED',
+        startedAt,
+        stoppedAt: new Date(clock()).toISOString(),
+        ...(execution.succeeded ? { output: execution.output } : {}),
+        ...(execution.error ? { error: execution.error } : {}),
+        ...(execution.failedState ? { failedState: execution.failedState } : {}),
+      });
+      const result = await writeDayRun(stack, options.outDir, run.date, name, execution, sent.splice(0), kept);
+      results.push(result);
+      options.onRun?.(run, result);
+    }
+    if (!options.keepRunning) await stop();
+    else announceServing(kept, stack, links);
+    return {
+      ...(results.at(-1) as DayRunResult),
+      runs: results,
+      stop: options.keepRunning ? stop : async () => undefined,
+      stack,
+      links,
+    };
+  } catch (error) {
+    await stop().catch(() => undefined);
+    throw error;
+  }
+}
+
+/** The emulators (kept in `dataDir`, or in a folder of their own), the link endpoint, and how to stop them. */
+async function openLocalStack(options: Pick<LocalRunOptions, 'config' | 'dataDir' | 'now' | 'signal'>) {
+  const { config } = options;
+  const now = options.now ?? Date.now;
+  const kept = options.dataDir ? openKeptDir(options.dataDir) : undefined;
+  const work = mkdtempSync(join(tmpdir(), 'charlie-local-'));
+  const stack = await (kept
+    ? startLocalStack(kept.stackDir, { keep: true })
+    : startLocalStack(join(work, 'stack'))
+  ).catch((error: unknown) => {
+    kept?.release();
+    rmSync(work, { recursive: true, force: true });
+    throw error;
+  });
+  const sent: Buffer[] = [];
+  captureSentMail(stack, sent);
+  const stopAll: (() => Promise<void>)[] = [];
+  let stopped: Promise<void> | undefined;
+  const stop = () => {
+    stopped ??= (async () => {
+      for (const s of stopAll) await s().catch(() => undefined);
+      await stack.stop();
+      kept?.release();
+      rmSync(work, { recursive: true, force: true });
+    })();
+    return stopped;
+  };
+  // Ctrl-C: the emulators' files are closed before the process ends; a run in flight fails.
+  options.signal?.addEventListener('abort', () => void stop(), { once: true });
+  try {
     // The download-link endpoint on loopback, its key given directly: no Secrets Manager here.
-    const linkKey = randomBytes(32).toString('hex');
+    const linkKey = kept?.linkKey ?? randomBytes(32).toString('hex');
     const signingKey = async () => linkKey;
     const linkServer = await startLinkServer({
       s3: stack.clients.s3,
@@ -151,61 +315,117 @@ export async function runLocally(options: LocalRunOptions): Promise<LocalRunResu
     });
     stopAll.push(linkServer.stop);
     const links = { baseUrl: linkServer.baseUrl, signingKey };
-
-    const input: RunInput = {
-      date,
-      ...(options.reports ? { reports: options.reports } : {}),
-      ...(options.deliver === false ? { deliver: false } : {}),
-      ...(options.force ? { force: true } : {}),
-    };
-    const execution = await runPipeline({
-      config,
-      stack,
-      mail,
-      links,
-      input,
-      now,
-      ...(options.onEvent ? { onEvent: options.onEvent } : {}),
-    });
-
-    mkdirSync(options.outDir, { recursive: true });
-    const summary = execution.succeeded ? (execution.output as ExecutionSummary) : undefined;
-    let workbookPath: string | undefined;
-    if (summary) {
-      workbookPath = join(options.outDir, basename(summary.workbook.key));
-      const object = await stack.clients.s3.send(
-        new GetObjectCommand({ Bucket: summary.workbook.bucket, Key: summary.workbook.key }),
-      );
-      writeFileSync(workbookPath, await (object.Body?.transformToByteArray() ?? new Uint8Array()));
-    }
-    const emailPaths = sent.map((raw, i) => {
-      const path = join(options.outDir, `${date}-${i + 1}.eml`);
-      writeFileSync(path, raw);
-      return path;
-    });
-
-    const stop = async () => {
-      for (const s of stopAll) await s();
-      await stack.stop();
-      rmSync(work, { recursive: true, force: true });
-    };
-    if (!options.keepRunning) await stop();
-    return {
-      date,
-      execution,
-      ...(summary ? { summary } : {}),
-      ...(workbookPath ? { workbookPath } : {}),
-      emailPaths,
-      stop: options.keepRunning ? stop : async () => undefined,
-      stack,
-      links,
-    };
+    return { kept, work, stack, sent, stopAll, stop, links };
   } catch (error) {
-    for (const s of stopAll) await s().catch(() => undefined);
-    await stack.stop().catch(() => undefined);
-    rmSync(work, { recursive: true, force: true });
+    await stop();
     throw error;
   }
+}
+
+/**
+ * Keeps a kept stack up over the history it holds, for its download links, until the caller
+ * stops it; `charlie link --local DIR` finds its endpoints meanwhile.
+ */
+export async function serveKeptStack(
+  options: Pick<LocalRunOptions, 'config' | 'signal'> & { dataDir: string },
+): Promise<{ stack: LocalStack; links: DeliverDeps['links']; stop: () => Promise<void> }> {
+  const { kept, stack, links, stop } = await openLocalStack(options);
+  announceServing(kept, stack, links);
+  return { stack, links, stop };
+}
+
+function announceServing(kept: KeptDir | undefined, stack: LocalStack, links: DeliverDeps['links']): void {
+  kept?.announceServing({
+    pid: process.pid,
+    linkBaseUrl: links.baseUrl,
+    s3: stack.endpoints.s3 as string,
+    credentials: localCredentials,
+    reportsBucket: stack.resources.reportsBucket,
+  });
+}
+
+/** The workbook and the emails of one execution, written to `outDir` (and the emails kept in the kept folder). */
+async function writeDayRun(
+  stack: LocalStack,
+  outDir: string,
+  date: string,
+  name: string,
+  execution: PipelineResult,
+  sent: Buffer[],
+  kept: KeptDir | undefined,
+): Promise<DayRunResult> {
+  mkdirSync(outDir, { recursive: true });
+  const summary = execution.succeeded ? (execution.output as ExecutionSummary) : undefined;
+  let workbookPath: string | undefined;
+  if (summary) {
+    workbookPath = join(outDir, basename(summary.workbook.key));
+    const object = await stack.clients.s3.send(
+      new GetObjectCommand({ Bucket: summary.workbook.bucket, Key: summary.workbook.key }),
+    );
+    writeFileSync(workbookPath, await (object.Body?.transformToByteArray() ?? new Uint8Array()));
+  }
+  kept?.saveSentMail(date, sent);
+  const emailPaths = sent.map((raw, i) => {
+    const path = join(outDir, `${date}-${i + 1}.eml`);
+    writeFileSync(path, raw);
+    return path;
+  });
+  const intradayTime = summary?.workbook.key.match(/-(\d{4})\.xlsx$/)?.[1];
+  return {
+    date,
+    name,
+    execution,
+    ...(intradayTime ? { intradayTime } : {}),
+    ...(summary ? { summary } : {}),
+    ...(workbookPath ? { workbookPath } : {}),
+    emailPaths,
+  };
+}
+
+/** The failed execution of the kept stack a redrive resumes. */
+function failedExecution(kept: KeptDir | undefined, name: string): ExecutionRecord {
+  if (!kept) throw new KeptDirError('A redrive needs the kept stack the execution ran on (--data DIR)');
+  const record = kept.executions().find((e) => e.name === name || e.executionId === name);
+  if (!record)
+    throw new KeptDirError(`No execution ${name} in ${kept.dir}: charlie status --local ${kept.dir} lists them`);
+  if (record.status !== 'FAILED' || !record.failedState) {
+    throw new KeptDirError(`Execution ${name} is ${record.status}: only a failed execution can be redriven`);
+  }
+  return record;
+}
+
+/**
+ * The generated sample of a day (written once into `dir`, the same seed giving the same bytes)
+ * as the Graph mailbox holds it at the run's instant: mail received later waits for a later run.
+ */
+async function serveSampleDay(
+  config: Config,
+  run: ScheduledRun,
+  dir: string,
+): Promise<{ mail: Parameters<typeof runPipeline>[0]['mail']; count: number; stop: () => Promise<void> }> {
+  if (!existsSync(dir)) {
+    // Written aside and renamed: a process killed while writing leaves no half mailbox.
+    const writing = `${dir}.${process.pid}.tmp`;
+    rmSync(writing, { recursive: true, force: true });
+    await writeSampleMailbox({ config, date: run.date, dir: writing });
+    mkdirSync(dirname(dir), { recursive: true });
+    renameSync(writing, dir);
+  }
+  const messages = (await loadMailboxDir(dir)).filter((m) => Date.parse(m.receivedDateTime) <= run.at);
+  const graph = await startFakeGraph({
+    messages,
+    user: config.mailbox.user,
+    folderPath: config.mailbox.folder,
+    tenantId: config.mailbox.tenantId,
+  });
+  return {
+    mail: createGraphMailSource({
+      mailbox: { ...config.mailbox, graphBaseUrl: graph.graphBaseUrl, authorityHost: graph.authorityHost },
+      credential: { clientSecret: 'local-client-secret' },
+    }),
+    count: messages.length,
+    stop: graph.stop,
+  };
 }
 
 /** Keeps a copy of every raw message the pipeline hands to SES, exactly as sent. */
@@ -251,4 +471,27 @@ async function pushInbox(stack: LocalStack, config: Config, dir: string): Promis
     ),
   );
   return names.length;
+}
+
+/** A run's line in a range's summary table. */
+export interface DayRow {
+  /** The date, and an intraday run's local time. */
+  day: string;
+  status: 'SUCCEEDED' | 'FAILED';
+  rows: number;
+  rejects: number;
+  /** `sent` by this run, `earlier` by a run before it, else `no`. */
+  delivered: 'sent' | 'earlier' | 'no';
+}
+
+export function dayRow(result: DayRunResult): DayRow {
+  const { summary } = result;
+  const delivery = summary?.delivery;
+  return {
+    day: `${result.date}${result.intradayTime ? ` ${result.intradayTime}` : ''}`,
+    status: result.execution.succeeded ? 'SUCCEEDED' : 'FAILED',
+    rows: summary?.types.reduce((sum, type) => sum + type.rows, 0) ?? 0,
+    rejects: summary?.totals.rejected ?? 0,
+    delivered: delivery?.sent ? 'sent' : delivery?.reason?.startsWith('already delivered') ? 'earlier' : 'no',
+  };
 }

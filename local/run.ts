@@ -6,7 +6,17 @@ import { type Config, ConfigError, defaultConfigPath, loadConfigFile } from '../
 import type { RowCounts } from '../functions/common/contracts.ts';
 import { logger } from '../functions/common/observability.ts';
 import { isDate } from '../functions/common/time.ts';
-import { type GraphEndpoint, type LocalRunResult, runLocally } from './local-run.ts';
+import { KeptDirError } from './kept.ts';
+import {
+  type DayRunResult,
+  dayRow,
+  type GraphEndpoint,
+  type LocalRunResult,
+  runLocally,
+  type ScheduledRun,
+  scheduledRuns,
+  serveKeptStack,
+} from './local-run.ts';
 import type { ExecutionEvent } from './pipeline.ts';
 
 const usage = `Runs the Charlie Reporting workflow on this machine, against in-process emulators.
@@ -14,6 +24,13 @@ const usage = `Runs the Charlie Reporting workflow on this machine, against in-p
 Usage: npm start -- [options]
 
   --date YYYY-MM-DD   business day (default: the day that has just ended in the configured time zone)
+  --from D1 --to D2   every day from D1 to D2 in order, each as the schedule runs it (the next
+                      morning at schedule.daily), on one stack, the sample mail arriving as the days pass
+  --intraday          with --from/--to, also the configured intraday runs of each day
+  --data DIR          keep the stack (DynamoDB, S3, sent mail, executions) in DIR between runs
+  --redrive NAME      with --data: resume a failed execution at the state that failed
+  --undo SOURCE       take a file (raw key) or an email (message id) out of the day (repeatable)
+  --release ID|all    read a quarantined input of the day again (repeatable)
   --mailbox DIR       folder of .eml files collected as saved mail (default: a generated sample day)
   --inbox DIR         folder of CSVs named <Type>__YYYY-MM-DD_HHMM.csv, pushed to the agent inbox
   --reports A,B       only collect and ingest these export types
@@ -21,7 +38,8 @@ Usage: npm start -- [options]
   --force             email even if the day was already delivered
   --config FILE       configuration file (default: ${defaultConfigPath})
   --out DIR           where the workbook and the delivered email are written (default: out)
-  --serve             keep the emulators up after the run so the download link works; Ctrl-C stops
+  --serve             keep the emulators up after the run so the download link works (with --data,
+                      over every day the folder keeps); Ctrl-C stops
   --verbose           show the stages' JSON logs
   --help              this text
 
@@ -63,8 +81,23 @@ async function main(): Promise<number> {
     process.stdout.write(usage);
     return 0;
   }
-  if (values.date !== undefined && !isDate(values.date)) {
-    process.stderr.write(`--date must be a date like 2026-03-09, not "${values.date}"\n`);
+  for (const flag of ['date', 'from', 'to'] as const) {
+    const value = values[flag];
+    if (value !== undefined && !isDate(value)) {
+      process.stderr.write(`--${flag} must be a date like 2026-03-09, not "${value}"\n`);
+      return 2;
+    }
+  }
+  if ((values.from === undefined) !== (values.to === undefined) || (values.from && values.date)) {
+    process.stderr.write('A range needs both --from and --to (and no --date)\n');
+    return 2;
+  }
+  if (values.from && values.to && values.from > values.to) {
+    process.stderr.write(`--from ${values.from} is after --to ${values.to}\n`);
+    return 2;
+  }
+  if (values.redrive && !values.data) {
+    process.stderr.write('--redrive needs --data DIR: the kept stack the execution ran on\n');
     return 2;
   }
   if (!values.verbose) logger.setLogLevel('SILENT');
@@ -82,33 +115,76 @@ async function main(): Promise<number> {
     .map((r) => r.trim())
     .filter(Boolean);
   const started = Date.now();
-  const result = await runLocally({
-    config,
-    outDir: values.out ?? 'out',
-    ...(values.date ? { date: values.date } : {}),
-    ...(values.mailbox ? { mailboxDir: values.mailbox } : {}),
-    ...(graph ? { graph } : {}),
-    ...(values.inbox ? { inboxDir: values.inbox } : {}),
-    ...(reports ? { reports } : {}),
-    ...(values['no-deliver'] ? { deliver: false } : {}),
-    ...(values.force ? { force: true } : {}),
-    keepRunning: values.serve === true,
-    onStep: (message) => say(message),
-    onEvent: progress(),
-  });
-  report(result, (Date.now() - started) / 1000);
-  if (values.serve && result.execution.succeeded) {
+  const runs =
+    values.from && values.to ? scheduledRuns(config, values.from, values.to, values.intraday === true) : undefined;
+  // Ctrl-C stops the emulators, closing their files, before the process ends.
+  const interrupted = new AbortController();
+  const interrupt = () => interrupted.abort();
+  process.once('SIGINT', interrupt);
+  process.once('SIGTERM', interrupt);
+  const runsNothing =
+    values.serve && values.data && !values.date && !runs && !values.redrive && !values.undo && !values.release;
+  if (runsNothing) return serveOnly(config, values.data as string, interrupted.signal);
+  let result: LocalRunResult;
+  try {
+    result = await runLocally({
+      config,
+      outDir: values.out ?? 'out',
+      signal: interrupted.signal,
+      ...(values.date ? { date: values.date } : {}),
+      ...(runs ? { runs, onRun: runProgress(runs.length) } : {}),
+      ...(values.data ? { dataDir: values.data } : {}),
+      ...(values.redrive ? { redrive: values.redrive } : {}),
+      ...(values.undo?.length ? { undo: values.undo } : {}),
+      ...(values.release?.length ? { release: values.release } : {}),
+      ...(values.mailbox ? { mailboxDir: values.mailbox } : {}),
+      ...(graph ? { graph } : {}),
+      ...(values.inbox ? { inboxDir: values.inbox } : {}),
+      ...(reports ? { reports } : {}),
+      ...(values['no-deliver'] ? { deliver: false } : {}),
+      ...(values.force ? { force: true } : {}),
+      keepRunning: values.serve === true,
+      onStep: (message) => say(message),
+      onEvent: progress(),
+    });
+  } catch (error) {
+    if (!interrupted.signal.aborted) throw error;
+    say('\nStopped: the emulators closed their files; the run in flight did not finish.');
+    return 130;
+  }
+  if (interrupted.signal.aborted) {
+    say('\nStopped: the emulators closed their files.');
+    return 130;
+  }
+  if (runs) reportRange(result.runs);
+  else report(result, (Date.now() - started) / 1000);
+  if (values.data)
+    say(`The stack is kept in ${values.data}: charlie status --local ${values.data} lists its executions.`);
+  const succeeded = result.runs.every((run) => run.execution.succeeded);
+  if (values.serve && succeeded) {
     say('\nThe emulators stay up so the download link works. Press Ctrl-C to stop.');
-    await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
+    await new Promise<void>((resolve) => {
+      if (interrupted.signal.aborted) resolve();
+      interrupted.signal.addEventListener('abort', () => resolve(), { once: true });
+    });
     await result.stop();
   }
-  return result.execution.succeeded ? 0 : 1;
+  process.off('SIGINT', interrupt);
+  process.off('SIGTERM', interrupt);
+  return succeeded ? 0 : 1;
 }
 
 function parse() {
   return parseArgs({
     options: {
       date: { type: 'string' },
+      from: { type: 'string' },
+      to: { type: 'string' },
+      intraday: { type: 'boolean' },
+      data: { type: 'string' },
+      redrive: { type: 'string' },
+      undo: { type: 'string', multiple: true },
+      release: { type: 'string', multiple: true },
       mailbox: { type: 'string' },
       inbox: { type: 'string' },
       reports: { type: 'string' },
@@ -169,6 +245,7 @@ function progress(): (event: ExecutionEvent) => void {
   let ingested = 0;
   return (event) => {
     if (event.type === 'StateEntered') entered.set(event.state.name, event.timestamp);
+    if (event.type === 'StateEntered' && event.state.name === 'IngestFiles') ingested = 0;
     if (event.type === 'MapIterationSucceeded' && event.parentState.name === 'IngestFiles') {
       ingested++;
       if (process.stdout.isTTY) process.stdout.write(`\r  ingesting… ${ingested} files`);
@@ -183,6 +260,51 @@ function progress(): (event: ExecutionEvent) => void {
       );
     }
   };
+}
+
+/** `--data DIR --serve` alone: the kept stack up over its history, nothing run, until Ctrl-C. */
+async function serveOnly(config: Config, dataDir: string, signal: AbortSignal): Promise<number> {
+  const served = await serveKeptStack({ config, dataDir, signal });
+  say(
+    `The stack kept in ${dataDir} is up: its download links work, and charlie link --local ${dataDir} signs new ones.`,
+  );
+  say(`S3 ${served.stack.endpoints.s3}, DynamoDB ${served.stack.endpoints.dynamodb}, links ${served.links.baseUrl}`);
+  say('Press Ctrl-C to stop.');
+  await new Promise<void>((resolve) => {
+    if (signal.aborted) resolve();
+    signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+  await served.stop();
+  return 0;
+}
+
+/** A line as each run of a range starts, and its outcome as it ends. */
+function runProgress(total: number): (run: ScheduledRun, result?: DayRunResult) => void {
+  let done = 0;
+  return (run, result) => {
+    if (!result) {
+      say(
+        `\n[${done + 1}/${total}] ${run.date}${run.intraday ? ' intraday' : ''} run at ${new Date(run.at).toISOString()}`,
+      );
+      return;
+    }
+    done++;
+    const row = dayRow(result);
+    say(
+      `[${done}/${total}] ${row.day}: ${row.status}, ${row.rows} rows, ${row.rejects} rejects, delivered ${row.delivered}`,
+    );
+  };
+}
+
+/** The summary table of a range: per run, status, rows, rejects and delivered. */
+function reportRange(runs: DayRunResult[]): void {
+  say(`\n${'day'.padEnd(17)}${'status'.padEnd(11)}${'rows'.padStart(8)}${'rejects'.padStart(9)}  delivered  execution`);
+  for (const result of runs) {
+    const row = dayRow(result);
+    say(
+      `${row.day.padEnd(17)}${row.status.padEnd(11)}${String(row.rows).padStart(8)}${String(row.rejects).padStart(9)}  ${row.delivered.padEnd(9)}  ${result.name}`,
+    );
+  }
 }
 
 function report(result: LocalRunResult, seconds: number): void {
@@ -242,7 +364,7 @@ function report(result: LocalRunResult, seconds: number): void {
 main().then(
   (code) => process.exit(code),
   (error: unknown) => {
-    if (error instanceof ConfigError) process.stderr.write(`${error.message}\n`);
+    if (error instanceof ConfigError || error instanceof KeptDirError) process.stderr.write(`${error.message}\n`);
     else process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
     process.exit(1);
   },

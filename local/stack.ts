@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, ResourceInUseException } from '@aws-sdk/client-dynamodb';
 import sesModule from 'aws-ses-v2-local';
 import dynalite from 'dynalite';
 import S3rver from 's3rver';
@@ -31,11 +31,20 @@ const startSes: StartSes =
 
 export const localCredentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 
-export async function startLocalStack(dir: string): Promise<LocalStack> {
+/**
+ * `dir` holds s3rver's files; with `keep`, also dynalite's (its on-disk LevelDB mode, under
+ * `dynamodb/`), so a later stack on the same `dir` sees the table as it was left.
+ */
+export async function startLocalStack(dir: string, options: { keep?: boolean } = {}): Promise<LocalStack> {
   mkdirSync(join(dir, 's3'), { recursive: true });
   const resources: Resources = { dataBucket: 'charlie-data', reportsBucket: 'charlie-reports', table: 'charlie' };
 
-  const dynamo = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  const dynamo = dynalite({
+    createTableMs: 0,
+    deleteTableMs: 0,
+    updateTableMs: 0,
+    ...(options.keep ? { path: join(dir, 'dynamodb') } : {}),
+  });
   const dynamoPort = await listen(dynamo);
 
   const s3 = new S3rver({
@@ -59,20 +68,7 @@ export async function startLocalStack(dir: string): Promise<LocalStack> {
   };
   const clients = createClients(endpoints);
   enforceAwsLimits(clients);
-  await clients.dynamodb.send(
-    new CreateTableCommand({
-      TableName: resources.table,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [
-        { AttributeName: TABLE_KEY.partition, AttributeType: 'S' },
-        { AttributeName: TABLE_KEY.sort, AttributeType: 'S' },
-      ],
-      KeySchema: [
-        { AttributeName: TABLE_KEY.partition, KeyType: 'HASH' },
-        { AttributeName: TABLE_KEY.sort, KeyType: 'RANGE' },
-      ],
-    }),
-  );
+  await createTable(clients, resources.table);
 
   return {
     endpoints,
@@ -84,6 +80,27 @@ export async function startLocalStack(dir: string): Promise<LocalStack> {
       await Promise.all([close(dynamo), s3.close(), close(ses)]);
     },
   };
+}
+
+/** The table as CDK defines it; on a kept stack it is already there. */
+async function createTable(clients: Clients, table: string): Promise<void> {
+  const created = clients.dynamodb.send(
+    new CreateTableCommand({
+      TableName: table,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [
+        { AttributeName: TABLE_KEY.partition, AttributeType: 'S' },
+        { AttributeName: TABLE_KEY.sort, AttributeType: 'S' },
+      ],
+      KeySchema: [
+        { AttributeName: TABLE_KEY.partition, KeyType: 'HASH' },
+        { AttributeName: TABLE_KEY.sort, KeyType: 'RANGE' },
+      ],
+    }),
+  );
+  await created.catch((error: unknown) => {
+    if (!(error instanceof ResourceInUseException)) throw error;
+  });
 }
 
 function listen(server: Server): Promise<number> {
