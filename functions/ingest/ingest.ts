@@ -12,7 +12,7 @@ import { logger } from '../common/observability.ts';
 import { findQuarantined, quarantine } from '../common/quarantine.ts';
 import { isTransientAwsError, TransientError } from '../common/retry.ts';
 import type { RowLineage } from '../common/rows.ts';
-import { CsvParser, type CsvRecord, formatCsvRow, parseCsv, readAhead } from './csv.ts';
+import { CsvParser, type CsvRecord, type Delimiter, formatCsvRow, parseCsv, readAhead } from './csv.ts';
 import {
   decodeChunks,
   type Encoding,
@@ -146,13 +146,7 @@ async function readFile(input: IngestInput, deps: IngestDeps, counts: RowCounts)
     return { key: file.key, type: file.type, counts, fileRejected: layout.rejected };
   }
 
-  const reader = new RowReader(
-    layout.layout,
-    deps.config.timeZone,
-    deps.config.storage.shards,
-    rowBounds(input),
-    decimalReading(spec.decimal, parser.delimiter ?? ',', layout.layout, records),
-  );
+  const reader = fileRowReader(input, deps.config, layout.layout, parser.delimiter, records);
   const toVersion = versionMaker(
     input,
     layout.layout,
@@ -241,6 +235,27 @@ const itemFrameBytes = 1024;
 /** The day a file's raw key is filed under (the run's, for a key of another form). */
 function fileBusinessDate({ file, run }: Pick<IngestInput, 'file' | 'run'>): string {
   return rawKeyParts(file.key)?.date ?? run.date;
+}
+
+/**
+ * How a file's rows are read: its bounds, and its numbers' decimal mark settled from its
+ * delimiter and first records. Undo reads a file with the same reader, so it finds the same
+ * identities ingest stored.
+ */
+export function fileRowReader(
+  input: IngestInput,
+  config: Config,
+  layout: HeaderLayout,
+  delimiter: Delimiter | undefined,
+  firstRecords: readonly CsvRecord[],
+): RowReader {
+  return new RowReader(
+    layout,
+    config.timeZone,
+    config.storage.shards,
+    rowBounds(input),
+    decimalReading(layout.spec.decimal, delimiter ?? ',', layout, firstRecords),
+  );
 }
 
 /**

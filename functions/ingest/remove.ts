@@ -5,9 +5,9 @@ import { rowPartition, TABLE_KEY } from '../common/keys.ts';
 import { backoffDelay, isTransientAwsError, retry, sleep, TransientError } from '../common/retry.ts';
 import { CsvParser, type CsvRecord, parseCsv, readAhead } from './csv.ts';
 import { decodeChunks } from './decode.ts';
-import { type IngestDeps, openDecoded, rowBounds } from './ingest.ts';
+import { fileRowReader, type IngestDeps, openDecoded } from './ingest.ts';
 import { type Leases, withLeases } from './lease.ts';
-import { decimalReading, decimalSampleRows, layoutHeader, type RowOutcome, RowReader } from './rows.ts';
+import { decimalSampleRows, layoutHeader, type RowOutcome, type RowReader } from './rows.ts';
 
 interface RowKey {
   pk: string;
@@ -48,14 +48,7 @@ export async function removeFileRows(input: IngestInput, deps: IngestDeps): Prom
     const layout = header ? layoutHeader(header.cells, spec, deps.config) : undefined;
     // A file rejected whole stored nothing, so there is nothing to take out.
     if (!layout || 'rejected' in layout) return result;
-    // Numbers are read as ingest read them, from the same first rows: the same identities.
-    const reader = new RowReader(
-      layout.layout,
-      deps.config.timeZone,
-      deps.config.storage.shards,
-      rowBounds(input),
-      decimalReading(spec.decimal, parser.delimiter ?? ',', layout.layout, records),
-    );
+    const reader = fileRowReader(input, deps.config, layout.layout, parser.delimiter, records);
     const take = async (batch: readonly CsvRecord[]) => {
       for (const record of batch) {
         if (record.malformed) continue;
