@@ -3,13 +3,13 @@ import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfigFile } from '../../functions/common/config.ts';
 import { logger } from '../../functions/common/observability.ts';
 import { openKeptDir } from '../../local/kept.ts';
 import { type DayRow, dayRow, type LocalRunResult, runLocally, scheduledRuns } from '../../local/local-run.ts';
-import { type LocalStack, startLocalStack } from '../../local/stack.ts';
+import { startLocalStack } from '../../local/stack.ts';
+import { tableRows } from './stored-rows.ts';
 
 const config = loadConfigFile();
 const days = ['2026-03-02', '2026-03-03', '2026-03-04'];
@@ -19,24 +19,6 @@ const runner = fileURLToPath(new URL('../../local/run.ts', import.meta.url));
 
 function tempDir(name: string): string {
   return mkdtempSync(join(tmpdir(), `charlie-${name}-`));
-}
-
-/** The table's rows without the time they were written, which differs between runs by nature. */
-async function tableRows(stack: LocalStack): Promise<string[]> {
-  const rows: string[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await stack.clients.dynamodb.send(
-      new ScanCommand({ TableName: stack.resources.table, ExclusiveStartKey: start }),
-    );
-    for (const item of page.Items ?? []) {
-      if (!String(item.pk).startsWith('ROW#')) continue;
-      const { ingestedAt: _ingestedAt, ...rest } = item;
-      rows.push(JSON.stringify(rest, Object.keys(rest).sort()));
-    }
-    start = page.LastEvaluatedKey;
-  } while (start);
-  return rows.sort();
 }
 
 /** The rows of a kept stack, read by a stack started afresh on its folder. */

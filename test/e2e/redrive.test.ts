@@ -2,7 +2,6 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand, DeleteBucketCommand, GetObjectCommand } from '@aws-sdk/client-s3';
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGraphMailSource } from '../../functions/collect/graph.ts';
@@ -13,6 +12,7 @@ import type { ExecutionSummary } from '../../local/local-run.ts';
 import { type ExecutionEvent, type PipelineResult, runPipeline } from '../../local/pipeline.ts';
 import { writeSampleMailbox } from '../../local/sample-day.ts';
 import { type LocalStack, startLocalStack } from '../../local/stack.ts';
+import { tableRows } from './stored-rows.ts';
 
 const config = loadConfigFile();
 const date = '2026-03-09';
@@ -56,24 +56,6 @@ async function setUp(mailboxDir: string): Promise<Setup> {
       await stack.stop();
     },
   };
-}
-
-/** The table's rows without the time they were written, which differs between runs by nature. */
-async function tableRows(stack: LocalStack): Promise<string[]> {
-  const rows: string[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await stack.clients.dynamodb.send(
-      new ScanCommand({ TableName: stack.resources.table, ExclusiveStartKey: start }),
-    );
-    for (const item of page.Items ?? []) {
-      if (!String(item.pk).startsWith('ROW#')) continue;
-      const { ingestedAt: _ingestedAt, ...rest } = item;
-      rows.push(JSON.stringify(rest, Object.keys(rest).sort()));
-    }
-    start = page.LastEvaluatedKey;
-  } while (start);
-  return rows.sort();
 }
 
 /** The emails the local SES has accepted, oldest first. */

@@ -5,7 +5,7 @@ import type { IngestResult, Run } from '../../functions/common/contracts.ts';
 import { rejectsKey } from '../../functions/common/keys.ts';
 import { CsvParser } from '../../functions/ingest/csv.ts';
 import type { LocalStack } from '../../local/stack.ts';
-import { type IngestHandlerOnStack, putSource, startIngestHandler, tableRows } from './files.ts';
+import { IB_HEADER, type IngestHandlerOnStack, putSource, startIngestHandler, tableRows } from './files.ts';
 
 /**
  * Exports whose numbers have a decimal comma, through the deployed Lambda handler
@@ -36,17 +36,7 @@ beforeAll(async () => {
 });
 afterAll(async () => stack.stop());
 
-const IB_COLUMNS = [
-  'Interval Start',
-  'Interval End',
-  'Interval Complete',
-  'Filters',
-  'Media Type',
-  'Agent Id',
-  'Agent Name',
-  'Handle',
-  'Avg Handle',
-];
+const IB_COLUMNS = IB_HEADER.split(',');
 
 /** The cells of a row of 2026-03-09 at `hour`, its agent `agentId`, with its number cells as written. */
 function cells(hour: number, agentId: string, numbers: { complete: string; handle: string; avgHandle?: string }) {
