@@ -104,8 +104,7 @@ export async function readMetadata(
   if (!besideNames) return texts;
   let beside: Record<string, unknown>;
   try {
-    const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: lineageKey(key) }));
-    beside = JSON.parse(await (object.Body as { transformToString(): Promise<string> }).transformToString());
+    beside = await readJsonObject<Record<string, unknown>>(s3, bucket, lineageKey(key));
   } catch (error) {
     // Lost beside its object: the digests stand for the values.
     if ((error as Error).name === 'NoSuchKey') return texts;
@@ -116,6 +115,12 @@ export async function readMetadata(
     if (typeof value === 'string') texts[name] = value;
   }
   return texts;
+}
+
+/** An S3 object's JSON content. */
+export async function readJsonObject<T>(s3: S3Client, bucket: string, key: string): Promise<T> {
+  const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  return JSON.parse((await object.Body?.transformToString('utf-8')) ?? 'null') as T;
 }
 
 export async function objectExists(s3: S3Client, bucket: string, key: string): Promise<boolean> {

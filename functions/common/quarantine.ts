@@ -2,12 +2,12 @@ import { createHash } from 'node:crypto';
 import {
   CopyObjectCommand,
   DeleteObjectCommand,
-  GetObjectCommand,
   PutObjectCommand,
   paginateListObjectsV2,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { quarantineCopyKey, quarantineKey, quarantinePrefix } from './keys.ts';
+import { readJsonObject } from './objects.ts';
 
 /**
  * An input that failed in a way a rerun would only repeat (a message the MIME reader cannot
@@ -76,10 +76,7 @@ export async function findQuarantined(
   source: string,
 ): Promise<QuarantineRecord | undefined> {
   try {
-    const object = await s3.send(
-      new GetObjectCommand({ Bucket: bucket, Key: quarantineKey(date, quarantineId(source)) }),
-    );
-    return JSON.parse(await (object.Body as { transformToString(): Promise<string> }).transformToString());
+    return await readJsonObject<QuarantineRecord>(s3, bucket, quarantineKey(date, quarantineId(source)));
   } catch (error) {
     const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
     if ((error as Error).name === 'NoSuchKey' || status === 404) return undefined;
@@ -93,8 +90,7 @@ export async function listQuarantined(s3: S3Client, bucket: string, date: string
   for await (const page of paginateListObjectsV2({ client: s3 }, { Bucket: bucket, Prefix: quarantinePrefix(date) })) {
     for (const object of page.Contents ?? []) {
       if (!object.Key?.endsWith('.json')) continue;
-      const body = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: object.Key }));
-      records.push(JSON.parse(await (body.Body as { transformToString(): Promise<string> }).transformToString()));
+      records.push(await readJsonObject<QuarantineRecord>(s3, bucket, object.Key));
     }
   }
   return records;

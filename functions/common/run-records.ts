@@ -1,7 +1,8 @@
-import { GetObjectCommand, PutObjectCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
 import { mapPool } from '../collect/concurrency.ts';
 import type { ObjectRef, Run, RunManifest, SourceFile } from './contracts.ts';
 import { runManifestKey, runResultKey, runResultsPrefix } from './keys.ts';
+import { readJsonObject } from './objects.ts';
 
 /**
  * What an execution keeps in S3 instead of in its states, whose data Step Functions caps at
@@ -96,7 +97,6 @@ async function writeJson(s3: S3Client, ref: ObjectRef, value: unknown): Promise<
   );
 }
 
-async function readJson<T>(s3: S3Client, ref: ObjectRef): Promise<T> {
-  const object = await s3.send(new GetObjectCommand({ Bucket: ref.bucket, Key: ref.key }));
-  return JSON.parse((await object.Body?.transformToString('utf-8')) ?? 'null') as T;
+function readJson<T>(s3: S3Client, ref: ObjectRef): Promise<T> {
+  return readJsonObject<T>(s3, ref.bucket, ref.key);
 }
