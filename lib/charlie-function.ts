@@ -8,7 +8,7 @@ import type { Resources } from '../functions/common/clients.ts';
 import type { Config } from '../functions/common/config.ts';
 import { fromRoot, repoRoot } from './paths.ts';
 
-export type StageName = 'collect' | 'ingest' | 'build' | 'deliver';
+export type StageName = 'collect' | 'ingest' | 'workbook' | 'deliver';
 
 /** Functions outside the workflow, called over HTTP. */
 export type EndpointName = 'agent-upload' | 'link';

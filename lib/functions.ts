@@ -22,7 +22,7 @@ export interface FunctionsProps {
 export class Functions extends Construct {
   readonly collect: CharlieFunction;
   readonly ingest: CharlieFunction;
-  readonly build: CharlieFunction;
+  readonly workbook: CharlieFunction;
   readonly deliver: CharlieFunction;
   /** The resource names every function is given. */
   readonly resources: Resources;
@@ -137,25 +137,25 @@ export class Functions extends Construct {
       { finding: `Resource::${arnRef(dataBucket)}/${PREFIX.quarantine}*`, reason: quarantineReason },
     ]);
 
-    this.build = new CharlieFunction(this, 'Build', {
+    this.workbook = new CharlieFunction(this, 'Build', {
       ...common,
-      stage: 'build',
+      stage: 'workbook',
       description: 'Reads the day from DynamoDB and writes the workbook under reports/',
       memorySize: 1024,
       timeout: Duration.minutes(5),
     });
     // The day's rows, a partition (day, type, shard) at a time; never delivery records or agent tokens.
-    allowItems(this.build, table, [startingWith(PARTITION_PREFIX.row)], ['dynamodb:Query']);
+    allowItems(this.workbook, table, [startingWith(PARTITION_PREFIX.row)], ['dynamodb:Query']);
     // The run's manifest and the results its ingests stored, listed under the execution's prefix.
-    allowList(this.build, dataBucket);
-    allowObjects(this.build, dataBucket, `${PREFIX.runs}*`, ['s3:GetObject']);
+    allowList(this.workbook, dataBucket);
+    allowObjects(this.workbook, dataBucket, `${PREFIX.runs}*`, ['s3:GetObject']);
     // The day's quarantine records, listed in the run's output.
-    allowObjects(this.build, dataBucket, `${PREFIX.quarantine}*`, ['s3:GetObject']);
+    allowObjects(this.workbook, dataBucket, `${PREFIX.quarantine}*`, ['s3:GetObject']);
     // The rejected rows of the run's files, listed in the workbook's Problems tab.
-    allowObjects(this.build, dataBucket, `${PREFIX.rejects}*`, ['s3:GetObject']);
+    allowObjects(this.workbook, dataBucket, `${PREFIX.rejects}*`, ['s3:GetObject']);
     // Multipart uploads (lib-storage) also abort on failure.
-    allowObjects(this.build, reportsBucket, `${PREFIX.reports}*`, ['s3:PutObject', 's3:AbortMultipartUpload']);
-    this.acknowledgeObjectWildcards(this.build, [
+    allowObjects(this.workbook, reportsBucket, `${PREFIX.reports}*`, ['s3:PutObject', 's3:AbortMultipartUpload']);
+    this.acknowledgeObjectWildcards(this.workbook, [
       {
         finding: `Resource::${arnRef(reportsBucket)}/${PREFIX.reports}*`,
         reason: 'Build writes one workbook per business day under reports/<date>/; the date is only known at run time.',
@@ -196,7 +196,7 @@ export class Functions extends Construct {
   }
 
   get all(): CharlieFunction[] {
-    return [this.collect, this.ingest, this.build, this.deliver];
+    return [this.collect, this.ingest, this.workbook, this.deliver];
   }
 
   private acknowledgeObjectWildcards(fn: CharlieFunction, findings: { finding: string; reason: string }[]): void {

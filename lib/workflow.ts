@@ -21,7 +21,7 @@ export class Workflow extends Construct {
 
   constructor(scope: Construct, id: string, props: WorkflowProps) {
     super(scope, id);
-    const { collect, ingest, build, deliver } = props.functions;
+    const { collect, ingest, workbook, deliver } = props.functions;
 
     this.logGroup = new LogGroup(this, 'Logs', { retention: RetentionDays.THREE_MONTHS });
 
@@ -32,7 +32,7 @@ export class Workflow extends Construct {
       definitionSubstitutions: {
         CollectFunctionArn: collect.functionArn,
         IngestFunctionArn: ingest.functionArn,
-        BuildFunctionArn: build.functionArn,
+        BuildFunctionArn: workbook.functionArn,
         DeliverFunctionArn: deliver.functionArn,
       },
       // Payloads stay in the execution history; the log carries events, not mail metadata.

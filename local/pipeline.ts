@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
-import { buildReport } from '../functions/build/build.ts';
+import { buildReport } from '../functions/workbook/build.ts';
 import { type CollectDeps, collect } from '../functions/collect/collect.ts';
 import { collectOutput } from '../functions/collect/manifest.ts';
 import type { Config } from '../functions/common/config.ts';

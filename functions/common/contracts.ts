@@ -284,7 +284,7 @@ export interface BuildResult {
 }
 
 /**
- * The run's problems, counted, each list capped (functions/build/problems.ts): the workbook's
+ * The run's problems, counted, each list capped (functions/workbook/problems.ts): the workbook's
  * Problems tab lists them in full, up to its cap, and names the rejects objects.
  */
 export interface ProblemsSummary {

@@ -4,7 +4,7 @@ import { actionsOf, logicalId, roleStatements, synth, testConfig } from './synth
 
 const config = testConfig();
 const { stack, template } = synth(config);
-const stages: StageName[] = ['collect', 'ingest', 'build', 'deliver'];
+const stages: StageName[] = ['collect', 'ingest', 'workbook', 'deliver'];
 
 interface FunctionProperties {
   Runtime: string;
@@ -45,7 +45,7 @@ describe('functions', () => {
   it.each([
     ['collect', 512, 300],
     ['ingest', 1024, 300],
-    ['build', 1024, 300],
+    ['workbook', 1024, 300],
     ['deliver', 256, 60],
   ] as const)('%s has %i MB and %i s', (stage, memory, timeout) => {
     expect(properties(stage).MemorySize).toBe(memory);
@@ -55,7 +55,7 @@ describe('functions', () => {
   it.each([
     ['collect', 1024],
     ['ingest', 512],
-    ['build', 512],
+    ['workbook', 512],
     ['deliver', 512],
   ] as const)('%s has %i MiB of /tmp, set explicitly', (stage, mebibytes) => {
     expect(properties(stage).EphemeralStorage).toEqual({ Size: mebibytes });
@@ -212,8 +212,8 @@ describe('function roles', () => {
     expect(actionsOf(all).filter((a) => a.startsWith('ses:') || a.startsWith('secretsmanager:'))).toEqual([]);
   });
 
-  it("build queries the table's rows, reads the run's manifest and results, and writes reports/; no secret, no mail", () => {
-    const all = statements('build');
+  it("workbook queries the table's rows, reads the run's manifest and results, and writes reports/; no secret, no mail", () => {
+    const all = statements('workbook');
     expect(actionsOf(all)).toEqual(
       [...common, 'dynamodb:Query', 's3:AbortMultipartUpload', 's3:GetObject', 's3:ListBucket', 's3:PutObject'].sort(),
     );

@@ -45,7 +45,7 @@ describe('state machine', () => {
     const expected = {
       CollectFunctionArn: { 'Fn::GetAtt': [logicalId(functions.collect.function), 'Arn'] },
       IngestFunctionArn: { 'Fn::GetAtt': [logicalId(functions.ingest.function), 'Arn'] },
-      BuildFunctionArn: { 'Fn::GetAtt': [logicalId(functions.build.function), 'Arn'] },
+      BuildFunctionArn: { 'Fn::GetAtt': [logicalId(functions.workbook.function), 'Arn'] },
       DeliverFunctionArn: { 'Fn::GetAtt': [logicalId(functions.deliver.function), 'Arn'] },
     };
     expect(machineProperties()?.DefinitionSubstitutions).toEqual(expected);

@@ -5,7 +5,7 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { BatchWriteCommand, type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildReport } from '../../functions/build/build.ts';
+import { buildReport } from '../../functions/workbook/build.ts';
 import { mailSummary } from '../../functions/collect/manifest.ts';
 import { loadConfigFile } from '../../functions/common/config.ts';
 import {

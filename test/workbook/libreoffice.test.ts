@@ -6,8 +6,8 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SourceRow } from '../../functions/build/stats.ts';
-import { writeWorkbook } from '../../functions/build/workbook.ts';
+import type { SourceRow } from '../../functions/workbook/stats.ts';
+import { writeWorkbook } from '../../functions/workbook/workbook.ts';
 import { config, fixtureRows, problems, report } from './fixtures.ts';
 
 /**

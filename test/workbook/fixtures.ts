@@ -1,6 +1,6 @@
-import type { RunProblems } from '../../functions/build/problems.ts';
-import type { SourceRow } from '../../functions/build/stats.ts';
-import type { WorkbookRun } from '../../functions/build/workbook.ts';
+import type { RunProblems } from '../../functions/workbook/problems.ts';
+import type { SourceRow } from '../../functions/workbook/stats.ts';
+import type { WorkbookRun } from '../../functions/workbook/workbook.ts';
 import { type Config, loadConfigFile, parseConfig } from '../../functions/common/config.ts';
 import { emptyCounts, type IngestResult } from '../../functions/common/contracts.ts';
 import type { CellValue } from '../../functions/common/rows.ts';

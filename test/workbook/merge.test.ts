@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mergeInOrder, type SortedItem } from '../../functions/build/merge.ts';
+import { mergeInOrder, type SortedItem } from '../../functions/workbook/merge.ts';
 
 function item(instant: string, hash: string, agent?: string): SortedItem {
   return { sk: `2026-03-09T${instant}:00.000Z#${hash}`, values: agent === undefined ? {} : { 'Agent Name': agent } };

@@ -6,8 +6,8 @@ import type { SendEmailCommandInput } from '@aws-sdk/client-sesv2';
 import ExcelJS from 'exceljs';
 import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildReport } from '../../functions/build/build.ts';
-import { reasonGroup } from '../../functions/build/problems.ts';
+import { buildReport } from '../../functions/workbook/build.ts';
+import { reasonGroup } from '../../functions/workbook/problems.ts';
 import { loadConfigFile } from '../../functions/common/config.ts';
 import {
   type BuildInput,
