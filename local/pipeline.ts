@@ -193,7 +193,8 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     },
   });
 
-  options.signal?.addEventListener('abort', () => execution.abort(), { once: true });
+  if (options.signal?.aborted) execution.abort();
+  else options.signal?.addEventListener('abort', () => execution.abort(), { once: true });
 
   // The last top-level state entered is where a failure stops the execution (no state catches).
   let current: { state: string; input: unknown } | undefined;

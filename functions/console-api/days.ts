@@ -12,7 +12,7 @@ import { readMetadata } from '../common/objects.ts';
 import { listQuarantined } from '../common/quarantine.ts';
 import { isTransientAwsError, retry } from '../common/retry.ts';
 import { readManifest, readRunResults } from '../common/run-records.ts';
-import { addDays, localDate, previousLocalDate } from '../common/time.ts';
+import { addDays, isDate, localDate, previousLocalDate } from '../common/time.ts';
 import type { SentMessage } from '../deliver/deliver.ts';
 import type {
   DayDetail,
@@ -342,7 +342,7 @@ export async function dayDetail(deps: DaysDeps, date: string, audit: DayDetail['
 
 /** Refuses a date that is not one, or one after the center's today. */
 export function requireDay(date: string | undefined, deps: Pick<DaysDeps, 'config' | 'now'>): string {
-  if (!date || !/^\d{4}-\d{2}-\d{2}$/.test(date) || addDays(date, 0) !== date) {
+  if (!date || !isDate(date)) {
     throw new HttpError('bad_request', `Not a date: "${date ?? ''}" (expected YYYY-MM-DD)`);
   }
   const today = localDate(deps.now().getTime(), deps.config.timeZone);

@@ -27,9 +27,14 @@ export interface LocalConsoleOptions {
   mailFor: MailForDay;
   /** The app's built files; default: the app built from web/ into a folder of its own. */
   appDir?: string;
-  /** Access tokens' lifetime (tests make it short). */
+  /** Access tokens' lifetime. */
   accessTokenSeconds?: number;
+  /** Resources the provider also issues tokens for, which the API refuses (tests). */
+  otherAudiences?: readonly string[];
+  /** The business clock of the API (the center's today). */
   now?: () => number;
+  /** The authorizer's clock, checking tokens' expiry; default the real one (tests move it past an expiry). */
+  tokenClock?: () => number;
 }
 
 export interface LocalConsole {
@@ -71,6 +76,7 @@ export async function startLocalConsole(options: LocalConsoleOptions): Promise<L
       clientId,
       audience,
       ...(options.accessTokenSeconds ? { accessTokenSeconds: options.accessTokenSeconds } : {}),
+      ...(options.otherAudiences ? { otherAudiences: options.otherAudiences } : {}),
     });
     opened.push({ close: identity.stop });
     const app = options.appDir ? { dir: options.appDir, remove: () => undefined } : await buildApp();
@@ -107,7 +113,8 @@ export async function startLocalConsole(options: LocalConsoleOptions): Promise<L
     };
     const jwks = createRemoteJWKSet(new URL(await jwksUri(identity.issuer)));
     apiServer.on('request', (req, res) => {
-      serveApi(req, res, { consoleOrigin, issuer: identity.issuer, audience, jwks }, (event) =>
+      const clock = options.tokenClock ?? Date.now;
+      serveApi(req, res, { consoleOrigin, issuer: identity.issuer, audience, jwks, clock }, (event) =>
         handleConsoleRequest(event, deps),
       ).catch((error: unknown) => {
         res.writeHead(500, { 'content-type': 'application/json' });
@@ -172,6 +179,7 @@ interface Authorizer {
   issuer: string;
   audience: string;
   jwks: ReturnType<typeof createRemoteJWKSet>;
+  clock: () => number;
 }
 
 /**
@@ -277,6 +285,7 @@ async function verify(header: string | undefined, authorizer: Authorizer): Promi
       issuer: authorizer.issuer,
       audience: authorizer.audience,
       algorithms: ['RS256'],
+      currentDate: new Date(authorizer.clock()),
     });
     return payload;
   } catch {
