@@ -48,7 +48,10 @@ interface PendingSignIn {
 }
 
 export async function discover(issuer: string, fetchFn: typeof fetch = fetch): Promise<Discovery> {
-  const response = await fetchFn(`${issuer.replace(/\/$/, '')}/.well-known/openid-configuration`);
+  const url = `${issuer.replace(/\/$/, '')}/.well-known/openid-configuration`;
+  const response = await fetchFn(url).catch((error: unknown) => {
+    throw new SignInError(`The identity provider could not be reached at ${url}: ${(error as Error).message}`);
+  });
   if (!response.ok) throw new SignInError(`The identity provider's discovery document answered ${response.status}`);
   const discovery = (await response.json()) as Discovery;
   if (discovery.issuer !== issuer) {

@@ -62,7 +62,7 @@ export function DaysPage({ api, settings }: { api: ApiClient; settings: ConsoleS
       >
         <label>
           Status
-          <select name="status" defaultValue={filters.status}>
+          <select name="status">
             <option value="">Any</option>
             {dayStatuses.map((status) => (
               <option key={status} value={status}>
