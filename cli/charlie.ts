@@ -13,8 +13,9 @@ import {
   ListExecutionsCommand,
   ListStateMachinesCommand,
   SFNClient,
-  StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
+import { ActionError, rerunInput, startRun, undoInput } from '../functions/actions/actions.ts';
+import { stepFunctionsControl } from '../functions/actions/executions.ts';
 import { createGraphMailSource, graphCredentialExample, readGraphCredential } from '../functions/collect/graph.ts';
 import { describeIgnored } from '../functions/collect/manifest.ts';
 import { createDynamoDbClient, createS3Client } from '../functions/common/clients.ts';
@@ -33,7 +34,7 @@ import type {
   RunInput,
   UndoneSummary,
 } from '../functions/common/contracts.ts';
-import { rawKeyParts, stateMachineName } from '../functions/common/keys.ts';
+import { stateMachineName } from '../functions/common/keys.ts';
 import { cachedSecret } from '../functions/common/secrets.ts';
 import { isDate } from '../functions/common/time.ts';
 import { planBackfill, uploadBackfill } from './backfill.ts';
@@ -119,15 +120,14 @@ export async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'rerun': {
       if (!values.date) throw new UsageError('rerun needs --date YYYY-MM-DD');
-      const input: RunInput = {
-        date: values.date,
+      const input = rerunInput(values.date, {
         ...(values.reports ? { reports: values.reports.split(',').map((r) => r.trim()) } : {}),
         ...(values.force ? { force: true } : {}),
         ...(values['no-deliver'] ? { deliver: false } : {}),
         ...(values.release?.length ? { release: values.release } : {}),
-      };
+      });
       if (kept) return runKept(kept, values.config, input);
-      return start(sfn, await stateMachine(), input, `rerun-${values.date}`);
+      return start(sfn, await stateMachine(), input, 'rerun');
     }
     case 'status': {
       const limit = Number(values.limit ?? 10);
@@ -137,20 +137,12 @@ export async function main(argv: string[]): Promise<number> {
       return status(executions, values.date, limit);
     }
     case 'undo': {
-      const sources = values.source ?? [];
-      if (sources.length === 0)
-        throw new UsageError('undo needs --source raw/<date>/<type>/<sha256>.csv or a message id');
-      const keyDates = sources.flatMap((source) => rawKeyParts(source)?.date ?? []);
-      const date = values.date ?? keyDates[0];
-      if (!date) throw new UsageError('undo by message id needs --date YYYY-MM-DD: the day the email belongs to');
-      const other = keyDates.find((d) => d !== date);
-      if (other)
-        throw new UsageError(
-          `undo: every file must belong to ${date}; ${other} is another day (run undo once per day)`,
-        );
-      const input: RunInput = { date, undo: sources, ...(values.force ? { force: true } : {}) };
+      const input = undoInput(values.source ?? [], {
+        ...(values.date ? { date: values.date } : {}),
+        ...(values.force ? { force: true } : {}),
+      });
       if (kept) return runKept(kept, values.config, input);
-      return start(sfn, await stateMachine(), input, `undo-${date}`);
+      return start(sfn, await stateMachine(), input, 'undo');
     }
     case 'link': {
       if (!values.date) throw new UsageError('link needs --date YYYY-MM-DD');
@@ -246,7 +238,7 @@ async function backfill(
     },
   );
   process.stderr.write(`${sent.uploaded} uploaded, ${sent.present} already in s3://${outputs.DataBucketName}\n`);
-  for (const date of plan.days) await start(sfn, arn, input(date), `backfill-${date}`);
+  for (const date of plan.days) await start(sfn, arn, input(date), 'backfill');
   return 0;
 }
 
@@ -321,13 +313,10 @@ async function findStateMachine(sfn: SFNClient, config: Config): Promise<string>
   );
 }
 
-async function start(sfn: SFNClient, arn: string, input: RunInput, prefix: string): Promise<number> {
-  const name = `${prefix}-${Date.now()}`;
-  const started = await sfn.send(
-    new StartExecutionCommand({ stateMachineArn: arn, name, input: JSON.stringify(input) }),
-  );
+async function start(sfn: SFNClient, arn: string, input: RunInput, action: string): Promise<number> {
+  const executionArn = await startRun(stepFunctionsControl(sfn, arn), input, action, Date.now());
   process.stdout.write(
-    `Started ${started.executionArn}\nInput: ${JSON.stringify(input)}\nFollow it with: charlie status --date ${input.date}\n`,
+    `Started ${executionArn}\nInput: ${JSON.stringify(input)}\nFollow it with: charlie status --date ${input.date}\n`,
   );
   return 0;
 }
@@ -476,6 +465,7 @@ export async function runCli(argv: string[]): Promise<number> {
       error instanceof ConfigError ||
       error instanceof MissingStackError ||
       error instanceof NoReportError ||
+      error instanceof ActionError ||
       // A kept local stack refused (local/kept.ts, loaded only with --local).
       (error as Error).name === 'KeptDirError'
     ) {

@@ -258,6 +258,64 @@ const workbookSchema = z.object({
     .default({}),
 });
 
+/**
+ * The web console (lib/console.ts): a Cognito user pool by default, or another OIDC issuer
+ * (Entra ID) named by `issuer` and `audience`. Roles come from `roleClaim`: a user in one of
+ * `operatorGroups` is an operator, in one of `viewerGroups` a viewer.
+ */
+const consoleSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    /** Shown in the console's header. */
+    centerName: z.string().min(1).default('Contact center'),
+    /** Cognito users invited at deploy, each in its group. */
+    users: z.array(z.object({ email, role: z.enum(['viewer', 'operator']) })).default([]),
+    /** Cognito multi-factor authentication. */
+    mfa: z.enum(['off', 'optional', 'required']).default('optional'),
+    /** Another OIDC issuer instead of Cognito (e.g. `https://login.microsoftonline.com/<tenant>/v2.0`). */
+    issuer: z.url().optional(),
+    /** The access tokens' audience the API accepts (with `issuer`): e.g. the Entra app's Application ID URI or client id. */
+    audience: z.string().min(1).optional(),
+    /** The console's client id at that issuer (with `issuer`). */
+    clientId: z.string().min(1).optional(),
+    /** Scopes the console asks for (with `issuer`), e.g. `["openid", "profile", "api://charlie/console"]`. */
+    scopes: z.array(z.string().min(1)).optional(),
+    /** The claim holding the user's groups or roles. */
+    roleClaim: z.string().min(1).default('cognito:groups'),
+    operatorGroups: z.array(z.string().min(1)).min(1).default(['operator']),
+    viewerGroups: z.array(z.string().min(1)).min(1).default(['viewer']),
+    /** The Cognito managed login domain prefix (`<prefix>.auth.<region>.amazoncognito.com`); default `<name>-console-<account>`. */
+    domainPrefix: z
+      .string()
+      .regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, 'lower-case letters, digits and - only')
+      .optional(),
+    /** API requests per second across users, and the burst above it. */
+    throttle: z
+      .object({
+        rate: z.number().min(1).max(10_000).default(20),
+        burst: z.number().int().min(1).max(5_000).default(40),
+      })
+      .default({ rate: 20, burst: 40 }),
+    /** How long a presigned workbook URL works, in seconds. */
+    downloadSeconds: z.number().int().min(10).max(3_600).default(300),
+  })
+  .superRefine((section, ctx) => {
+    if (section.issuer && (!section.audience || !section.clientId)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['issuer'],
+        message: 'another OIDC issuer needs console.audience and console.clientId too',
+      });
+    }
+    if (!section.issuer && (section.audience || section.clientId)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['audience'],
+        message: 'console.audience and console.clientId are for another OIDC issuer: set console.issuer too',
+      });
+    }
+  });
+
 export const configSchema = z
   .object({
     /** Short name used in resource names and the email subject. */
@@ -310,6 +368,8 @@ export const configSchema = z
       })
       .default({ shards: 8, keepDays: 400 }),
     workbook: workbookSchema.default({ durations: 'excel', lateAfterMinutes: 90, kpis: {} }),
+    /** The web console; absent: none is deployed (the local stack serves one with --serve either way). */
+    console: consoleSchema.optional(),
   })
   .superRefine((config, ctx) => {
     const seen = new Map<string, number>();

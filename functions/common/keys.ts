@@ -57,6 +57,11 @@ export function runManifestKey(date: string, executionId: string): string {
   return `${runPrefix(date, executionId)}manifest.json`;
 }
 
+/** What the run's build found in the day, for the console (functions/common/day-view.ts). */
+export function runDayViewKey(date: string, executionId: string): string {
+  return `${runPrefix(date, executionId)}day.json`;
+}
+
 /** Where the results of one kind of the run's Map iterations are, one object per manifest entry. */
 export function runResultsPrefix(date: string, executionId: string, kind: 'ingested' | 'removed'): string {
   return `${runPrefix(date, executionId)}${kind}/`;
@@ -104,6 +109,20 @@ export function deliveryKey(date: string, slot = 'DAILY'): { pk: string; sk: str
 /** Every message sent for a day, kept as its history beside the slots. */
 export function sentMessageKey(date: string, sentAt: string, messageId: string): { pk: string; sk: string } {
   return { pk: `${PARTITION_PREFIX.delivery}${date}`, sk: `SENT#${sentAt}#${messageId}` };
+}
+
+/** Each business day's status (functions/common/day-status.ts), in one partition so that a range of days is one query. */
+export const DAY_STATUS_PARTITION = 'DAY_STATUS';
+
+export function dayStatusKey(date: string): { pk: string; sk: string } {
+  return { pk: DAY_STATUS_PARTITION, sk: date };
+}
+
+/** The console's audit log: one partition per business day acted on, its entries in time order. */
+export const AUDIT_PARTITION_PREFIX = 'AUDIT#';
+
+export function auditKey(date: string, at: string, id: string): { pk: string; sk: string } {
+  return { pk: `${AUDIT_PARTITION_PREFIX}${date}`, sk: `${at}#${id}` };
 }
 
 /** Every Windows agent's token hash, in one partition so that they can be listed. */

@@ -123,8 +123,9 @@ export interface Delivery {
   recipients: string[];
   sentAt: string;
   messageId: string;
-  bounces: number;
-  complaints: number;
+  /** Bounces and complaints SES reported for the message; null where they are not recorded (they go to the admins by SNS). */
+  bounces: number | null;
+  complaints: number | null;
   executionId?: string;
 }
 

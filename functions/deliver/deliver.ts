@@ -3,11 +3,20 @@ import { type SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { Resources } from '../common/clients.ts';
 import type { Config } from '../common/config.ts';
-import type { DeliverInput, DeliveryResult, ExecutionStatusChange, FailureInput, Run } from '../common/contracts.ts';
+import type {
+  DeliverInput,
+  DeliveryResult,
+  ExecutionStatusChange,
+  FailureInput,
+  Run,
+  RunInput,
+} from '../common/contracts.ts';
+import { recordDayDelivered, recordDayFailed } from '../common/day-status.ts';
 import { deliveryKey, sentMessageKey } from '../common/keys.ts';
 import { linkUrl, signLinkToken } from '../common/link-token.ts';
 import { logger } from '../common/observability.ts';
 import { isTransientAwsError, retry, TransientError } from '../common/retry.ts';
+import { isDate, localDate, previousLocalDate } from '../common/time.ts';
 import {
   type ComposedMessage,
   composeFailureMessage,
@@ -116,6 +125,7 @@ async function deliverReport(input: DeliverInput, deps: DeliverDeps): Promise<De
   if (reportClaim.claimed) {
     const sent = await sendReport(input, deps, kind, at);
     await record(deps, reportSlot, reportClaim.revision, sent.record);
+    if (kind === 'daily') await recordDayDelivered(deps.dynamodb, deps.resources.table, run.date, at);
     result = sent.result;
   } else {
     logger.info('report not sent', { date: run.date, slot: reportSlot.sk, reason: reportClaim.reason });
@@ -297,12 +307,29 @@ async function notifyFailure(input: FailureInput, deps: DeliverDeps): Promise<De
   const now = deps.now ?? (() => new Date());
   const message = await composeFailureMessage(deps.config, input, now());
   const messageId = await send(deps, message);
+  const date = failedDate(input, deps.config.timeZone);
+  if (date) {
+    await recordDayFailed(deps.dynamodb, deps.resources.table, date, {
+      at: now().toISOString(),
+      executionId: input.executionId,
+      error: input.error.Error ?? 'unknown',
+    });
+  }
   logger.error('execution failed; admins notified', {
     executionId: input.executionId,
     error: input.error.Error,
     messageId,
   });
   return { sent: true, messageId, recipients: message.to, attached: false };
+}
+
+/** The business day a failed execution was for, when its input names it or its schedule implies it. */
+function failedDate(input: FailureInput, timeZone: string): string | undefined {
+  const run = (input.input ?? {}) as RunInput;
+  if (typeof run.date === 'string') return isDate(run.date) ? run.date : undefined;
+  const scheduled = typeof run.scheduledTime === 'string' ? Date.parse(run.scheduledTime) : Number.NaN;
+  if (Number.isNaN(scheduled)) return undefined;
+  return run.intraday ? localDate(scheduled, timeZone) : previousLocalDate(scheduled, timeZone);
 }
 
 interface StoredWorkbook {

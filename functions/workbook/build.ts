@@ -18,6 +18,8 @@ import {
   type SourceFile,
   type UndoneSummary,
 } from '../common/contracts.ts';
+import { recordDayBuilt } from '../common/day-status.ts';
+import { agentTable, dayViewRejectedRows, writeDayView } from '../common/day-view.ts';
 import { reportKey, rowPartition, TABLE_KEY, workbookName } from '../common/keys.ts';
 import { logger } from '../common/observability.ts';
 import { listQuarantined, type QuarantineRecord } from '../common/quarantine.ts';
@@ -102,7 +104,7 @@ export async function buildReport(input: BuildInput, deps: BuildDeps): Promise<B
     });
     const summary = problemsSummary(problems);
     // Per-agent figures stay in the workbook: the state payload carries no agent names.
-    return {
+    const output: BuildOutput = {
       workbook: { bucket: resources.reportsBucket, key, bytes },
       types: day.types,
       totals,
@@ -115,6 +117,31 @@ export async function buildReport(input: BuildInput, deps: BuildDeps): Promise<B
       undone: undoneSummary(removed),
       quarantined: quarantineSummary(quarantined),
     };
+    await writeDayView(deps.s3, resources.dataBucket, {
+      date: run.date,
+      executionId: run.executionId,
+      builtAt: now().toISOString(),
+      ...(run.intradayTime ? { intradayTime: run.intradayTime } : {}),
+      types: day.types,
+      missing: day.missing,
+      late: day.late,
+      hourly: day.hourly,
+      kpis: day.kpis,
+      agents: agentTable(day.agents),
+      rejectedRows: problems.rows
+        .slice(0, dayViewRejectedRows)
+        .map((row) => ({ rawKey: row.file, type: row.type, line: row.line, reason: row.reason })),
+      rejectedRowsTotal: problems.rowCount,
+      rejectedFiles: problems.rejectedFiles.map((file) => ({ rawKey: file.key, type: file.type, reason: file.reason })),
+    });
+    await recordDayBuilt(deps.dynamodb, resources.table, {
+      date: run.date,
+      executionId: run.executionId,
+      intraday: run.intradayTime !== undefined,
+      at: now(),
+      report: output,
+    });
+    return output;
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -169,7 +169,7 @@ export function problemsSummary(problems: RunProblems): ProblemsSummary | undefi
 }
 
 /** The records of a rejects object after its header (`line, reason, <original cells>`). */
-async function* rejectRecords(s3: S3Client, bucket: string, key: string): AsyncGenerator<string[]> {
+export async function* rejectRecords(s3: S3Client, bucket: string, key: string): AsyncGenerator<string[]> {
   const object = await retry(() => s3.send(new GetObjectCommand({ Bucket: bucket, Key: key })), {
     retryable: isTransientAwsError,
   });
