@@ -371,8 +371,8 @@ function DayDetails(props: {
                     <td>{instant(d.sentAt, tz)}</td>
                     <td>{d.recipients.join(', ')}</td>
                     <td class="key">{d.messageId}</td>
-                    <td class="num">{d.bounces}</td>
-                    <td class="num">{d.complaints}</td>
+                    <td class="num">{d.bounces ?? 'not recorded'}</td>
+                    <td class="num">{d.complaints ?? 'not recorded'}</td>
                   </tr>
                 ))}
               </tbody>
