@@ -34,6 +34,17 @@ export interface KeptDir {
   saveSentMail(date: string, raws: Buffer[]): string[];
 }
 
+/** Where a local stack records its executions: a kept folder, or memory for a stack that ends with the process. */
+export type ExecutionRecords = Pick<KeptDir, 'saveExecution' | 'executions'>;
+
+export function inMemoryExecutions(): ExecutionRecords {
+  const records = new Map<string, ExecutionRecord>();
+  return {
+    saveExecution: (record) => records.set(record.name, structuredClone(record)),
+    executions: () => [...records.values()].sort((a, b) => b.startedAt.localeCompare(a.startedAt)),
+  };
+}
+
 /** What Step Functions keeps of an execution, as `charlie status` shows it. */
 export interface ExecutionRecord {
   executionId: string;

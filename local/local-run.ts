@@ -28,8 +28,16 @@ import type {
 } from '../functions/common/contracts.ts';
 import { addDays, localToInstant, previousLocalDate } from '../functions/common/time.ts';
 import type { DeliverDeps } from '../functions/deliver/deliver.ts';
+import type { MailForDay } from './console/executions.ts';
 import { loadMailboxDir, startFakeGraph } from './graph-server.ts';
-import { type ExecutionRecord, type KeptDir, KeptDirError, openKeptDir } from './kept.ts';
+import {
+  type ExecutionRecord,
+  type ExecutionRecords,
+  inMemoryExecutions,
+  type KeptDir,
+  KeptDirError,
+  openKeptDir,
+} from './kept.ts';
 import { startLinkServer } from './link-server.ts';
 import { type ExecutionEvent, type PipelineResult, runPipeline } from './pipeline.ts';
 import { writeSampleMailbox } from './sample-day.ts';
@@ -110,6 +118,10 @@ export interface LocalRunResult extends DayRunResult {
   stack: LocalStack;
   /** The local download-link endpoint and its key, for further runs on the same stack. */
   links: DeliverDeps['links'];
+  /** Where the stack's executions are recorded (the kept folder, or memory). */
+  records: ExecutionRecords;
+  /** The mail a further run of a day on this stack collects: the generated sample's, or none. */
+  mailFor: MailForDay;
 }
 
 /** The state machine's output (its last Pass state). */
@@ -156,7 +168,7 @@ export async function runLocally(options: LocalRunOptions): Promise<LocalRunResu
   const { config } = options;
   const now = options.now ?? Date.now;
   const step = options.onStep ?? (() => undefined);
-  const { kept, work, stack, sent, stopAll, stop, links } = await openLocalStack(options);
+  const { kept, work, stack, sent, stopAll, stop, links, records } = await openLocalStack(options);
 
   try {
     let graphMail: Parameters<typeof runPipeline>[0]['mail'];
@@ -216,7 +228,7 @@ export async function runLocally(options: LocalRunOptions): Promise<LocalRunResu
       const name = executionId.split(':').pop() as string;
       // A redriven execution keeps its start, as in AWS.
       const startedAt = redriven?.startedAt ?? new Date(clock()).toISOString();
-      kept?.saveExecution({ executionId, name, input, status: 'RUNNING', startedAt });
+      records.saveExecution({ executionId, name, input, status: 'RUNNING', startedAt });
       const execution = await runPipeline({
         config,
         stack,
@@ -233,7 +245,7 @@ export async function runLocally(options: LocalRunOptions): Promise<LocalRunResu
       });
       // Stopped (Ctrl-C), the execution is recorded as AWS records an execution stopped by hand.
       if (!execution || options.signal?.aborted) {
-        kept?.saveExecution({
+        records.saveExecution({
           executionId,
           name,
           input,
@@ -243,7 +255,7 @@ export async function runLocally(options: LocalRunOptions): Promise<LocalRunResu
         });
         throw new Error(`The run of ${run.date} was stopped before it finished`);
       }
-      kept?.saveExecution({
+      records.saveExecution({
         executionId,
         name,
         input,
@@ -266,6 +278,10 @@ export async function runLocally(options: LocalRunOptions): Promise<LocalRunResu
       stop: options.keepRunning ? stop : async () => undefined,
       stack,
       links,
+      records,
+      mailFor: sampleMail
+        ? sampleMailFor(config, kept, work)
+        : async () => ({ mail: graphMail, stop: async () => undefined }),
     };
   } catch (error) {
     await stop().catch(() => undefined);
@@ -289,6 +305,7 @@ async function openLocalStack(options: Pick<LocalRunOptions, 'config' | 'dataDir
   });
   const sent: Buffer[] = [];
   captureSentMail(stack, sent);
+  const records: ExecutionRecords = kept ?? inMemoryExecutions();
   const stopAll: (() => Promise<void>)[] = [];
   let stopped: Promise<void> | undefined;
   const stop = () => {
@@ -315,7 +332,7 @@ async function openLocalStack(options: Pick<LocalRunOptions, 'config' | 'dataDir
     });
     stopAll.push(linkServer.stop);
     const links = { baseUrl: linkServer.baseUrl, signingKey };
-    return { kept, work, stack, sent, stopAll, stop, links };
+    return { kept, work, stack, sent, stopAll, stop, links, records };
   } catch (error) {
     await stop();
     throw error;
@@ -328,10 +345,22 @@ async function openLocalStack(options: Pick<LocalRunOptions, 'config' | 'dataDir
  */
 export async function serveKeptStack(
   options: Pick<LocalRunOptions, 'config' | 'signal'> & { dataDir: string },
-): Promise<{ stack: LocalStack; links: DeliverDeps['links']; stop: () => Promise<void> }> {
-  const { kept, stack, links, stop } = await openLocalStack(options);
+): Promise<Pick<LocalRunResult, 'stack' | 'links' | 'stop' | 'records' | 'mailFor'>> {
+  const { kept, work, stack, links, stop, records } = await openLocalStack(options);
   announceServing(kept, stack, links);
-  return { stack, links, stop };
+  return { stack, links, stop, records, mailFor: sampleMailFor(options.config, kept, work) };
+}
+
+/** A further run of a day collects the day's generated sample mail, all of it received by now. */
+function sampleMailFor(config: Config, kept: KeptDir | undefined, work: string): MailForDay {
+  return async (date) => {
+    const served = await serveSampleDay(
+      config,
+      { date, at: Date.now() },
+      kept?.mailboxDir(date) ?? join(work, 'mailbox', date),
+    );
+    return { mail: served.mail, stop: served.stop };
+  };
 }
 
 function announceServing(kept: KeptDir | undefined, stack: LocalStack, links: DeliverDeps['links']): void {

@@ -6,6 +6,7 @@ import { type Config, ConfigError, defaultConfigPath, loadConfigFile } from '../
 import type { RowCounts } from '../functions/common/contracts.ts';
 import { logger } from '../functions/common/observability.ts';
 import { isDate } from '../functions/common/time.ts';
+import { type LocalConsole, startLocalConsole } from './console/server.ts';
 import { KeptDirError } from './kept.ts';
 import {
   type DayRunResult,
@@ -38,8 +39,9 @@ Usage: npm start -- [options]
   --force             email even if the day was already delivered
   --config FILE       configuration file (default: ${defaultConfigPath})
   --out DIR           where the workbook and the delivered email are written (default: out)
-  --serve             keep the emulators up after the run so the download link works (with --data,
-                      over every day the folder keeps); Ctrl-C stops
+  --serve             keep the emulators up after the run so the download link works, and serve the
+                      web console (URL and dev users printed; with --data, over every day the
+                      folder keeps); Ctrl-C stops
   --verbose           show the stages' JSON logs
   --help              this text
 
@@ -162,11 +164,14 @@ async function main(): Promise<number> {
     say(`The stack is kept in ${values.data}: charlie status --local ${values.data} lists its executions.`);
   const succeeded = result.runs.every((run) => run.execution.succeeded);
   if (values.serve && succeeded) {
-    say('\nThe emulators stay up so the download link works. Press Ctrl-C to stop.');
+    const console = await startLocalConsole({ config, ...result });
+    announceConsole(console);
+    say('\nThe emulators stay up so the download link and the console work. Press Ctrl-C to stop.');
     await new Promise<void>((resolve) => {
       if (interrupted.signal.aborted) resolve();
       interrupted.signal.addEventListener('abort', () => resolve(), { once: true });
     });
+    await console.close();
     await result.stop();
   }
   process.off('SIGINT', interrupt);
@@ -265,17 +270,29 @@ function progress(): (event: ExecutionEvent) => void {
 /** `--data DIR --serve` alone: the kept stack up over its history, nothing run, until Ctrl-C. */
 async function serveOnly(config: Config, dataDir: string, signal: AbortSignal): Promise<number> {
   const served = await serveKeptStack({ config, dataDir, signal });
+  const console = await startLocalConsole({ config, ...served });
   say(
     `The stack kept in ${dataDir} is up: its download links work, and charlie link --local ${dataDir} signs new ones.`,
   );
   say(`S3 ${served.stack.endpoints.s3}, DynamoDB ${served.stack.endpoints.dynamodb}, links ${served.links.baseUrl}`);
+  announceConsole(console);
   say('Press Ctrl-C to stop.');
   await new Promise<void>((resolve) => {
     if (signal.aborted) resolve();
     signal.addEventListener('abort', () => resolve(), { once: true });
   });
+  await console.close();
   await served.stop();
   return 0;
+}
+
+/** The console's address and who may sign in to it. */
+function announceConsole(console: LocalConsole): void {
+  say(`\nWeb console: ${console.url}  (API ${console.apiUrl}, sign-in at ${console.issuer})`);
+  for (const user of console.users) {
+    say(`  ${user.email.padEnd(22)} ${user.groups.join(', ') || 'no role'}`);
+  }
+  say(`  password: ${console.password}`);
 }
 
 /** A line as each run of a range starts, and its outcome as it ends. */

@@ -9,6 +9,7 @@ import S3rver from 's3rver';
 import { type Clients, createClients, type Endpoints, type Resources } from '../functions/common/clients.ts';
 import { TABLE_KEY } from '../functions/common/keys.ts';
 import { enforceAwsLimits } from './aws-limits.ts';
+import { keepReportVersions } from './report-versions.ts';
 
 /**
  * The AWS services of the pipeline, emulated in this process on free loopback ports:
@@ -68,6 +69,7 @@ export async function startLocalStack(dir: string, options: { keep?: boolean } =
   };
   const clients = createClients(endpoints);
   enforceAwsLimits(clients);
+  keepReportVersions(clients.s3, resources.reportsBucket);
   await createTable(clients, resources.table);
 
   return {

@@ -1,7 +1,6 @@
 import {
   DescribeExecutionCommand,
   type DescribeExecutionCommandOutput,
-  type ExecutionStatus,
   GetExecutionHistoryCommand,
   ListExecutionsCommand,
   RedriveExecutionCommand,
@@ -10,6 +9,9 @@ import {
   StopExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import type { RunInput } from '../common/contracts.ts';
+
+/** An execution's state; Step Functions' PENDING_REDRIVE (a redrive starting) reads as RUNNING. */
+export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
 
 /** An execution of the state machine as the actions and the console read it. */
 export interface ExecutionView {
@@ -37,8 +39,8 @@ export interface ExecutionControl {
   describe(executionId: string): Promise<ExecutionView | undefined>;
   /** The executions running now. */
   running(): Promise<ExecutionView[]>;
-  /** The latest executions, newest first (at most `limit`). */
-  latest(limit: number): Promise<ExecutionView[]>;
+  /** The latest executions (of a status), newest first, at most `limit`. */
+  latest(limit: number, status?: ExecutionStatus): Promise<ExecutionView[]>;
   stop(executionId: string): Promise<void>;
   /** Resumes a failed execution at the state that failed. */
   redrive(executionId: string): Promise<void>;
@@ -67,7 +69,7 @@ export function stepFunctionsControl(sfn: SFNClient, stateMachineArn: string): E
     return {
       executionId: described.executionArn ?? executionArn,
       name: described.name ?? executionArn.split(':').pop() ?? executionArn,
-      status: described.status ?? 'RUNNING',
+      status: !described.status || described.status === 'PENDING_REDRIVE' ? 'RUNNING' : described.status,
       startedAt: (described.startDate ?? new Date(0)).toISOString(),
       ...(described.stopDate ? { stoppedAt: described.stopDate.toISOString() } : {}),
       ...(described.input ? { input: JSON.parse(described.input) as RunInput } : {}),
@@ -91,7 +93,7 @@ export function stepFunctionsControl(sfn: SFNClient, stateMachineArn: string): E
     },
     describe: view,
     running: () => list({ statusFilter: 'RUNNING', maxResults: 20 }),
-    latest: (limit) => list({ maxResults: limit }),
+    latest: (limit, status) => list({ maxResults: limit, ...(status ? { statusFilter: status } : {}) }),
     async stop(executionArn) {
       await sfn.send(new StopExecutionCommand({ executionArn, error: 'Stopped', cause: 'Cancelled from the console' }));
     },

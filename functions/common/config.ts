@@ -397,6 +397,12 @@ export const configSchema = z
   });
 
 export type Config = z.infer<typeof configSchema>;
+export type ConsoleConfig = z.infer<typeof consoleSchema>;
+
+/** The console's settings when the configuration has no console section (the local stack serves one anyway). */
+export function consoleDefaults(): ConsoleConfig {
+  return consoleSchema.parse({});
+}
 export type ConfigInput = z.input<typeof configSchema>;
 export type ExportSpec = Config['exports'][number];
 export type ColumnSpec = ExportSpec['columns'][number];

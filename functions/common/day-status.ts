@@ -39,24 +39,48 @@ export async function recordDayBuilt(
 ): Promise<void> {
   const { report } = build;
   const lastExport = report.types.flatMap((t) => (t.lastExportAt ? [t.lastExportAt] : [])).sort();
+  const set: Record<string, unknown> = {
+    builtAt: build.at.toISOString(),
+    executionId: build.executionId,
+    rowsByType: Object.fromEntries(report.types.map((t) => [t.type, t.rows])),
+    rejects: report.totals.rejected,
+    missing: report.missing,
+    late: report.late ?? [],
+    workbookBytes: report.workbook.bytes,
+    ...(lastExport.length ? { lastExportAt: lastExport.at(-1) } : {}),
+  };
+  await update(dynamodb, table, build.date, set, build.intraday ? { intradayRuns: 1 } : {});
+}
+
+/** Sets the fields given (and adds to counters), every name through a placeholder: some are reserved words. */
+async function update(
+  dynamodb: DynamoDBDocumentClient,
+  table: string,
+  date: string,
+  set: Record<string, unknown>,
+  add: Record<string, number> = {},
+): Promise<void> {
+  const names: Record<string, string> = {};
+  const values: Record<string, unknown> = {};
+  const clause = (fields: Record<string, unknown>, prefix: string, format: (name: string, value: string) => string) =>
+    Object.entries(fields).map(([field, value], i) => {
+      names[`#${prefix}${i}`] = field;
+      values[`:${prefix}${i}`] = value;
+      return format(`#${prefix}${i}`, `:${prefix}${i}`);
+    });
+  const sets = clause(set, 's', (name, value) => `${name} = ${value}`);
+  const adds = clause(add, 'a', (name, value) => `${name} ${value}`);
   await retry(
     () =>
       dynamodb.send(
         new UpdateCommand({
           TableName: table,
-          Key: dayStatusKey(build.date),
-          UpdateExpression: `SET builtAt = :at, executionId = :execution, rowsByType = :rows, rejects = :rejects, missing = :missing, late = :late, workbookBytes = :bytes${lastExport.length ? ', lastExportAt = :last' : ''} ADD intradayRuns :intraday`,
-          ExpressionAttributeValues: {
-            ':at': build.at.toISOString(),
-            ':execution': build.executionId,
-            ':rows': Object.fromEntries(report.types.map((t) => [t.type, t.rows])),
-            ':rejects': report.totals.rejected,
-            ':missing': report.missing,
-            ':late': report.late ?? [],
-            ':bytes': report.workbook.bytes,
-            ':intraday': build.intraday ? 1 : 0,
-            ...(lastExport.length ? { ':last': lastExport.at(-1) } : {}),
-          },
+          Key: dayStatusKey(date),
+          UpdateExpression: [sets.length ? `SET ${sets.join(', ')}` : '', adds.length ? `ADD ${adds.join(', ')}` : '']
+            .filter(Boolean)
+            .join(' '),
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
         }),
       ),
     awsRetry,
@@ -70,18 +94,7 @@ export async function recordDayDelivered(
   date: string,
   at: Date,
 ): Promise<void> {
-  await retry(
-    () =>
-      dynamodb.send(
-        new UpdateCommand({
-          TableName: table,
-          Key: dayStatusKey(date),
-          UpdateExpression: 'SET deliveredAt = :at',
-          ExpressionAttributeValues: { ':at': at.toISOString() },
-        }),
-      ),
-    awsRetry,
-  );
+  await update(dynamodb, table, date, { deliveredAt: at.toISOString() });
 }
 
 /** An execution of the day failed (the failure notice knows the error; the stage where known). */
@@ -91,18 +104,7 @@ export async function recordDayFailed(
   date: string,
   failed: NonNullable<DayStatusRecord['failed']>,
 ): Promise<void> {
-  await retry(
-    () =>
-      dynamodb.send(
-        new UpdateCommand({
-          TableName: table,
-          Key: dayStatusKey(date),
-          UpdateExpression: 'SET failed = :failed',
-          ExpressionAttributeValues: { ':failed': failed },
-        }),
-      ),
-    awsRetry,
-  );
+  await update(dynamodb, table, date, { failed });
 }
 
 /** The records of the days from `from` to `to`, newest first: one query. */
