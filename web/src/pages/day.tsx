@@ -1,0 +1,555 @@
+import { useCallback, useState } from 'preact/hooks';
+import type {
+  ActionAccepted,
+  ConsoleSettings,
+  DayDetail,
+  ExecutionSummary,
+  FileRow,
+  WorkbookLink,
+  WorkbookVersions,
+} from '../../../functions/console-api/contract.ts';
+import type { ApiClient } from '../api.ts';
+import { AgentsTable } from '../components/agents.tsx';
+import { VolumeChart } from '../components/chart.tsx';
+import { ConfirmDialog } from '../components/dialog.tsx';
+import { ErrorNote, Loading, StatusBadge } from '../components/notes.tsx';
+import { ExecutionProgress } from '../components/progress.tsx';
+import { bytes, count, duration, instant, weekday } from '../format.ts';
+import { useLoad } from '../load.ts';
+import { PageTitle } from './title.tsx';
+
+interface PageProps {
+  api: ApiClient;
+  settings: ConsoleSettings;
+  date: string;
+  operator: boolean;
+}
+
+/** An action waiting for its confirmation: what the dialog says and asks, and the call it makes. */
+interface AskedAction {
+  title: string;
+  confirmLabel: string;
+  body: preact.ComponentChildren;
+  send(form: FormData): Promise<ActionAccepted>;
+}
+
+export function DayPage({ api, settings, date, operator }: PageProps) {
+  const day = useLoad(() => api.get<DayDetail>(`/days/${date}`), date);
+  const [asked, setAsked] = useState<AskedAction>();
+  const [tracked, setTracked] = useState<{ title: string; executionId: string }>();
+  const [actionError, setActionError] = useState<unknown>();
+  const reload = day.reload;
+  const ended = useCallback(() => reload(), [reload]);
+  const tz = settings.timeZone;
+
+  const confirm = async (action: AskedAction, form: FormData) => {
+    setAsked(undefined);
+    setActionError(undefined);
+    setTracked(undefined);
+    try {
+      const accepted = await action.send(form);
+      setTracked({ title: action.title, executionId: accepted.executionId });
+    } catch (error) {
+      setActionError(error);
+    }
+  };
+
+  return (
+    <>
+      <PageTitle>
+        Day {date} <span class="weekday">({weekday(date)})</span>{' '}
+        {day.data && <StatusBadge status={day.data.status} failedStage={day.data.failedStage} />}
+      </PageTitle>
+      <p>
+        <a href="#/">← All days</a>
+      </p>
+      <ErrorNote error={day.error} />
+      {!day.data && !day.error && <Loading what="the day" />}
+      {operator && day.data && (
+        <section aria-labelledby="actions">
+          <h2 id="actions">Actions</h2>
+          <div class="buttons">
+            <button type="button" onClick={() => setAsked(rerunAction(api, day.data as DayDetail))}>
+              Rerun the day…
+            </button>
+            <button
+              type="button"
+              onClick={() =>
+                setAsked({
+                  title: `Resend the email of ${date}`,
+                  confirmLabel: 'Resend',
+                  body: <p>The day's workbook is emailed again to its recipients.</p>,
+                  send: () => api.post<ActionAccepted>(`/days/${date}/resend`),
+                })
+              }
+            >
+              Resend the email…
+            </button>
+          </div>
+          <ErrorNote error={actionError} />
+          {tracked && <ExecutionProgress api={api} {...tracked} onEnd={ended} />}
+        </section>
+      )}
+      {asked && (
+        <ConfirmDialog
+          title={asked.title}
+          confirmLabel={asked.confirmLabel}
+          onCancel={() => setAsked(undefined)}
+          onConfirm={(form) => confirm(asked, form)}
+        >
+          {asked.body}
+        </ConfirmDialog>
+      )}
+      {day.data && (
+        <DayDetails api={api} day={day.data} tz={tz} operator={operator} ask={(action) => setAsked(action)} />
+      )}
+    </>
+  );
+}
+
+const countColumns = ['read', 'inserted', 'updated', 'unchanged', 'stale', 'rejected', 'blank'] as const;
+
+function rerunAction(api: ApiClient, day: DayDetail): AskedAction {
+  const types = day.types.map((t) => t.type);
+  return {
+    title: `Rerun ${day.date}`,
+    confirmLabel: 'Rerun',
+    body: (
+      <>
+        <p>Collects, ingests and builds the day again; rows already stored count as unchanged.</p>
+        <fieldset>
+          <legend>Reports (none ticked: all)</legend>
+          {types.map((type) => (
+            <label key={type} class="check">
+              <input type="checkbox" name="reports" value={type} /> {type}
+            </label>
+          ))}
+        </fieldset>
+        <label class="check">
+          <input type="checkbox" name="deliver" defaultChecked /> Deliver the email
+        </label>
+        <label class="check">
+          <input type="checkbox" name="force" /> Force (email again even if already delivered)
+        </label>
+      </>
+    ),
+    send: (form) => {
+      const reports = form.getAll('reports').map(String);
+      return api.post<ActionAccepted>(`/days/${day.date}/rerun`, {
+        ...(reports.length > 0 ? { reports } : {}),
+        force: form.has('force'),
+        deliver: form.has('deliver'),
+      });
+    },
+  };
+}
+
+function DayDetails(props: {
+  api: ApiClient;
+  day: DayDetail;
+  tz: string;
+  operator: boolean;
+  ask(action: AskedAction): void;
+}) {
+  const { api, day, tz, operator, ask } = props;
+  const undo = (file: FileRow): AskedAction => ({
+    title: `Take ${file.attachmentName ?? file.rawKey.split('/').pop()} out of ${day.date}`,
+    confirmLabel: 'Undo the file',
+    body: (
+      <p>
+        Its rows leave the day and the workbook is built again without them. Raw key: <code>{file.rawKey}</code>
+      </p>
+    ),
+    send: () => api.post<ActionAccepted>(`/days/${day.date}/undo`, { source: file.rawKey }),
+  });
+  const executionAction = (execution: ExecutionSummary, verb: 'cancel' | 'redrive'): AskedAction => ({
+    title: `${verb === 'cancel' ? 'Cancel' : 'Redrive'} execution ${execution.name}`,
+    confirmLabel: verb === 'cancel' ? 'Cancel the execution' : 'Redrive',
+    body: (
+      <p>
+        {verb === 'cancel'
+          ? 'The execution stops where it is; a rerun starts the day again.'
+          : `The execution resumes at the stage that failed${execution.failedStage ? ` (${execution.failedStage})` : ''}.`}
+      </p>
+    ),
+    send: () => api.post<ActionAccepted>(`/executions/${encodeURIComponent(execution.executionId)}/${verb}`),
+  });
+
+  return (
+    <>
+      <Download api={api} date={day.date} tz={tz} />
+      <section aria-labelledby="reconciliation">
+        <h2 id="reconciliation">Rows per export</h2>
+        <p class="small">read = inserted + updated + unchanged + stale + rejected; blank padding apart.</p>
+        <div class="table-wrap">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Export</th>
+                {countColumns.map((c) => (
+                  <th scope="col" class="num" key={c}>
+                    {c}
+                  </th>
+                ))}
+              </tr>
+            </thead>
+            <tbody>
+              {day.types.map((t) => (
+                <tr key={t.type}>
+                  <th scope="row">{t.type}</th>
+                  {countColumns.map((column) => (
+                    <td class="num" key={column}>
+                      {count(t[column])}
+                    </td>
+                  ))}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      </section>
+      <section aria-labelledby="missing">
+        <h2 id="missing">Missing and late exports</h2>
+        {day.missing.length === 0 && day.late.length === 0 ? (
+          <p>Every export arrived in time.</p>
+        ) : (
+          <ul>
+            {day.missing.map((type) => (
+              <li key={type}>
+                <strong>{type}</strong>: missing
+              </li>
+            ))}
+            {day.late.map((late) => (
+              <li key={late.type}>
+                <strong>{late.type}</strong>: late (last export {instant(late.lastExportAt, tz)})
+              </li>
+            ))}
+          </ul>
+        )}
+      </section>
+      <section aria-labelledby="volume">
+        <h2 id="volume">Volume by hour</h2>
+        <VolumeChart hours={day.volumeByHour} title={`Rows per hour on ${day.date}, by export type`} />
+      </section>
+      <section aria-labelledby="rejects">
+        <h2 id="rejects">Rejected rows</h2>
+        {day.rejectedRowsTotal === 0 ? (
+          <p>No row was rejected.</p>
+        ) : (
+          <>
+            <p>
+              {count(day.rejectedRowsTotal)} rows rejected
+              {day.rejectedRows.length < day.rejectedRowsTotal ? `; the first ${day.rejectedRows.length} below` : ''}.
+            </p>
+            <RejectsDownload api={api} date={day.date} />
+            <div class="table-wrap">
+              <table>
+                <thead>
+                  <tr>
+                    <th scope="col">Export</th>
+                    <th scope="col">File</th>
+                    <th scope="col" class="num">
+                      Line
+                    </th>
+                    <th scope="col">Reason</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {day.rejectedRows.map((row) => (
+                    <tr key={`${row.rawKey}:${row.line}`}>
+                      <td>{row.type}</td>
+                      <td class="key">{row.rawKey}</td>
+                      <td class="num">{row.line}</td>
+                      <td>{row.reason}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          </>
+        )}
+        {day.quarantined.length > 0 && (
+          <>
+            <h3>Inputs kept aside (quarantined)</h3>
+            <div class="table-wrap">
+              <table>
+                <thead>
+                  <tr>
+                    <th scope="col">Source</th>
+                    <th scope="col">Stage</th>
+                    <th scope="col">Reason</th>
+                    <th scope="col">When</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {day.quarantined.map((q) => (
+                    <tr key={q.sourceId}>
+                      <td class="key">{q.sourceId}</td>
+                      <td>{q.stage}</td>
+                      <td>{q.reason}</td>
+                      <td>{instant(q.at, tz)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          </>
+        )}
+      </section>
+      <section aria-labelledby="files">
+        <h2 id="files">Files</h2>
+        <div class="table-wrap">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Export</th>
+                <th scope="col">Source</th>
+                <th scope="col">Raw key</th>
+                <th scope="col">Outcome</th>
+                <th scope="col" class="num">
+                  Rows
+                </th>
+                {operator && <th scope="col">Action</th>}
+              </tr>
+            </thead>
+            <tbody>
+              {day.files.map((file) => (
+                <tr key={file.rawKey}>
+                  <td>{file.type}</td>
+                  <td>
+                    {file.source.kind === 'agent' ? (
+                      <>Agent {file.source.agent}</>
+                    ) : (
+                      <>
+                        {file.source.subject ?? '(no subject)'}
+                        <br />
+                        <span class="small">
+                          {file.source.sender} · {instant(file.source.sentAt, tz)}
+                        </span>
+                      </>
+                    )}
+                  </td>
+                  <td class="key">{file.rawKey}</td>
+                  <td>{file.outcome}</td>
+                  <td class="num">{file.rows === undefined ? '—' : count(file.rows)}</td>
+                  {operator && (
+                    <td>
+                      <button type="button" class="small-button" onClick={() => ask(undo(file))}>
+                        Undo…
+                      </button>
+                    </td>
+                  )}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      </section>
+      <section aria-labelledby="deliveries">
+        <h2 id="deliveries">Deliveries</h2>
+        {day.deliveries.length === 0 ? (
+          <p>Not delivered.</p>
+        ) : (
+          <div class="table-wrap">
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">Sent</th>
+                  <th scope="col">Recipients</th>
+                  <th scope="col">SES message id</th>
+                  <th scope="col" class="num">
+                    Bounces
+                  </th>
+                  <th scope="col" class="num">
+                    Complaints
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                {day.deliveries.map((d) => (
+                  <tr key={d.messageId}>
+                    <td>{instant(d.sentAt, tz)}</td>
+                    <td>{d.recipients.join(', ')}</td>
+                    <td class="key">{d.messageId}</td>
+                    <td class="num">{d.bounces ?? 'not recorded'}</td>
+                    <td class="num">{d.complaints ?? 'not recorded'}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </section>
+      <section aria-labelledby="executions">
+        <h2 id="executions">Executions</h2>
+        <div class="table-wrap">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Execution</th>
+                <th scope="col">Status</th>
+                <th scope="col">Started</th>
+                <th scope="col" class="num">
+                  Duration
+                </th>
+                <th scope="col">Failed stage</th>
+                {operator && <th scope="col">Action</th>}
+              </tr>
+            </thead>
+            <tbody>
+              {day.executions.map((e) => (
+                <tr key={e.executionId}>
+                  <td class="key">
+                    {e.consoleUrl ? (
+                      <a href={e.consoleUrl} target="_blank" rel="noopener noreferrer">
+                        {e.name}
+                        <span class="visually-hidden"> (Step Functions console, opens a new tab)</span>
+                      </a>
+                    ) : (
+                      e.name
+                    )}
+                  </td>
+                  <td>{e.status}</td>
+                  <td>{instant(e.startedAt, tz)}</td>
+                  <td class="num">{duration(e.durationMs)}</td>
+                  <td>{e.failedStage ?? ''}</td>
+                  {operator && (
+                    <td>
+                      {e.status === 'RUNNING' && (
+                        <button type="button" class="small-button" onClick={() => ask(executionAction(e, 'cancel'))}>
+                          Cancel…
+                        </button>
+                      )}
+                      {e.status !== 'RUNNING' && e.status !== 'SUCCEEDED' && (
+                        <button type="button" class="small-button" onClick={() => ask(executionAction(e, 'redrive'))}>
+                          Redrive…
+                        </button>
+                      )}
+                    </td>
+                  )}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      </section>
+      <section aria-labelledby="agents">
+        <h2 id="agents">Agents</h2>
+        <AgentsTable table={day.agents} />
+      </section>
+      <section aria-labelledby="audit">
+        <h2 id="audit">Who did what</h2>
+        {day.audit.length === 0 ? (
+          <p>Nothing recorded for this day.</p>
+        ) : (
+          <div class="table-wrap">
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">When</th>
+                  <th scope="col">Who</th>
+                  <th scope="col">What</th>
+                  <th scope="col">Execution</th>
+                  <th scope="col">Detail</th>
+                </tr>
+              </thead>
+              <tbody>
+                {day.audit.map((entry) => (
+                  <tr key={`${entry.at}-${entry.who}-${entry.action}`}>
+                    <td>{instant(entry.at, tz)}</td>
+                    <td>{entry.who}</td>
+                    <td>{entry.action}</td>
+                    <td class="key">{entry.executionId?.split(':').pop() ?? ''}</td>
+                    <td class="key">{entry.detail ? JSON.stringify(entry.detail) : ''}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </section>
+    </>
+  );
+}
+
+/** The current workbook and its earlier versions, each through a fresh presigned URL from the API. */
+function Download({ api, date, tz }: { api: ApiClient; date: string; tz: string }) {
+  const versions = useLoad(() => api.get<WorkbookVersions>(`/days/${date}/workbook/versions`), date);
+  const [error, setError] = useState<unknown>();
+  const open = async (versionId?: string) => {
+    setError(undefined);
+    try {
+      const link = await api.get<WorkbookLink>(
+        `/days/${date}/workbook${versionId ? `?version=${encodeURIComponent(versionId)}` : ''}`,
+      );
+      // The workbook is no page to show: the browser saves it, and this page stays.
+      window.location.assign(link.url);
+    } catch (failure) {
+      setError(failure);
+    }
+  };
+  const list = versions.data?.versions ?? [];
+  return (
+    <section aria-labelledby="download">
+      <h2 id="download">Workbook</h2>
+      {list.length === 0 && !versions.loading ? (
+        <p>No workbook for this day yet.</p>
+      ) : (
+        <p>
+          <button type="button" class="primary" onClick={() => open()}>
+            Download the workbook
+          </button>
+        </p>
+      )}
+      <ErrorNote error={error ?? versions.error} />
+      {list.length > 1 && (
+        <details>
+          <summary>Earlier versions ({list.length - 1})</summary>
+          <ul class="versions">
+            {list
+              .filter((v) => !v.current)
+              .map((v) => (
+                <li key={v.versionId}>
+                  {instant(v.lastModified, tz)}, {bytes(v.bytes)}{' '}
+                  <button type="button" class="small-button" onClick={() => open(v.versionId)}>
+                    Download<span class="visually-hidden"> the version of {instant(v.lastModified, tz)}</span>
+                  </button>
+                </li>
+              ))}
+          </ul>
+        </details>
+      )}
+    </section>
+  );
+}
+
+/** All the day's rejected rows as CSV: fetched with the token, saved from a local blob. */
+function RejectsDownload({ api, date }: { api: ApiClient; date: string }) {
+  const [error, setError] = useState<unknown>();
+  const save = async () => {
+    setError(undefined);
+    try {
+      const csv = await api.text(`/days/${date}/rejects.csv`);
+      const url = URL.createObjectURL(new Blob([csv], { type: 'text/csv' }));
+      const link = document.createElement('a');
+      link.href = url;
+      link.download = `rejects-${date}.csv`;
+      document.body.append(link);
+      link.click();
+      link.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    } catch (failure) {
+      setError(failure);
+    }
+  };
+  return (
+    <>
+      <p>
+        <button type="button" class="small-button" onClick={save}>
+          Download all rejected rows (CSV)
+        </button>
+      </p>
+      <ErrorNote error={error} />
+    </>
+  );
+}

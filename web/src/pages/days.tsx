@@ -1,0 +1,148 @@
+import { useState } from 'preact/hooks';
+import type { ConsoleSettings, DayStatus, DaySummary, DaysResponse } from '../../../functions/console-api/contract.ts';
+import type { ApiClient } from '../api.ts';
+import { dayStatuses, ErrorNote, Loading, StatusBadge, statusText } from '../components/notes.tsx';
+import { bytes, count, instant, weekday } from '../format.ts';
+import { useLoad } from '../load.ts';
+import { PageTitle } from './title.tsx';
+
+interface Filters {
+  status: DayStatus | '';
+  from: string;
+  to: string;
+}
+
+/** The business days, newest first (the API's default: the last 90), filtered by status and date range, paged back. */
+export function DaysPage({ api, settings }: { api: ApiClient; settings: ConsoleSettings }) {
+  const [filters, setFilters] = useState<Filters>({ status: '', from: '', to: '' });
+  const [older, setOlder] = useState<{ days: DaySummary[]; next?: string | undefined; error?: unknown }>({ days: [] });
+  const [loadingOlder, setLoadingOlder] = useState(false);
+  const query = (cursor?: string) => {
+    const params = new URLSearchParams();
+    if (filters.status) params.set('status', filters.status);
+    if (filters.from) params.set('from', filters.from);
+    if (filters.to) params.set('to', filters.to);
+    if (cursor) params.set('cursor', cursor);
+    const text = params.toString();
+    return `/days${text ? `?${text}` : ''}`;
+  };
+  const first = useLoad(() => api.get<DaysResponse>(query()), JSON.stringify(filters));
+  const days = [...(first.data?.days ?? []), ...older.days];
+  const next = older.days.length > 0 ? older.next : first.data?.next;
+  const types = [...new Set(days.flatMap((day) => Object.keys(day.rowsByType)))];
+
+  const loadOlder = async () => {
+    if (!next) return;
+    setLoadingOlder(true);
+    try {
+      const page = await api.get<DaysResponse>(query(next));
+      setOlder((previous) => ({ days: [...previous.days, ...page.days], next: page.next }));
+    } catch (error) {
+      setOlder((previous) => ({ ...previous, error }));
+    } finally {
+      setLoadingOlder(false);
+    }
+  };
+
+  return (
+    <>
+      <PageTitle>Days</PageTitle>
+      <form
+        class="filters"
+        onSubmit={(event) => {
+          event.preventDefault();
+          const form = new FormData(event.currentTarget);
+          setOlder({ days: [] });
+          setFilters({
+            status: String(form.get('status') ?? '') as Filters['status'],
+            from: String(form.get('from') ?? ''),
+            to: String(form.get('to') ?? ''),
+          });
+        }}
+      >
+        <label>
+          Status
+          <select name="status">
+            <option value="">Any</option>
+            {dayStatuses.map((status) => (
+              <option key={status} value={status}>
+                {statusText[status]}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          From
+          <input type="date" name="from" defaultValue={filters.from} />
+        </label>
+        <label>
+          To
+          <input type="date" name="to" defaultValue={filters.to} />
+        </label>
+        <button type="submit">Show</button>
+      </form>
+      <ErrorNote error={first.error} />
+      {!first.data && !first.error && <Loading what="the days" />}
+      {first.data && (
+        <div class="table-wrap">
+          <table class="days">
+            <caption class="visually-hidden">Business days, newest first</caption>
+            <thead>
+              <tr>
+                <th scope="col">Day</th>
+                <th scope="col">Status</th>
+                {types.map((type) => (
+                  <th scope="col" class="num" key={type}>
+                    {type}
+                  </th>
+                ))}
+                <th scope="col" class="num">
+                  Rejects
+                </th>
+                <th scope="col">Last export ({settings.timeZone})</th>
+                <th scope="col" class="num">
+                  Intraday runs
+                </th>
+                <th scope="col" class="num">
+                  Workbook
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {days.map((day) => (
+                <tr key={day.date}>
+                  <th scope="row">
+                    <a href={`#/days/${day.date}`}>
+                      {day.date} <span class="weekday">{weekday(day.date)}</span>
+                    </a>
+                  </th>
+                  <td>
+                    <StatusBadge status={day.status} failedStage={day.failedStage} />
+                  </td>
+                  {types.map((type) => (
+                    <td class="num" key={type}>
+                      {day.rowsByType[type] === undefined ? '—' : count(day.rowsByType[type])}
+                    </td>
+                  ))}
+                  <td class={`num${day.rejects > 0 ? ' attention' : ''}`}>{count(day.rejects)}</td>
+                  <td>{instant(day.lastExportAt, settings.timeZone)}</td>
+                  <td class="num">{day.intradayRuns}</td>
+                  <td class="num">{day.workbook ? bytes(day.workbook.bytes) : '—'}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {first.data && days.length === 0 && <p>No day matches.</p>}
+      <ErrorNote error={older.error} />
+      {next && (
+        <p>
+          <button type="button" onClick={loadOlder} disabled={loadingOlder}>
+            {loadingOlder ? 'Loading older days…' : 'Older days'}
+          </button>
+        </p>
+      )}
+    </>
+  );
+}
