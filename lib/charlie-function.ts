@@ -11,7 +11,7 @@ import { fromRoot, repoRoot } from './paths.ts';
 export type StageName = 'collect' | 'ingest' | 'workbook' | 'deliver';
 
 /** Functions outside the workflow, called over HTTP. */
-export type EndpointName = 'agent-upload' | 'link';
+export type EndpointName = 'agent-upload' | 'link' | 'console-api';
 
 /** Functions outside the workflow, started by a schedule. */
 export type ScheduledName = 'run-check';

@@ -7,7 +7,7 @@ import { Construct, type IConstruct } from 'constructs';
 import { scratchMebibytes } from '../functions/collect/spool.ts';
 import type { Resources } from '../functions/common/clients.ts';
 import type { Config } from '../functions/common/config.ts';
-import { PARTITION_PREFIX } from '../functions/common/keys.ts';
+import { DAY_STATUS_PARTITION, PARTITION_PREFIX } from '../functions/common/keys.ts';
 import { CharlieFunction } from './charlie-function.ts';
 import { INGEST_HEAP_FLAGS, INGEST_MEMORY_MB } from './ingest-runtime.ts';
 import { allowList, allowObjects, PREFIX, type Storage } from './storage.ts';
@@ -148,7 +148,10 @@ export class Functions extends Construct {
     allowItems(this.workbook, table, [startingWith(PARTITION_PREFIX.row)], ['dynamodb:Query']);
     // The run's manifest and the results its ingests stored, listed under the execution's prefix.
     allowList(this.workbook, dataBucket);
-    allowObjects(this.workbook, dataBucket, `${PREFIX.runs}*`, ['s3:GetObject']);
+    // …and writes the day view beside them, for the console.
+    allowObjects(this.workbook, dataBucket, `${PREFIX.runs}*`, ['s3:GetObject', 's3:PutObject']);
+    // The day's status record (functions/common/day-status.ts), one item per day in one partition.
+    allowItems(this.workbook, table, [DAY_STATUS_PARTITION], ['dynamodb:UpdateItem']);
     // The day's quarantine records, listed in the run's output.
     allowObjects(this.workbook, dataBucket, `${PREFIX.quarantine}*`, ['s3:GetObject']);
     // The rejected rows of the run's files, listed in the workbook's Problems tab.
@@ -185,6 +188,8 @@ export class Functions extends Construct {
       [startingWith(PARTITION_PREFIX.delivery)],
       ['dynamodb:GetItem', 'dynamodb:PutItem'],
     );
+    // The day's status record: delivered, or failed (the failure notice).
+    allowItems(this.deliver, table, [DAY_STATUS_PARTITION], ['dynamodb:UpdateItem']);
     // ses:SendEmail and ses:SendRawEmail on the sender identity only.
     sender.grantSendEmail(this.deliver);
     this.acknowledgeObjectWildcards(this.deliver, [

@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { extname, join, normalize, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
 import { createRemoteJWKSet, type JWTPayload, jwtVerify } from 'jose';
 import type { ExecutionControl } from '../../functions/actions/executions.ts';
@@ -13,6 +12,7 @@ import type { ConsoleSettings } from '../../functions/console-api/contract.ts';
 import { handleConsoleRequest } from '../../functions/console-api/router.ts';
 import type { DeliverDeps } from '../../functions/deliver/deliver.ts';
 import { apiCors, securityHeaders } from '../../lib/console-policy.ts';
+import { buildConsole } from '../../web/build.ts';
 import type { ExecutionRecords } from '../kept.ts';
 import { keptWorkbookVersions } from '../report-versions.ts';
 import type { LocalStack } from '../stack.ts';
@@ -154,18 +154,8 @@ export async function startLocalConsole(options: LocalConsoleOptions): Promise<L
 /** The app as web/build.ts builds it, in a folder removed on close. */
 async function buildApp(): Promise<{ dir: string; remove: () => void }> {
   const dir = mkdtempSync(join(tmpdir(), 'charlie-console-'));
-  const remove = () => rmSync(dir, { recursive: true, force: true });
-  const builder = fileURLToPath(new URL('../../web/build.ts', import.meta.url));
-  if (existsSync(builder)) {
-    const { buildConsole } = (await import(builder)) as { buildConsole(outDir: string): Promise<unknown> };
-    await buildConsole(dir);
-  } else {
-    writeFileSync(
-      join(dir, 'index.html'),
-      '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Charlie Reporting</title></head><body><main><h1>Charlie Reporting</h1><p>The console app is not part of this checkout: its API serves at the URL in /config.json.</p></main></body></html>\n',
-    );
-  }
-  return { dir, remove };
+  await buildConsole(dir);
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 async function jwksUri(issuer: string): Promise<string> {

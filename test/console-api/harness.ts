@@ -24,8 +24,7 @@ export async function startConsoleStack(
   const out = mkdtempSync(join(tmpdir(), 'charlie-console-test-'));
   const run = await runLocally({ config, date, outDir: out, keepRunning: true, now });
   if (!run.execution.succeeded) throw new Error(`The sample day failed: ${run.execution.error?.message}`);
-  const appDir = mkdtempSync(join(tmpdir(), 'charlie-console-app-'));
-  const console = await startLocalConsole({ config, ...run, appDir, now, ...options });
+  const console = await startLocalConsole({ config, ...run, now, ...options });
   return {
     run,
     console,
@@ -33,7 +32,6 @@ export async function startConsoleStack(
       await console.close();
       await run.stop();
       rmSync(out, { recursive: true, force: true });
-      rmSync(appDir, { recursive: true, force: true });
     },
   };
 }
