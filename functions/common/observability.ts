@@ -3,8 +3,17 @@ import type { Writable } from 'node:stream';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 
+/**
+ * Powertools sets the level back to the one it started with at each warm invocation
+ * (refreshSampleRateCalculation, for debug-log sampling, which is not configured here). The
+ * level set later is kept instead: a local run is quiet unless asked, in every invocation.
+ */
+class StageLogger extends Logger {
+  override refreshSampleRateCalculation(): void {}
+}
+
 /** The one logger. Logs carry ids and counts, never row contents (agent names are PII). */
-export const logger = new Logger({ serviceName: 'charlie' });
+export const logger = new StageLogger({ serviceName: 'charlie' });
 
 /**
  * Metrics, flushed as CloudWatch embedded metric format (EMF) lines: to stdout in Lambda, where
@@ -12,22 +21,14 @@ export const logger = new Logger({ serviceName: 'charlie' });
  * (`writeTo`), so that a local run keeps them apart from its output.
  */
 class StageMetrics extends Metrics {
-  #console: Console | undefined;
-
   /**
    * Powertools Metrics 2.35 prints EMF through a private `console` (a Console on process.stdout,
-   * Metrics.setConsole) and has no option for another stream, so the Console is replaced;
-   * the cold-start metric is printed by an instance of its own (singleMetric), redirected below.
+   * Metrics.setConsole) and has no option for another stream, so the Console is replaced. (The
+   * cold-start metric, printed by an instance of its own, is only emitted in Lambda, where
+   * AWS_LAMBDA_INITIALIZATION_TYPE is set.)
    */
   writeTo(stream: Writable): void {
-    this.#console = new Console({ stdout: stream, stderr: stream });
-    Reflect.set(this, 'console', this.#console);
-  }
-
-  override singleMetric(): Metrics {
-    const single = super.singleMetric();
-    if (this.#console) Reflect.set(single, 'console', this.#console);
-    return single;
+    Reflect.set(this, 'console', new Console({ stdout: stream, stderr: stream }));
   }
 }
 
