@@ -27,7 +27,6 @@ describe('the local pipeline runs each stage in the Lambda handler wrapper', () 
   afterAll(async () => stack?.stop());
 
   it("puts the run's keys on the stages' log lines and keeps their metrics apart from stdout", async () => {
-    // Prepare
     const written: string[] = [];
     logger.setLogLevel('INFO');
     const stdout = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
@@ -35,7 +34,6 @@ describe('the local pipeline runs each stage in the Lambda handler wrapper', () 
       return true;
     });
 
-    // Act
     let result: PipelineResult;
     try {
       result = await runPipeline({
@@ -52,7 +50,6 @@ describe('the local pipeline runs each stage in the Lambda handler wrapper', () 
       logger.setLogLevel('SILENT');
     }
 
-    // Assess
     expect(result.succeeded).toBe(true);
     const lines = written
       .join('')
