@@ -110,7 +110,10 @@ export type LocalHandler = (event: never, context: Context) => Promise<unknown>;
 /**
  * Each stage's Lambda handler on the local stack: the wrapper Lambda runs (stageHandler: error
  * names, the run's keys on every log line, metrics flushed after each invocation) around the
- * same stage, given the emulators' clients and the run's clock.
+ * same stage, given the emulators' clients and the run's clock. Lambda gives each of a Map's
+ * concurrent iterations an environment of its own; here they share the process's logger, so a
+ * log line of one ingest may carry another's request id, or lose the run's keys when another
+ * ends first (each flushes its own metrics).
  */
 export const localStages: { readonly [K in StageKey]: (deps: LocalStageDeps) => LocalHandler } = {
   collect: ({ config, stack, mail, now }) =>
