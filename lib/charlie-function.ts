@@ -6,6 +6,7 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { Resources } from '../functions/common/clients.ts';
 import type { Config } from '../functions/common/config.ts';
+import { ENV, METRIC_NAMESPACE, SERVICE_NAME } from '../functions/common/names.ts';
 import { fromRoot, repoRoot } from './paths.ts';
 
 export type StageName = 'collect' | 'ingest' | 'workbook' | 'deliver';
@@ -91,12 +92,12 @@ export class CharlieFunction extends Construct implements IGrantable {
       logGroup: this.logGroup,
       tracing: Tracing.ACTIVE,
       environment: {
-        DATA_BUCKET: props.resources.dataBucket,
-        REPORTS_BUCKET: props.resources.reportsBucket,
-        TABLE_NAME: props.resources.table,
-        POWERTOOLS_SERVICE_NAME: 'charlie',
-        POWERTOOLS_METRICS_NAMESPACE: 'Charlie',
-        POWERTOOLS_LOG_LEVEL: 'INFO',
+        [ENV.dataBucket]: props.resources.dataBucket,
+        [ENV.reportsBucket]: props.resources.reportsBucket,
+        [ENV.table]: props.resources.table,
+        [ENV.powertoolsServiceName]: SERVICE_NAME,
+        [ENV.powertoolsMetricsNamespace]: METRIC_NAMESPACE,
+        [ENV.powertoolsLogLevel]: 'INFO',
         NODE_OPTIONS: ['--enable-source-maps', ...(props.nodeFlags ?? [])].join(' '),
       },
       bundling: {

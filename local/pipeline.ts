@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
-import { buildReport } from '../functions/workbook/build.ts';
 import { type CollectDeps, collect } from '../functions/collect/collect.ts';
 import { collectOutput } from '../functions/collect/manifest.ts';
 import type { Config } from '../functions/common/config.ts';
@@ -12,10 +11,11 @@ import type {
   ManifestEntryInput,
   RunInput,
 } from '../functions/common/contracts.ts';
-import { asStateError } from '../functions/common/retry.ts';
+import { asStateError } from '../functions/common/errors.ts';
 import { manifestReader } from '../functions/common/run-records.ts';
 import { type DeliverDeps, deliver, failureNotice } from '../functions/deliver/deliver.ts';
 import { runManifestEntry } from '../functions/ingest/manifest-entry.ts';
+import { buildReport } from '../functions/workbook/build.ts';
 import {
   type AwsLimitError,
   checkLambdaResponse,

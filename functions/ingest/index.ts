@@ -1,15 +1,17 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { loadBundledConfig } from '../common/bundled-config.ts';
-import { createDynamoDbClient, createS3Client, resourcesFromEnvironment } from '../common/clients.ts';
-import type { ManifestEntryInput } from '../common/contracts.ts';
+import { createDynamoDbClient, createS3Client, LOOPED_ATTEMPTS, resourcesFromEnvironment } from '../common/clients.ts';
+import type { ManifestEntryInput, RowCounts } from '../common/contracts.ts';
 import { stageHandler } from '../common/handler.ts';
+import { EXPORT_TYPE_DIMENSION, METRIC, ROW_COUNT_METRIC } from '../common/names.ts';
 import { logger, metrics } from '../common/observability.ts';
 import { manifestReader } from '../common/run-records.ts';
 import { runManifestEntry } from './manifest-entry.ts';
 
 const config = loadBundledConfig();
 const s3 = createS3Client();
-const dynamodb = createDynamoDbClient();
+// Every row, lease and removal request loops in store.ts, lease.ts and remove.ts.
+const dynamodb = createDynamoDbClient({}, LOOPED_ATTEMPTS);
 const resources = resourcesFromEnvironment();
 const manifests = manifestReader(s3);
 
@@ -21,8 +23,8 @@ export const handler = stageHandler(async (event: ManifestEntryInput, invocation
   if (outcome.kind === 'removed') {
     const removal = outcome.result;
     logger.info('undone file taken out', { ...removal });
-    metrics.addDimension('exportType', removal.type);
-    metrics.addMetric('RowsRemoved', MetricUnit.Count, removal.removed);
+    metrics.addDimension(EXPORT_TYPE_DIMENSION, removal.type);
+    metrics.addMetric(METRIC.rowsRemoved, MetricUnit.Count, removal.removed);
     return null;
   }
   const result = outcome.result;
@@ -33,8 +35,8 @@ export const handler = stageHandler(async (event: ManifestEntryInput, invocation
     fileRejected: result.fileRejected,
     quarantined: result.quarantined,
   });
-  metrics.addDimension('exportType', result.type);
-  for (const [counted, count] of Object.entries(result.counts))
-    metrics.addMetric(`Rows${counted[0]?.toUpperCase()}${counted.slice(1)}`, MetricUnit.Count, count);
+  metrics.addDimension(EXPORT_TYPE_DIMENSION, result.type);
+  for (const [counted, count] of Object.entries(result.counts) as [keyof RowCounts, number][])
+    metrics.addMetric(ROW_COUNT_METRIC[counted], MetricUnit.Count, count);
   return null;
 });

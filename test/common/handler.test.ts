@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { TransientError } from '../../functions/common/errors.ts';
 import { stageHandler } from '../../functions/common/handler.ts';
 import { logger, metrics } from '../../functions/common/observability.ts';
-import { TransientError } from '../../functions/common/retry.ts';
 
 /** The parts of a Lambda context the middlewares read. */
 function lambdaContext(requestId: string) {
