@@ -1,6 +1,6 @@
-import { type Duration, Size, Stack, Validations } from 'aws-cdk-lib';
+import { type Duration, Size, Stack } from 'aws-cdk-lib';
 import { type IGrantable, type IPrincipal, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
@@ -90,7 +90,7 @@ export class CharlieFunction extends Construct implements IGrantable {
       ...(props.reservedConcurrency ? { reservedConcurrentExecutions: props.reservedConcurrency } : {}),
       role: this.role,
       logGroup: this.logGroup,
-      tracing: Tracing.ACTIVE,
+      // No X-Ray: the Tracer that would record SDK calls costs each bundle about 120 KiB and its cold start more (docs/benchmarks.md).
       environment: {
         [ENV.dataBucket]: props.resources.dataBucket,
         [ENV.reportsBucket]: props.resources.reportsBucket,
@@ -112,12 +112,6 @@ export class CharlieFunction extends Construct implements IGrantable {
         // The validated configuration is compiled in (see functions/common/bundled-config.ts), never passed as an env var.
         define: configDefine(props.config),
       },
-    });
-
-    Validations.of(this.role).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason:
-        'Active tracing needs xray:PutTraceSegments and xray:PutTelemetryRecords, which support no resource-level permissions.',
     });
   }
 
