@@ -114,7 +114,13 @@ export class Storage extends Construct {
 
   /** Read what agents pushed into the agent inbox. */
   grantAgentInboxRead(fn: RoleHolder): Grant {
-    return this.objects(fn, this.dataBucket, `${this.agentInboxPrefix}*`, ['s3:GetObject'], agentInboxReason);
+    return this.objects(
+      fn,
+      this.dataBucket,
+      `${this.agentInboxPrefix}*`,
+      ['s3:GetObject'],
+      'Collect reads any file an agent drops under the agent inbox prefix; key names are not known in advance.',
+    );
   }
 
   /**
@@ -305,9 +311,6 @@ export class Storage extends Construct {
     return grant;
   }
 }
-
-const agentInboxReason =
-  'Collect reads any file an agent drops under the agent inbox prefix; key names are not known in advance.';
 
 const quarantineReason =
   'An input that cannot be read is kept under quarantine/<date>/<hash of its source>.json, with its bytes under rejects/quarantine/; names follow the input.';
