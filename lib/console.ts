@@ -1,14 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import {
-  ArnFormat,
-  type CfnElement,
-  CfnOutput,
-  DockerImage,
-  Duration,
-  RemovalPolicy,
-  Stack,
-  Validations,
-} from 'aws-cdk-lib';
+import { type CfnElement, CfnOutput, DockerImage, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import {
   type CorsHttpMethod,
   HttpApi,
@@ -54,14 +45,14 @@ import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { Config, ConsoleConfig } from '../functions/common/config.ts';
-import { AUDIT_PARTITION_PREFIX, DAY_STATUS_PARTITION, PARTITION_PREFIX } from '../functions/common/keys.ts';
+import { ENV } from '../functions/common/names.ts';
 import type { ConsoleSettings } from '../functions/console-api/contract.ts';
 import { routeKeys } from '../functions/console-api/router.ts';
 import { CharlieFunction } from './charlie-function.ts';
 import { apiCors, contentSecurityPolicy, strictTransportSecurity } from './console-policy.ts';
-import { allowItems, arnRef, startingWith } from './functions.ts';
+import { arnRef } from './grants.ts';
 import { fromRoot, repoRoot } from './paths.ts';
-import { allowList, allowObjects, PREFIX, type Storage } from './storage.ts';
+import type { Storage } from './storage.ts';
 
 export interface ConsoleProps {
   readonly config: Config;
@@ -173,9 +164,9 @@ export class Console extends Construct {
       timeout: Duration.seconds(29),
     });
     const fn = this.function.function;
-    fn.addEnvironment('STATE_MACHINE_ARN', props.stateMachine.stateMachineArn);
-    fn.addEnvironment('ALARM_NAMES', props.alarms.map((alarm) => alarm.alarmName).join(','));
-    fn.addEnvironment('DEAD_LETTER_QUEUES', props.deadLetterQueues.map((queue) => queue.queueName).join(','));
+    fn.addEnvironment(ENV.stateMachineArn, props.stateMachine.stateMachineArn);
+    fn.addEnvironment(ENV.alarmNames, props.alarms.map((alarm) => alarm.alarmName).join(','));
+    fn.addEnvironment(ENV.deadLetterQueues, props.deadLetterQueues.map((queue) => queue.queueName).join(','));
     this.grantApi(props);
 
     const accessLogs = new LogGroup(this, 'ApiAccessLogs', { retention: RetentionDays.THREE_MONTHS });
@@ -384,49 +375,27 @@ export class Console extends Construct {
 
   /** Read the day's records, sign workbook downloads, start and stop executions, write the audit log: nothing more. */
   private grantApi(props: ConsoleProps): void {
-    const { dataBucket, reportsBucket, table } = props.storage;
+    const { storage } = props;
     const fn = this.function;
-    allowList(fn, dataBucket);
-    allowObjects(fn, dataBucket, `${PREFIX.runs}*`, ['s3:GetObject']);
-    allowObjects(fn, dataBucket, `${PREFIX.quarantine}*`, ['s3:GetObject']);
-    allowObjects(fn, dataBucket, `${PREFIX.rejects}*`, ['s3:GetObject']);
+    storage.grantDataList(fn);
+    storage.grantRunRecords(fn, 'read');
+    storage.grantQuarantineRecords(fn, ['read']);
+    storage.grantRejectsRead(fn);
     // A file's sender is in its raw object's metadata (HeadObject), long values in a JSON object beside it.
-    allowObjects(fn, dataBucket, `${PREFIX.raw}*`, ['s3:GetObject']);
+    storage.grantRawRead(fn);
     // The presigned download is signed with this role: it must be allowed the GetObject it hands out.
-    allowObjects(fn, reportsBucket, `${PREFIX.reports}*`, ['s3:GetObject', 's3:GetObjectVersion']);
-    fn.grantPrincipal.addToPrincipalPolicy(
-      new PolicyStatement({ actions: ['s3:ListBucketVersions'], resources: [reportsBucket.bucketArn] }),
-    );
-    allowItems(
-      fn,
-      table,
-      [DAY_STATUS_PARTITION, startingWith(AUDIT_PARTITION_PREFIX), startingWith(PARTITION_PREFIX.delivery)],
-      ['dynamodb:Query'],
-    );
-    allowItems(fn, table, [startingWith(AUDIT_PARTITION_PREFIX)], ['dynamodb:PutItem']);
+    storage.grantReportRead(fn);
+    storage.grantReportVersionsList(fn);
+    storage.grantConsoleQueries(fn);
+    storage.grantAuditWrite(fn);
     const machine = props.stateMachine;
-    fn.grantPrincipal.addToPrincipalPolicy(
-      new PolicyStatement({
-        actions: ['states:StartExecution', 'states:ListExecutions'],
-        resources: [machine.stateMachineArn],
-      }),
-    );
-    const executions = Stack.of(this).formatArn({
-      service: 'states',
-      resource: 'execution',
-      resourceName: `${machine.stateMachineName}:*`,
-      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-    });
-    fn.grantPrincipal.addToPrincipalPolicy(
-      new PolicyStatement({
-        actions: [
-          'states:DescribeExecution',
-          'states:GetExecutionHistory',
-          'states:StopExecution',
-          'states:RedriveExecution',
-        ],
-        resources: [executions],
-      }),
+    machine.grant(fn, 'states:StartExecution', 'states:ListExecutions');
+    machine.grantExecution(
+      fn,
+      'states:DescribeExecution',
+      'states:GetExecutionHistory',
+      'states:StopExecution',
+      'states:RedriveExecution',
     );
     if (props.alarms.length > 0) {
       fn.grantPrincipal.addToPrincipalPolicy(
@@ -436,45 +405,25 @@ export class Console extends Construct {
     fn.grantPrincipal.addToPrincipalPolicy(
       new PolicyStatement({ actions: ['cloudwatch:GetMetricData'], resources: ['*'] }),
     );
-    const wildcards: [string, string][] = [
-      [
-        `Resource::${arnRef(dataBucket)}/${PREFIX.runs}*`,
-        'The console reads the run records (manifest, results, day view) of the day shown, runs/<date>/<execution>/.',
-      ],
-      [
-        `Resource::${arnRef(dataBucket)}/${PREFIX.quarantine}*`,
-        'The console lists the day’s quarantined inputs, quarantine/<date>/.',
-      ],
-      [
-        `Resource::${arnRef(dataBucket)}/${PREFIX.rejects}*`,
-        'The console serves the day’s rejected rows, rejects/<date>/<type>/<sha256>.rejects.csv.',
-      ],
-      [
-        `Resource::${arnRef(dataBucket)}/${PREFIX.raw}*`,
-        'The console shows each file’s sender from its raw object’s metadata, raw/<date>/<type>/<sha256>.csv.',
-      ],
-      [
-        `Resource::${arnRef(reportsBucket)}/${PREFIX.reports}*`,
-        'The console presigns downloads of the day’s workbook and its versions, reports/<date>/.',
-      ],
-      [
-        `Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${stateMachineNameRef(machine)}:*`,
-        'The console describes, stops and redrives the executions of the one state machine; their names are only known at run time.',
-      ],
-      [
-        'Resource::*',
-        'cloudwatch:GetMetricData (the dead-letter queue’s depth) supports no resource-level permissions; active tracing needs X-Ray’s.',
-      ],
-    ];
-    for (const [finding, reason] of wildcards) {
-      Validations.of(fn.role).acknowledge({ id: `AwsSolutions-IAM5[${finding}]`, reason });
-    }
+    Validations.of(fn.role).acknowledge(
+      {
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${stateMachineNameRef(machine)}:*]`,
+        reason:
+          'The console describes, stops and redrives the executions of the one state machine; their names are only known at run time.',
+      },
+      {
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason:
+          'cloudwatch:GetMetricData, which reads the dead-letter queue’s depth, supports no resource-level permissions.',
+      },
+    );
   }
 }
 
-/** How cdk-nag renders the state machine's name (`Fn::GetAtt [..., Name]`) in a finding. */
+/** How cdk-nag renders the state machine's name, as `grantExecution` takes it from its ARN. */
 function stateMachineNameRef(machine: StateMachine): string {
-  return `<${Stack.of(machine).getLogicalId(machine.node.defaultChild as CfnElement)}.Name>`;
+  const id = Stack.of(machine).getLogicalId(machine.node.defaultChild as CfnElement);
+  return `{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${id}"}]}]}`;
 }
 
 /** The app built by web/build.ts on this machine at synth (no Docker), into the asset folder. */

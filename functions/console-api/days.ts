@@ -7,7 +7,8 @@ import type { Config } from '../common/config.ts';
 import type { HourlyVolume, IngestResult, RemoveResult, RunInput, SourceFile } from '../common/contracts.ts';
 import { type DayStatusRecord, queryDayStatuses } from '../common/day-status.ts';
 import { type DayView, readDayView } from '../common/day-view.ts';
-import { PARTITION_PREFIX, runPrefix } from '../common/keys.ts';
+import { runPrefix } from '../common/keys.ts';
+import { PARTITION_PREFIX, PREFIX } from '../common/names.ts';
 import { readMetadata } from '../common/objects.ts';
 import { listQuarantined } from '../common/quarantine.ts';
 import { isTransientAwsError, retry } from '../common/retry.ts';
@@ -132,7 +133,7 @@ export async function listDays(deps: DaysDeps, query: DaysQuery): Promise<{ days
 /** The executions of a day, newest first: those whose records are under runs/<date>/, and those running now. */
 export async function dayExecutions(deps: DaysDeps, date: string): Promise<ExecutionView[]> {
   const names = new Set<string>();
-  const Prefix = `runs/${date}/`;
+  const Prefix = `${PREFIX.runs}${date}/`;
   for await (const page of paginateListObjectsV2(
     { client: deps.s3 },
     { Bucket: deps.resources.dataBucket, Prefix, Delimiter: '/' },

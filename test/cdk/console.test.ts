@@ -1,4 +1,4 @@
-import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { routeKeys } from '../../functions/console-api/router.ts';
 import { actionsOf, logicalId, roleStatements, synth, testConfig } from './synth.ts';
@@ -170,8 +170,6 @@ describe('the web console in the stack', () => {
         'states:RedriveExecution',
         'states:StartExecution',
         'states:StopExecution',
-        'xray:PutTelemetryRecords',
-        'xray:PutTraceSegments',
       ].sort(),
     );
     const put = statements.find((s) => s.Action === 'dynamodb:PutItem');
@@ -205,4 +203,3 @@ describe('the web console in the stack', () => {
     none.resourceCountIs('AWS::ApiGatewayV2::Api', 0);
   });
 });
-
