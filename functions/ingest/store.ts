@@ -86,6 +86,8 @@ const writeSize = 25;
  * writes those that rank above it with BatchWriteItem, 25 to a request, a bounded number of
  * batches and requests in flight. Unchanged and older rows, most of an hourly "day so far"
  * export, cost a share of one batched read and no write; a file ingested again writes nothing.
+ * With row digests (`digests`, digests.ts) nothing is read row by row: each version is decided
+ * against the day's snapshot, loaded once its lease is held, and what is written is set in it.
  *
  * BatchWriteItem has no conditions: a put replaces whatever is stored when it lands. The
  * decision is right only if no one else writes those rows between the read and the write,
