@@ -205,6 +205,26 @@ describe('row digests', () => {
     await tables.sameRows();
   });
 
+  it('keep a snapshot for each business date of a file', async () => {
+    const tables = await pair();
+    const midnight = (handle: number) =>
+      [
+        IB_HEADER,
+        ibLine(22, 'agent-a', 'A', handle, 1000),
+        `2026-03-10 00:00:00,2026-03-10 01:00:00,1.0,Initial Direction: Inbound; Queue: LLSA-ACQ-DM,voice,agent-a,A,${handle}.0,1000`,
+        '',
+      ].join('\r\n');
+    await tables.ingest(await source(midnight(4), '12:00', 'midnight-12.csv'));
+    const { result, reads } = await tables.ingest(await source(midnight(5), '13:00', 'midnight-13.csv'));
+    expect(result.counts).toMatchObject({ read: 2, updated: 2 });
+    expect(reads).toEqual(['GetItemCommand', 'GetItemCommand']);
+    const stored = await tables.sameRows();
+    expect(stored.map((row) => [row.date, row.values.Handle])).toEqual([
+      ['2026-03-09', 5],
+      ['2026-03-10', 5],
+    ]);
+  });
+
   it('are rebuilt from the table when the snapshot is missing', async () => {
     const { tables, between } = await storedThenOlder('missing');
     await stack.clients.s3.send(new DeleteObjectCommand({ Bucket: stack.resources.dataBucket, Key: snapshotKey }));
