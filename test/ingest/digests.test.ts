@@ -11,6 +11,7 @@ import type { IngestResult, Run, SourceFile } from '../../functions/common/contr
 import { rowDigestsKey } from '../../functions/common/keys.ts';
 import { logger } from '../../functions/common/observability.ts';
 import { TransientError } from '../../functions/common/retry.ts';
+import { DaySnapshot } from '../../functions/ingest/digests.ts';
 import { ingestFile } from '../../functions/ingest/ingest.ts';
 import { removeFileRows } from '../../functions/ingest/remove.ts';
 import { type LocalStack, startLocalStack } from '../../local/stack.ts';
@@ -163,6 +164,52 @@ async function storedThenOlder(name: string) {
   await tables.ingest(second);
   return { tables, between, afterFirst };
 }
+
+describe('a row digest snapshot', () => {
+  it('reads back what it was given, a rank or digest of an older format as text', () => {
+    const source = 'ab'.repeat(32);
+    const rows: [string, string, { rank: string; digest: string }][] = [
+      [
+        'ROW#2026-03-09#IB_Calls#1',
+        'a',
+        { rank: `1|2026-03-09T15:00:00.000Z|${source}|000000002`, digest: '0123456789abcdef' },
+      ],
+      [
+        'ROW#2026-03-09#IB_Calls#2',
+        'b',
+        { rank: `0|2026-03-09T16:00:00.000Z|${source}|000000003`, digest: 'f'.repeat(40) },
+      ],
+      ['ROW#2026-03-09#IB_Calls#3', 'c', { rank: '1|2026-03-09T15:00:00Z|other|2', digest: '0123456789abcdef' }],
+    ];
+    const snapshot = DaySnapshot.empty('2026-03-09', 'IB_Calls');
+    for (const [pk, sk, stored] of rows) snapshot.set(pk, sk, stored);
+    const { snapshot: read, generation } = DaySnapshot.decode(snapshot.encode('g1'), '2026-03-09', 'IB_Calls');
+    expect(generation).toBe('g1');
+    for (const [pk, sk, stored] of rows) expect(read.get(pk, sk)).toEqual(stored);
+    expect(read.get('ROW#2026-03-09#IB_Calls#1', 'd')).toBeUndefined();
+
+    // Changed again: a row of an older format rewritten in the current one, and one added.
+    read.set('ROW#2026-03-09#IB_Calls#2', 'b', {
+      rank: `1|2026-03-09T17:00:00.000Z|${source}|000000004`,
+      digest: '1'.repeat(16),
+    });
+    read.set('ROW#2026-03-09#IB_Calls#4', 'e', {
+      rank: `0|2026-03-09T17:00:00.000Z|${'cd'.repeat(32)}|000000005`,
+      digest: '2'.repeat(16),
+    });
+    const again = DaySnapshot.decode(read.encode('g2'), '2026-03-09', 'IB_Calls').snapshot;
+    expect(again.size).toBe(4);
+    expect(again.get('ROW#2026-03-09#IB_Calls#2', 'b')).toEqual({
+      rank: `1|2026-03-09T17:00:00.000Z|${source}|000000004`,
+      digest: '1'.repeat(16),
+    });
+    expect(again.get('ROW#2026-03-09#IB_Calls#3', 'c')).toEqual(rows[2]?.[2]);
+    expect(again.get('ROW#2026-03-09#IB_Calls#4', 'e')?.digest).toBe('2'.repeat(16));
+    expect(() => DaySnapshot.decode(again.encode('g3'), '2026-03-10', 'IB_Calls')).toThrow(
+      'holds IB_Calls of 2026-03-09',
+    );
+  });
+});
 
 describe('row digests', () => {
   it("decide a re-exported file's unchanged rows without reading the table, and store what a table read would", async () => {
