@@ -11,7 +11,7 @@ import type { IngestResult, Run, SourceFile } from '../../functions/common/contr
 import { rowDigestsKey } from '../../functions/common/keys.ts';
 import { logger } from '../../functions/common/observability.ts';
 import { TransientError } from '../../functions/common/retry.ts';
-import { DaySnapshot } from '../../functions/ingest/digests.ts';
+import { DaySnapshot, retireRowDigests } from '../../functions/ingest/digests.ts';
 import { ingestFile } from '../../functions/ingest/ingest.ts';
 import { removeFileRows } from '../../functions/ingest/remove.ts';
 import { type LocalStack, startLocalStack } from '../../local/stack.ts';
@@ -42,6 +42,8 @@ let counted: DynamoDBDocumentClient;
 const sent: string[] = [];
 /** Commands from now on that throw instead of going out, by name. */
 const failing = new Map<string, (call: number) => boolean>();
+/** What happens before a command goes out, by name. */
+const before = new Map<string, () => Promise<unknown>>();
 beforeAll(async () => {
   stack = await startLocalStack(mkdtempSync(join(tmpdir(), 'charlie-digests-')));
   logger.setLogLevel('SILENT');
@@ -53,6 +55,7 @@ beforeAll(async () => {
       const call = (calls.get(name) ?? 0) + 1;
       calls.set(name, call);
       if (failing.get(name)?.(call)) throw new TransientError('Task timed out after 300.00 seconds');
+      await before.get(name)?.();
       sent.push(name);
       return next(args);
     },
@@ -87,6 +90,7 @@ async function pair() {
   };
   const ingestPlain = (file: SourceFile) => ingestFile({ run, file }, deps(plain, false));
   return {
+    digested,
     ingestDigested,
     ingestPlain,
     /** Into both tables, counted the same. */
@@ -411,6 +415,31 @@ describe('row digests', () => {
       expect(result.counts).toMatchObject({ ...counts, inserted: 0, updated: 0 });
       expect(reads).toEqual(['GetItemCommand']);
     }
+    await tables.sameRows();
+  });
+
+  it('write no row once the generation changed under the lease: the file fails, to be retried', async () => {
+    const tables = await pair();
+    const file = await source(
+      ibExport(0, 30, (a) => a),
+      '12:00',
+      'changed.csv',
+    );
+    // Another writer, outside the lease, renews the generation between the ingest's load and its first write.
+    before.set('UpdateItemCommand', () =>
+      retireRowDigests(
+        { dynamodb: stack.clients.dynamodb, table: tables.digested, keepDays: 400 },
+        '2026-03-09',
+        'IB_Calls',
+      ),
+    );
+    await expect(tables.ingestDigested(file)).rejects.toMatchObject({
+      name: 'TransientError',
+      message: "the row digests of IB_Calls 2026-03-09 changed under this ingest's lease",
+    });
+    before.clear();
+    expect((await tableRows(stack, tables.digested)).filter((item) => item.pk.startsWith('ROW#'))).toEqual([]);
+    await tables.ingest(file);
     await tables.sameRows();
   });
 
