@@ -2,9 +2,11 @@ import { hash, randomUUID } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { type DynamoDBDocumentClient, GetCommand, paginateQuery, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { digestGenerationKey, rowDigestsKey, rowPartition, TABLE_KEY } from '../common/keys.ts';
+import { CharlieError, TransientError } from '../common/errors.ts';
+import { digestGenerationKey, rowDigestsKey, rowPartition } from '../common/keys.ts';
+import { TABLE_KEY } from '../common/names.ts';
 import { logger } from '../common/observability.ts';
-import { isTransientAwsError, type RetryOptions, retry, TransientError } from '../common/retry.ts';
+import { isTransientAwsError, type RetryOptions, retry } from '../common/retry.ts';
 import type { Leases } from './lease.ts';
 
 /**
@@ -73,7 +75,7 @@ interface SnapshotHeader {
   odd: [string, string, string][];
 }
 
-class SnapshotCorrupt extends Error {
+class SnapshotCorrupt extends CharlieError {
   override name = 'SnapshotCorrupt';
 }
 
