@@ -74,6 +74,8 @@ export class Functions extends Construct {
     storage.grantRowWrite(this.ingest);
     storage.grantLeaseTake(this.ingest);
     storage.grantRowAndLeaseDeletes(this.ingest);
+    // Row digests (rowDigests.enabled): a snapshot per day and type, and its generation, under the lease.
+    storage.grantRowDigests(this.ingest);
 
     this.workbook = stage('workbook');
     storage.grantRowQuery(this.workbook);

@@ -57,6 +57,8 @@ export const METRIC = {
   rowsRejected: 'RowsRejected',
   rowsBlank: 'RowsBlank',
   rowsRemoved: 'RowsRemoved',
+  /** DynamoDB items read to decide a file's rows (contracts.ts `IngestResult.tableReads`). */
+  tableReads: 'TableReads',
   // workbook
   workbookBytes: 'WorkbookBytes',
   workbookRows: 'WorkbookRows',
@@ -95,13 +97,21 @@ export const PREFIX = {
   reports: 'reports/',
   runs: 'runs/',
   quarantine: 'quarantine/',
+  /** Row digest snapshots, one per business day and export type (functions/ingest/digests.ts). */
+  digests: 'digests/',
 } as const;
 
 /** The table's key attributes (CDK and the local stack create the same table). */
 export const TABLE_KEY = { partition: 'pk', sort: 'sk' } as const;
 
 /** How each kind of item's partition key begins (IAM conditions on the leading key use them too). */
-export const PARTITION_PREFIX = { row: 'ROW#', lease: 'LEASE#', delivery: 'DELIVERY#', agent: 'AGENT#' } as const;
+export const PARTITION_PREFIX = {
+  row: 'ROW#',
+  lease: 'LEASE#',
+  delivery: 'DELIVERY#',
+  agent: 'AGENT#',
+  digest: 'DIGEST#',
+} as const;
 
 /** Every Windows agent's token hash, in one partition so that they can be listed. */
 export const AGENT_TOKENS_PARTITION = 'AGENT_TOKENS';
