@@ -24,4 +24,3 @@ export function formatValue(metric: string, value: number): string {
   }
   return String(value);
 }
-

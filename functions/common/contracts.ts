@@ -361,6 +361,8 @@ export interface DeliveryResult {
   kind?: 'daily' | 'intraday';
   /** The missing-exports alert this run sent the admins, if it sent one. */
   alertMessageId?: string;
+  /** The threshold alerts this run told, when rules are configured (functions/deliver/alerts.ts). */
+  alerts?: { messageId?: string; fired: number; recovered: number; teams?: boolean };
 }
 
 /** What the failure path receives from a Catch. */

@@ -14,6 +14,7 @@ import { linkKeySecretExample, linkKeySecretName, readLinkKeySecret } from '../c
 import { metrics } from '../common/observability.ts';
 import { cachedSecret } from '../common/secrets.ts';
 import { deliver, failureNotice, isStatusChange } from './deliver.ts';
+import { readTeamsWebhookSecret, teamsWebhookSecretExample } from './teams.ts';
 
 const config = loadBundledConfig();
 const s3 = createS3Client();
@@ -32,17 +33,38 @@ const links = {
   ),
 };
 const configurationSet = fromEnvironment('SES_CONFIGURATION_SET');
+// The webhook URL is a credential: read from its secret when a card is first posted, never logged.
+const teams = config.teams
+  ? {
+      webhookUrl: cachedSecret(
+        createSecretsClient(),
+        config.teams.webhookSecretName,
+        readTeamsWebhookSecret,
+        teamsWebhookSecretExample,
+      ),
+    }
+  : undefined;
 
 /** The Deliver state's input, or an execution's failure from the EventBridge rule (lib/failure-notices.ts). */
 export const handler = stageHandler(async (event: DeliverInput | ExecutionStatusChange) => {
   const input = isStatusChange(event) ? failureNotice(event) : event;
-  const result = await deliver(input, { config, s3, sesv2, dynamodb, resources, links, configurationSet });
+  const result = await deliver(input, {
+    config,
+    s3,
+    sesv2,
+    dynamodb,
+    resources,
+    links,
+    configurationSet,
+    ...(teams ? { teams } : {}),
+  });
   if (isStatusChange(event)) {
     metrics.addMetric('FailureNoticesSent', MetricUnit.Count, 1);
   } else {
     metrics.addMetric('ReportsSent', MetricUnit.Count, result.sent ? 1 : 0);
     metrics.addMetric('ReportsAttached', MetricUnit.Count, result.attached ? 1 : 0);
     metrics.addMetric('MissingExportAlertsSent', MetricUnit.Count, result.alertMessageId ? 1 : 0);
+    if (result.alerts) metrics.addMetric('ThresholdAlertsFired', MetricUnit.Count, result.alerts.fired);
   }
   return result;
 });

@@ -1,7 +1,7 @@
 import { createWriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
-import type { ColumnSpec, Config, ExportSpec } from '../common/config.ts';
 import { describeRule, formatValue } from '../common/alerts.ts';
+import type { ColumnSpec, Config, ExportSpec } from '../common/config.ts';
 import type { AlertsStatus, CollectSummary, HourlyVolume, IngestResult, Run, SourceFile } from '../common/contracts.ts';
 import { continuationTabName, maxTabsPerExport } from '../common/excel.ts';
 import { workbookName } from '../common/keys.ts';
@@ -554,10 +554,10 @@ async function writeAlerts(
   row: (values: CellInput[], styles: number[], height?: number) => Promise<void>,
   alerts: AlertsStatus,
 ): Promise<void> {
-  await row(['Alerts', 'completed hours of each rule; an hour short of the minimum sample is neither'], [
-    style.section,
-    style.note,
-  ]);
+  await row(
+    ['Alerts', 'completed hours of each rule; an hour short of the minimum sample is neither'],
+    [style.section, style.note],
+  );
   const headers = ['Rule', 'Condition', 'Hours checked', 'Breached', 'Recovered at'];
   await row(
     headers,
