@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
-import { buildReport } from '../functions/workbook/build.ts';
 import { type CollectDeps, collect } from '../functions/collect/collect.ts';
 import { collectOutput } from '../functions/collect/manifest.ts';
 import type { Config } from '../functions/common/config.ts';
@@ -16,6 +15,7 @@ import { asStateError } from '../functions/common/retry.ts';
 import { manifestReader } from '../functions/common/run-records.ts';
 import { type DeliverDeps, deliver, failureNotice } from '../functions/deliver/deliver.ts';
 import { runManifestEntry } from '../functions/ingest/manifest-entry.ts';
+import { buildReport } from '../functions/workbook/build.ts';
 import {
   type AwsLimitError,
   checkLambdaResponse,
@@ -86,6 +86,8 @@ export interface PipelineOptions {
   mail: CollectDeps['mail'];
   /** The download links deliver signs: the local link endpoint and its key. */
   links: DeliverDeps['links'];
+  /** Where deliver posts Teams cards, when the configuration has `teams` (local/teams-receiver.ts). */
+  teams?: DeliverDeps['teams'];
   input: RunInput;
   executionId?: string;
   now?: () => number;
@@ -127,7 +129,16 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     options.executionId ?? `arn:aws:states:us-east-1:000000000000:execution:charlie-local:${randomUUID()}`;
 
   const clock = () => new Date(now());
-  const deliverDeps = { config, s3, sesv2, dynamodb, resources, links: options.links, now: clock };
+  const deliverDeps = {
+    config,
+    s3,
+    sesv2,
+    dynamodb,
+    resources,
+    links: options.links,
+    now: clock,
+    ...(options.teams ? { teams: options.teams } : {}),
+  };
   const ingestDeps = { config, s3, dynamodb, resources, now: clock };
   const manifests = manifestReader(s3);
   // As the Lambda handlers do (functions/*/index.ts): each iteration's result goes to S3, the state gets null.

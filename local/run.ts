@@ -312,6 +312,7 @@ function report(result: LocalRunResult, seconds: number): void {
   if (!execution.succeeded || !summary) {
     say(`\nThe run for ${result.date} failed: ${execution.error?.message ?? 'unknown error'}`);
     for (const path of result.emailPaths) say(`The failure notice sent to the admins: ${relative('.', path)}`);
+    for (const path of result.teamsPaths) say(`The failure card posted to Teams: ${relative('.', path)}`);
     return;
   }
   const header: (keyof RowCounts)[] = ['read', 'inserted', 'updated', 'unchanged', 'stale', 'rejected', 'blank'];
@@ -358,6 +359,16 @@ function report(result: LocalRunResult, seconds: number): void {
     say(`No email sent: ${delivery.reason ?? 'delivery off'}`);
   }
   for (const path of result.emailPaths) say(`Delivered email: ${relative('.', path)}`);
+  const alerts = delivery.alerts;
+  if (alerts?.messageId) {
+    say(
+      `Threshold alerts (${alerts.fired} breached hours, ${alerts.recovered} recoveries) emailed to ${alerts.recipients?.join(', ')}${alerts.teams ? ' and posted to Teams' : ''}`,
+    );
+  } else if (alerts) {
+    say('Threshold alerts: nothing new to tell');
+  }
+  for (const path of result.teamsPaths)
+    say(`Teams card, as the local webhook receiver took it: ${relative('.', path)}`);
   say(`Done in ${seconds.toFixed(1)} s.`);
 }
 

@@ -362,7 +362,7 @@ export interface DeliveryResult {
   /** The missing-exports alert this run sent the admins, if it sent one. */
   alertMessageId?: string;
   /** The threshold alerts this run told, when rules are configured (functions/deliver/alerts.ts). */
-  alerts?: { messageId?: string; fired: number; recovered: number; teams?: boolean };
+  alerts?: { messageId?: string; recipients?: string[]; fired: number; recovered: number; teams?: boolean };
 }
 
 /** What the failure path receives from a Catch. */

@@ -84,7 +84,7 @@ export async function notifyAlerts(
   const fired = events.reduce((sum, e) => sum + e.fired.length, 0);
   const recovered = events.reduce((sum, e) => sum + e.recovered.length, 0);
   logger.warn('threshold alerts sent', { date: run.date, fired, recovered, messageId, teams });
-  return { messageId, fired, recovered, teams };
+  return { messageId, recipients: message.to, fired, recovered, teams };
 }
 
 /** The new firings and recoveries, rule by rule, each with its hour, value, threshold and sample. */
