@@ -312,7 +312,8 @@ function report(result: LocalRunResult, seconds: number): void {
   if (!execution.succeeded || !summary) {
     say(`\nThe run for ${result.date} failed: ${execution.error?.message ?? 'unknown error'}`);
     for (const path of result.emailPaths) say(`The failure notice sent to the admins: ${relative('.', path)}`);
-    for (const path of result.teamsPaths) say(`The failure card posted to Teams: ${relative('.', path)}`);
+    for (const path of result.teamsPaths)
+      say(`The failure card posted to the local webhook receiver: ${relative('.', path)}`);
     return;
   }
   const header: (keyof RowCounts)[] = ['read', 'inserted', 'updated', 'unchanged', 'stale', 'rejected', 'blank'];

@@ -3,6 +3,8 @@ import type { AddressInfo } from 'node:net';
 
 /** One request the receiver took, as the workflow would get it. */
 export interface TeamsPost {
+  /** Where it was posted: the receiver's webhook URL. */
+  url: string;
   receivedAt: string;
   contentType: string;
   /** The body parsed as JSON, or its text when it is not JSON. */
@@ -42,6 +44,7 @@ export async function startTeamsReceiver(): Promise<TeamsReceiver> {
         // Kept as text: a test sees what was sent either way.
       }
       posts.push({
+        url: `http://${request.headers.host}${request.url}`,
         receivedAt: new Date().toISOString(),
         contentType: request.headers['content-type'] ?? '',
         body,
