@@ -235,8 +235,7 @@ export function readTeamsWebhookSecret(json: unknown): string | undefined {
   const url = (json as { url?: unknown } | undefined)?.url;
   if (typeof url !== 'string') return undefined;
   try {
-    const parsed = new URL(url);
-    return parsed.protocol === 'https:' || parsed.hostname === '127.0.0.1' ? url : undefined;
+    return new URL(url).protocol === 'https:' ? url : undefined;
   } catch {
     return undefined;
   }

@@ -23,7 +23,12 @@ import type { CellValue, StoredRow } from '../../functions/common/rows.ts';
 import { writeManifest, writeRunResult } from '../../functions/common/run-records.ts';
 import { type AlertsRecord, alertsSlot } from '../../functions/deliver/alerts.ts';
 import { deliver } from '../../functions/deliver/deliver.ts';
-import { adaptiveCardVersion, maxTeamsMessageBytes, type TeamsMessage } from '../../functions/deliver/teams.ts';
+import {
+  adaptiveCardVersion,
+  maxTeamsMessageBytes,
+  readTeamsWebhookSecret,
+  type TeamsMessage,
+} from '../../functions/deliver/teams.ts';
 import { buildReport } from '../../functions/workbook/build.ts';
 import { type LinkServer, startLinkServer } from '../../local/link-server.ts';
 import { type LocalStack, startLocalStack } from '../../local/stack.ts';
@@ -482,7 +487,50 @@ describe('threshold alerts', () => {
   });
 });
 
+describe('failure cards', () => {
+  it('posts a failed execution to Teams with its error, cause and a button to it, besides the admins’ email', async () => {
+    const executionId = 'arn:aws:states:us-east-1:000000000000:execution:charlie-daily-report:failed-1';
+    const result = await deliver(
+      {
+        kind: 'failure',
+        executionId,
+        input: { date: DAY },
+        error: { Error: 'States.DataLimitExceeded', Cause: 'The state output was too large' },
+      },
+      {
+        config,
+        s3: stack.clients.s3,
+        sesv2: stack.clients.sesv2,
+        dynamodb: stack.clients.dynamodb,
+        resources: stack.resources,
+        links: { baseUrl: links.baseUrl, signingKey: async () => 'k'.repeat(64) },
+        teams: { webhookUrl: async () => teams.url },
+      },
+    );
+    expect(result.sent).toBe(true);
+    expect((await sentEmails()).map((e) => e.subject)).toEqual(['[charlie] run failed: failed-1']);
+    const [post] = teams.posts;
+    const { message, problems } = card(post as { body: unknown });
+    expect(problems).toEqual([]);
+    const text = cardText(message);
+    expect(text).toContain('Charlie run failed: failed-1');
+    expect(text).toContain('States.DataLimitExceeded');
+    expect(message.attachments[0].content.actions?.[0]?.url).toContain(
+      'console.aws.amazon.com/states/home?region=us-east-1#/v2/executions/details/',
+    );
+  });
+});
+
 describe('alert and Teams configuration', () => {
+  it('takes the webhook secret only as an https URL', () => {
+    expect(readTeamsWebhookSecret({ url: 'https://prod-01.westus.logic.azure.com/workflows/abc' })).toBe(
+      'https://prod-01.westus.logic.azure.com/workflows/abc',
+    );
+    expect(readTeamsWebhookSecret({ url: 'http://example.com/hook' })).toBeUndefined();
+    expect(readTeamsWebhookSecret({ url: 'not a url' })).toBeUndefined();
+    expect(readTeamsWebhookSecret('https://example.com')).toBeUndefined();
+  });
+
   const base = { ...shipped };
   it('names a rule that gives both bounds, an unknown export type or a metric its export cannot give', () => {
     const bad = () =>
