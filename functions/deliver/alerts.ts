@@ -1,5 +1,5 @@
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { describeRule } from '../common/alerts.ts';
+import { describeRule, firingLine, recoveryLine } from '../common/alerts.ts';
 import type { Config } from '../common/config.ts';
 import type { AlertHour, DeliverInput, DeliveryResult, RuleStatus } from '../common/contracts.ts';
 import { deliveryKey, sentMessageKey } from '../common/keys.ts';
@@ -8,7 +8,7 @@ import { isTransientAwsError, retry } from '../common/retry.ts';
 import { instantToIso } from '../common/time.ts';
 import { claim, type DeliverDeps, type DeliveryRecord, type SentMessage, send } from './deliver.ts';
 import { type ComposedMessage, composeMime, escapeHtml, executionConsoleUrl } from './message.ts';
-import { type AlertEvents, alertsCard, firingLine, postToTeams, recoveryLine } from './teams.ts';
+import { type AlertEvents, alertsCard, postToTeams } from './teams.ts';
 
 /** The day's alert slot: what was sent, and every firing and recovery already told, by id. */
 export interface AlertsRecord extends DeliveryRecord {

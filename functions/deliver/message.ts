@@ -1,5 +1,5 @@
 import MailComposer, { type MailComposerOptions } from 'nodemailer/lib/mail-composer';
-import { describeRule } from '../common/alerts.ts';
+import { describeRule, firingLine, recoveryLine } from '../common/alerts.ts';
 import type { Config } from '../common/config.ts';
 import type {
   BuildResult,
@@ -11,7 +11,6 @@ import type {
 } from '../common/contracts.ts';
 import { workbookName } from '../common/keys.ts';
 import { dayHours, instantToIso } from '../common/time.ts';
-import { firingLine, recoveryLine } from './teams.ts';
 
 export const xlsxContentType = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
 

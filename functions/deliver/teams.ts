@@ -1,4 +1,4 @@
-import { describeRule, formatValue } from '../common/alerts.ts';
+import { describeRule, firingLine, formatValue, recoveryLine } from '../common/alerts.ts';
 import type { Config } from '../common/config.ts';
 import type { AlertHour, BuildResult, FailureInput, RuleStatus } from '../common/contracts.ts';
 import { logger } from '../common/observability.ts';
@@ -168,15 +168,6 @@ export interface AlertEvents {
   rule: RuleStatus;
   fired: AlertHour[];
   recovered: AlertHour[];
-}
-
-/** One line of a firing: `10:00: 61.2 % (threshold below 80 %, 12 agents, 340 handled)`. */
-export function firingLine(rule: RuleStatus, hour: AlertHour): string {
-  return `${hour.hour}: ${formatValue(rule.metric, hour.value)} (threshold ${rule.condition} ${formatValue(rule.metric, rule.threshold)}; sample ${hour.agents} agents, volume ${hour.volume})`;
-}
-
-export function recoveryLine(rule: RuleStatus, hour: AlertHour): string {
-  return `recovered at ${hour.hour}: ${formatValue(rule.metric, hour.value)}`;
 }
 
 /** New firings and recoveries, rule by rule, cut to `maxCardAlertLines`. */
