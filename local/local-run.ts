@@ -103,6 +103,8 @@ export interface DayRunResult {
   emailPaths: string[];
   /** The Teams posts of the run, as the local webhook receiver took them (with `teams` configured). */
   teamsPaths: string[];
+  /** The metrics the stages flushed, one EMF line each, as the functions' logs would hold them. */
+  metricsPath: string;
 }
 
 /** The last run's result at the top, as for a single run, and every run in `runs`. */
@@ -360,7 +362,7 @@ function announceServing(kept: KeptDir | undefined, stack: LocalStack, links: De
   });
 }
 
-/** The workbook and the emails of one execution, written to `outDir` (and the emails kept in the kept folder). */
+/** The workbook, the emails and the metrics of one execution, written to `outDir` (and the emails kept in the kept folder). */
 async function writeDayRun(
   stack: LocalStack,
   outDir: string,
@@ -392,6 +394,8 @@ async function writeDayRun(
     writeFileSync(path, `${JSON.stringify(post, null, 2)}\n`);
     return path;
   });
+  const metricsPath = join(outDir, `${date}-metrics.jsonl`);
+  writeFileSync(metricsPath, execution.metrics.map((record) => `${JSON.stringify(record)}\n`).join(''));
   const intradayTime = summary?.workbook.key.match(/-(\d{4})\.xlsx$/)?.[1];
   return {
     date,
@@ -402,6 +406,7 @@ async function writeDayRun(
     ...(workbookPath ? { workbookPath } : {}),
     emailPaths,
     teamsPaths,
+    metricsPath,
   };
 }
 

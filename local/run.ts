@@ -368,8 +368,13 @@ function report(result: LocalRunResult, seconds: number): void {
   } else if (alerts) {
     say('Threshold alerts: nothing new to tell');
   }
-  for (const path of result.teamsPaths)
-    say(`Teams card, as the local webhook receiver took it: ${relative('.', path)}`);
+  for (const path of result.teamsPaths) say(`Teams card posted to the local webhook receiver: ${relative('.', path)}`);
+  const values = result.execution.metrics.flatMap((record) =>
+    record._aws.CloudWatchMetrics.flatMap((set) => set.Metrics.map((metric) => metric.Name)),
+  );
+  say(
+    `Metrics: ${values.length} values of ${new Set(values).size} metrics, in CloudWatch's embedded format: ${relative('.', result.metricsPath)}`,
+  );
   say(`Done in ${seconds.toFixed(1)} s.`);
 }
 
