@@ -4,10 +4,11 @@ import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/li
 import type { Resources } from '../common/clients.ts';
 import type { Config } from '../common/config.ts';
 import type { DeliverInput, DeliveryResult, ExecutionStatusChange, FailureInput, Run } from '../common/contracts.ts';
+import { TransientError } from '../common/errors.ts';
 import { deliveryKey, sentMessageKey } from '../common/keys.ts';
 import { linkUrl, signLinkToken } from '../common/link-token.ts';
 import { logger } from '../common/observability.ts';
-import { isTransientAwsError, retry, TransientError } from '../common/retry.ts';
+import { isTransientAwsError, retry } from '../common/retry.ts';
 import { notifyAlerts } from './alerts.ts';
 import {
   type ComposedMessage,

@@ -5,10 +5,12 @@ import {
   createSecretsClient,
   createSesClient,
   fromEnvironment,
+  LOOPED_ATTEMPTS,
   resourcesFromEnvironment,
 } from '../common/clients.ts';
 import { stageHandler } from '../common/handler.ts';
 import { linkKeySecretExample, linkKeySecretName, readLinkKeySecret } from '../common/link-token.ts';
+import { ENV } from '../common/names.ts';
 import { cachedSecret } from '../common/secrets.ts';
 import { deliverStage } from './stage.ts';
 import { readTeamsWebhookSecret, teamsWebhookSecretExample } from './teams.ts';
@@ -18,12 +20,13 @@ const config = loadBundledConfig();
 export const handler = stageHandler(
   deliverStage({
     config,
-    s3: createS3Client(),
-    sesv2: createSesClient(),
-    dynamodb: createDynamoDbClient(),
+    // Every S3, SES and DynamoDB call of deliver.ts loops itself.
+    s3: createS3Client({}, LOOPED_ATTEMPTS),
+    sesv2: createSesClient({}, LOOPED_ATTEMPTS),
+    dynamodb: createDynamoDbClient({}, LOOPED_ATTEMPTS),
     resources: resourcesFromEnvironment(),
     links: {
-      baseUrl: fromEnvironment('LINK_BASE_URL'),
+      baseUrl: fromEnvironment(ENV.linkBaseUrl),
       // Read again every minute, as the link function does: a replaced key signs new links at once.
       signingKey: cachedSecret(
         createSecretsClient(),
@@ -33,7 +36,7 @@ export const handler = stageHandler(
         60_000,
       ),
     },
-    configurationSet: fromEnvironment('SES_CONFIGURATION_SET'),
+    configurationSet: fromEnvironment(ENV.sesConfigurationSet),
     // The webhook URL is a credential: read from its secret when a card is first posted, never logged.
     ...(config.teams
       ? {

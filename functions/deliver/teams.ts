@@ -1,6 +1,7 @@
 import { describeRule, firingLine, formatValue, recoveryLine } from '../common/alerts.ts';
 import type { Config } from '../common/config.ts';
 import type { AlertHour, BuildResult, FailureInput, RuleStatus } from '../common/contracts.ts';
+import { CharlieError } from '../common/errors.ts';
 import { logger } from '../common/observability.ts';
 import { retry } from '../common/retry.ts';
 import { instantToIso } from '../common/time.ts';
@@ -238,13 +239,9 @@ export const teamsWebhookSecretExample =
 /** Posts wait this long for the workflow to answer. */
 const postTimeoutMs = 10_000;
 
-class PostError extends Error {
-  constructor(
-    message: string,
-    readonly status?: number,
-  ) {
-    super(message);
-  }
+/** The workflow answered with an error: transient when throttled (429) or failing (5xx). */
+class TeamsPostError extends CharlieError {
+  override name = 'TeamsPostError';
 }
 
 /**
@@ -271,13 +268,13 @@ export async function postToTeams(teams: TeamsDeps | undefined, message: TeamsMe
           signal: AbortSignal.timeout(postTimeoutMs),
         });
         await response.body?.cancel();
-        if (!response.ok) throw new PostError(`the workflow answered ${response.status}`, response.status);
+        if (!response.ok) {
+          throw new TeamsPostError(`the workflow answered ${response.status}`, {
+            transient: response.status === 429 || response.status >= 500,
+          });
+        }
       },
-      {
-        attempts: 3,
-        baseMs: 500,
-        retryable: (error) => !(error instanceof PostError) || error.status === 429 || (error.status ?? 0) >= 500,
-      },
+      { attempts: 3, baseMs: 500, retryable: (error) => !(error instanceof CharlieError) || error.transient },
     );
     logger.info('Teams card posted', { what });
     return true;
