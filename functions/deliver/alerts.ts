@@ -57,9 +57,6 @@ export async function notifyAlerts(
   if (!taken.claimed) return { fired: 0, recovered: 0 };
   const message = await composeAlertsMessage(config, run.date, events, run.executionId, at);
   const messageId = await send(deps, message);
-  const teams = config.teams?.postAlerts
-    ? await postToTeams(deps.teams, alertsCard(run.date, events), 'alerts')
-    : false;
   const ids = events.flatMap((e) => [
     ...e.fired.map((hour) => eventId(e.rule, hour, 'fired')),
     ...e.recovered.map((hour) => eventId(e.rule, hour, 'recovered')),
@@ -81,6 +78,10 @@ export async function notifyAlerts(
   await retry(() => deps.dynamodb.send(new PutCommand({ TableName: table, Item: record })), awsRetry);
   const history = { ...sentMessageKey(run.date, sent.sentAt, messageId), ...sent };
   await retry(() => deps.dynamodb.send(new PutCommand({ TableName: table, Item: history })), awsRetry);
+  // Posted once the events are recorded: a post that hangs cannot make a retry tell them twice.
+  const teams = config.teams?.postAlerts
+    ? await postToTeams(deps.teams, alertsCard(run.date, events), 'alerts')
+    : false;
   const fired = events.reduce((sum, e) => sum + e.fired.length, 0);
   const recovered = events.reduce((sum, e) => sum + e.recovered.length, 0);
   logger.warn('threshold alerts sent', { date: run.date, fired, recovered, messageId, teams });

@@ -123,6 +123,11 @@ async function deliverReport(input: DeliverInput, deps: DeliverDeps): Promise<De
     const sent = await sendReport(input, deps, kind, at);
     await record(deps, reportSlot, reportClaim.revision, sent.record);
     result = sent.result;
+    // Posted once the email is recorded: a post that hangs cannot make a retry send the email twice.
+    if (deps.config.teams?.postSummary && result.link) {
+      const card = summaryCard(deps.config, report, { date: run.date, kind, link: result.link, sentAt: at });
+      await postToTeams(deps.teams, card, 'summary');
+    }
   } else {
     logger.info('report not sent', { date: run.date, slot: reportSlot.sk, reason: reportClaim.reason });
     result = { sent: false, reason: reportClaim.reason, recipients: [], attached: false, kind };
@@ -194,9 +199,6 @@ async function sendReport(
     sentAt: at,
   });
   const messageId = await send(deps, message);
-  if (config.teams?.postSummary) {
-    await postToTeams(deps.teams, summaryCard(config, report, { date: run.date, kind, link, sentAt: at }), 'summary');
-  }
   const recipients = [...message.to, ...message.cc, ...message.bcc];
   logger.info('report delivered', {
     date: run.date,

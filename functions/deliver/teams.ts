@@ -236,8 +236,11 @@ export function readTeamsWebhookSecret(json: unknown): string | undefined {
 export const teamsWebhookSecretExample =
   '{"url":"https://….powerplatform.com/…/workflows/…/triggers/manual/paths/invoke?…"}';
 
-/** Posts wait this long for the workflow to answer. */
-const postTimeoutMs = 10_000;
+/**
+ * Posts wait this long for the workflow to answer. A post that gets no answer is not tried again:
+ * the summary and alerts posts of one invocation stay well inside Deliver's 60 s.
+ */
+const postTimeoutMs = 5_000;
 
 /** The workflow answered with an error: transient when throttled (429) or failing (5xx). */
 class TeamsPostError extends CharlieError {
@@ -258,7 +261,7 @@ export async function postToTeams(teams: TeamsDeps | undefined, message: TeamsMe
   }
   try {
     const url = await teams.webhookUrl();
-    // A throttled or failing workflow is tried again a few times; a refusal is not.
+    // A throttled or failing workflow is tried again a few times; a refusal or no answer is not.
     await retry(
       async () => {
         const response = await fetch(url, {
@@ -274,7 +277,7 @@ export async function postToTeams(teams: TeamsDeps | undefined, message: TeamsMe
           });
         }
       },
-      { attempts: 3, baseMs: 500, retryable: (error) => !(error instanceof CharlieError) || error.transient },
+      { attempts: 3, baseMs: 500, retryable: (error) => error instanceof TeamsPostError && error.transient },
     );
     logger.info('Teams card posted', { what });
     return true;
