@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { relative } from 'node:path';
+import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { describeIgnored } from '../functions/collect/manifest.ts';
-import { type Config, ConfigError, defaultConfigPath, loadConfigFile } from '../functions/common/config.ts';
+import { centerDataDir, chooseConfig, defaultCentersDir } from '../functions/common/centers.ts';
+import { type Config, ConfigError, defaultConfigPath } from '../functions/common/config.ts';
 import type { RowCounts } from '../functions/common/contracts.ts';
 import { logger } from '../functions/common/observability.ts';
 import { isDate } from '../functions/common/time.ts';
@@ -38,6 +39,9 @@ Usage: npm start -- [options]
   --no-deliver        build the workbook without emailing it
   --force             email even if the day was already delivered
   --config FILE       configuration file (default: ${defaultConfigPath})
+  --center NAME       run that center, configured in ${defaultCentersDir}/NAME.json (or --centers DIR/NAME.json);
+                      its stack is kept in DIR/NAME under --data DIR, its files written to out/NAME.
+                      Where ${defaultCentersDir}/ exists, a run names its center
   --out DIR           where the workbook and the delivered email are written (default: out)
   --serve             keep the emulators up after the run so the download link works (with --data,
                       over every day the folder keeps); Ctrl-C stops
@@ -103,7 +107,12 @@ async function main(): Promise<number> {
   }
   if (!values.verbose) logger.setLogLevel('SILENT');
 
-  const config = loadConfigFile(values.config ?? defaultConfigPath);
+  const { config, center } = chooseConfig({ center: values.center, centersDir: values.centers, config: values.config });
+  // Centers never share a local stack or an output folder.
+  const dataDir = values.data === undefined ? undefined : centerDataDir(values.data, center);
+  const outDir = values.out ?? (center === undefined ? 'out' : join('out', center));
+  // How `charlie … --local` names this stack.
+  const localArgs = `--local ${values.data}${center === undefined ? '' : ` --center ${center}`}`;
   let graph: GraphEndpoint | undefined;
   try {
     graph = graphEndpoint(values, config);
@@ -124,17 +133,17 @@ async function main(): Promise<number> {
   process.once('SIGINT', interrupt);
   process.once('SIGTERM', interrupt);
   const runsNothing =
-    values.serve && values.data && !values.date && !runs && !values.redrive && !values.undo && !values.release;
-  if (runsNothing) return serveOnly(config, values.data as string, interrupted.signal);
+    values.serve && dataDir && !values.date && !runs && !values.redrive && !values.undo && !values.release;
+  if (runsNothing) return serveOnly(config, dataDir, localArgs, interrupted.signal);
   let result: LocalRunResult;
   try {
     result = await runLocally({
       config,
-      outDir: values.out ?? 'out',
+      outDir,
       signal: interrupted.signal,
       ...(values.date ? { date: values.date } : {}),
       ...(runs ? { runs, onRun: runProgress(runs.length) } : {}),
-      ...(values.data ? { dataDir: values.data } : {}),
+      ...(dataDir ? { dataDir } : {}),
       ...(values.redrive ? { redrive: values.redrive } : {}),
       ...(values.undo?.length ? { undo: values.undo } : {}),
       ...(values.release?.length ? { release: values.release } : {}),
@@ -159,8 +168,7 @@ async function main(): Promise<number> {
   }
   if (runs) reportRange(result.runs);
   else report(result, (Date.now() - started) / 1000);
-  if (values.data)
-    say(`The stack is kept in ${values.data}: charlie status --local ${values.data} lists its executions.`);
+  if (dataDir) say(`The stack is kept in ${dataDir}: charlie status ${localArgs} lists its executions.`);
   const succeeded = result.runs.every((run) => run.execution.succeeded);
   if (values.serve && succeeded) {
     say('\nThe emulators stay up so the download link works. Press Ctrl-C to stop.');
@@ -192,6 +200,8 @@ function parse() {
       'no-deliver': { type: 'boolean' },
       force: { type: 'boolean' },
       config: { type: 'string' },
+      center: { type: 'string' },
+      centers: { type: 'string' },
       out: { type: 'string' },
       serve: { type: 'boolean' },
       verbose: { type: 'boolean' },
@@ -264,11 +274,9 @@ function progress(): (event: ExecutionEvent) => void {
 }
 
 /** `--data DIR --serve` alone: the kept stack up over its history, nothing run, until Ctrl-C. */
-async function serveOnly(config: Config, dataDir: string, signal: AbortSignal): Promise<number> {
+async function serveOnly(config: Config, dataDir: string, localArgs: string, signal: AbortSignal): Promise<number> {
   const served = await serveKeptStack({ config, dataDir, signal });
-  say(
-    `The stack kept in ${dataDir} is up: its download links work, and charlie link --local ${dataDir} signs new ones.`,
-  );
+  say(`The stack kept in ${dataDir} is up: its download links work, and charlie link ${localArgs} signs new ones.`);
   say(`S3 ${served.stack.endpoints.s3}, DynamoDB ${served.stack.endpoints.dynamodb}, links ${served.links.baseUrl}`);
   say('Press Ctrl-C to stop.');
   await new Promise<void>((resolve) => {

@@ -21,8 +21,17 @@ export const ENV = {
   powertoolsLogLevel: 'POWERTOOLS_LOG_LEVEL',
 } as const;
 
-/** The `service` of every log line and metric. */
+/** The `service` of every log line and metric where no deployment names it (the local stack). */
 export const SERVICE_NAME = 'charlie';
+
+/**
+ * A deployment's `service` (its functions' POWERTOOLS_SERVICE_NAME): the configuration's name,
+ * `charlie` by default, so that the metrics of centers deployed in one account, and the alarms
+ * watching them, stay apart.
+ */
+export function serviceName(config: { name: string }): string {
+  return config.name;
+}
 
 /** Where every function's metrics are published, with the `service` dimension. */
 export const METRIC_NAMESPACE = 'Charlie';
