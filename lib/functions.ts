@@ -94,6 +94,10 @@ export class Functions extends Construct {
     storage.grantDeliveryRecords(this.deliver);
     // ses:SendEmail and ses:SendRawEmail on the sender identity only.
     sender.grantSendEmail(this.deliver);
+    // The Teams webhook's URL, only where Teams is configured; the operator stores it, as the Graph secret.
+    if (config.teams) {
+      Secret.fromSecretNameV2(this, 'TeamsWebhookSecret', config.teams.webhookSecretName).grantRead(this.deliver);
+    }
   }
 
   get all(): CharlieFunction[] {

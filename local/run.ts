@@ -19,6 +19,7 @@ import {
   serveKeptStack,
 } from './local-run.ts';
 import type { ExecutionEvent } from './pipeline.ts';
+import type { TeamsPost } from './teams-receiver.ts';
 
 const usage = `Runs the Charlie Reporting workflow on this machine, against in-process emulators.
 
@@ -320,6 +321,7 @@ function report(result: LocalRunResult, seconds: number): void {
   if (!execution.succeeded || !summary) {
     say(`\nThe run for ${result.date} failed: ${execution.error?.message ?? 'unknown error'}`);
     for (const path of result.emailPaths) say(`The failure notice sent to the admins: ${relative('.', path)}`);
+    for (const path of result.teamsPaths) say(`The failure card ${teamsDestination(path)}`);
     return;
   }
   const header: (keyof RowCounts)[] = ['read', 'inserted', 'updated', 'unchanged', 'stale', 'rejected', 'blank'];
@@ -366,6 +368,15 @@ function report(result: LocalRunResult, seconds: number): void {
     say(`No email sent: ${delivery.reason ?? 'delivery off'}`);
   }
   for (const path of result.emailPaths) say(`Delivered email: ${relative('.', path)}`);
+  const alerts = delivery.alerts;
+  if (alerts?.messageId) {
+    say(
+      `Threshold alerts (${alerts.fired} breached hours, ${alerts.recovered} recoveries) emailed to ${alerts.recipients?.join(', ')}${alerts.teams ? ' and posted to Teams' : ''}`,
+    );
+  } else if (alerts) {
+    say('Threshold alerts: nothing new to tell');
+  }
+  for (const path of result.teamsPaths) say(`Teams card ${teamsDestination(path)}`);
   const values = result.execution.metrics.flatMap((record) =>
     record._aws.CloudWatchMetrics.flatMap((set) => set.Metrics.map((metric) => metric.Name)),
   );
@@ -373,6 +384,12 @@ function report(result: LocalRunResult, seconds: number): void {
     `Metrics: ${values.length} values of ${new Set(values).size} metrics, in CloudWatch's embedded format: ${relative('.', result.metricsPath)}`,
   );
   say(`Done in ${seconds.toFixed(1)} s.`);
+}
+
+/** Where a recorded Teams post went, and where it is kept. */
+function teamsDestination(path: string): string {
+  const { url } = JSON.parse(readFileSync(path, 'utf8')) as TeamsPost;
+  return `posted to ${url} (the local webhook receiver): ${relative('.', path)}`;
 }
 
 main().then(

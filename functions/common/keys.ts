@@ -114,7 +114,8 @@ export function rowSortKey(instantIso: string, identityHash: string): string {
 
 /**
  * What was sent for a day, one item per slot: `DAILY` (the day's report), `INTRADAY#<execution>`
- * (a report of the day so far), `MISSING` (the admins' missing-exports alert).
+ * (a report of the day so far), `MISSING` (the admins' missing-exports alert), `ALERTS` (the
+ * threshold alerts told, functions/deliver/alerts.ts).
  */
 export function deliveryKey(date: string, slot = 'DAILY'): { pk: string; sk: string } {
   return { pk: `${PARTITION_PREFIX.delivery}${date}`, sk: slot };

@@ -69,6 +69,7 @@ export const METRIC = {
   reportsAttached: 'ReportsAttached',
   missingExportAlertsSent: 'MissingExportAlertsSent',
   failureNoticesSent: 'FailureNoticesSent',
+  thresholdAlertsFired: 'ThresholdAlertsFired',
   // link
   linksFollowed: 'LinksFollowed',
   linksRefused: 'LinksRefused',
