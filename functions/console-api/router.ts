@@ -257,7 +257,7 @@ async function rejects({ params, days: deps }: Call): Promise<ApiResponse> {
   const date = requireDay(params[0], deps);
   const record = await dayRecord(deps, date);
   if (!record?.executionId) throw new HttpError('not_found', `No run has built ${date}`);
-  const csv = await rejectsCsv(deps, date, record.executionId);
+  const { csv } = await rejectsCsv(deps, date, record.executionId);
   return text(200, 'text/csv; charset=utf-8', csv, {
     'content-disposition': `attachment; filename="charlie-rejects-${date}.csv"`,
   });
