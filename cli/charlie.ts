@@ -15,7 +15,7 @@ import {
   SFNClient,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
-import { createGraphMailSource, graphCredentialExample, readGraphCredential } from '../functions/collect/graph.ts';
+import { createGraphMailSource } from '../functions/collect/graph.ts';
 import { describeIgnored } from '../functions/collect/manifest.ts';
 import { createDynamoDbClient, createS3Client } from '../functions/common/clients.ts';
 import {
@@ -33,6 +33,7 @@ import type {
   RunInput,
   UndoneSummary,
 } from '../functions/common/contracts.ts';
+import { graphCredentialExample, readGraphCredential } from '../functions/common/graph/credential.ts';
 import { rawKeyParts, stateMachineName } from '../functions/common/keys.ts';
 import { cachedSecret } from '../functions/common/secrets.ts';
 import { isDate } from '../functions/common/time.ts';

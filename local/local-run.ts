@@ -14,7 +14,7 @@ import { basename, dirname, join } from 'node:path';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { SendEmailCommandInput } from '@aws-sdk/client-sesv2';
 import { mapPool } from '../functions/collect/concurrency.ts';
-import { createGraphMailSource, type GraphCredential } from '../functions/collect/graph.ts';
+import { createGraphMailSource } from '../functions/collect/graph.ts';
 import { resolveRun } from '../functions/collect/run.ts';
 import type { Config } from '../functions/common/config.ts';
 import type {
@@ -26,6 +26,7 @@ import type {
   TypeSummary,
   UndoneSummary,
 } from '../functions/common/contracts.ts';
+import type { GraphCredential } from '../functions/common/graph/credential.ts';
 import { addDays, localToInstant, previousLocalDate } from '../functions/common/time.ts';
 import type { DeliverDeps } from '../functions/deliver/deliver.ts';
 import { loadMailboxDir, startFakeGraph } from './graph-server.ts';

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
-import { buildReport } from '../functions/workbook/build.ts';
 import { type CollectDeps, collect } from '../functions/collect/collect.ts';
 import { collectOutput } from '../functions/collect/manifest.ts';
 import type { Config } from '../functions/common/config.ts';
@@ -16,6 +15,7 @@ import { asStateError } from '../functions/common/retry.ts';
 import { manifestReader } from '../functions/common/run-records.ts';
 import { type DeliverDeps, deliver, failureNotice } from '../functions/deliver/deliver.ts';
 import { runManifestEntry } from '../functions/ingest/manifest-entry.ts';
+import { buildReport } from '../functions/workbook/build.ts';
 import {
   type AwsLimitError,
   checkLambdaResponse,

@@ -1,11 +1,12 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { loadBundledConfig } from '../common/bundled-config.ts';
 import { createS3Client, createSecretsClient, resourcesFromEnvironment } from '../common/clients.ts';
+import { graphCredentialExample, readGraphCredential } from '../common/graph/credential.ts';
 import { stageHandler } from '../common/handler.ts';
 import { logger, metrics } from '../common/observability.ts';
 import { cachedSecret } from '../common/secrets.ts';
 import { type CollectEvent, collect } from './collect.ts';
-import { createGraphMailSource, graphCredentialExample, readGraphCredential } from './graph.ts';
+import { createGraphMailSource } from './graph.ts';
 import { collectOutput } from './manifest.ts';
 
 const config = loadBundledConfig();

@@ -9,10 +9,10 @@ import {
   RetryHandler,
   RetryHandlerOptions,
 } from '@microsoft/microsoft-graph-client';
-import { retry } from '../common/retry.ts';
-import { limiter } from './concurrency.ts';
-import { GraphError, isTransientStatus } from './graph-error.ts';
-import type { TokenProvider } from './graph-token.ts';
+import { limiter } from '../../collect/concurrency.ts';
+import { retry } from '../retry.ts';
+import { GraphError, isTransientStatus } from './error.ts';
+import type { TokenProvider } from './token.ts';
 
 export type Permission = 'Mail.Read' | 'Mail.ReadWrite';
 
