@@ -3,7 +3,14 @@ import { type SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { Resources } from '../common/clients.ts';
 import type { Config } from '../common/config.ts';
-import type { DeliverInput, DeliveryResult, ExecutionStatusChange, FailureInput, Run } from '../common/contracts.ts';
+import type {
+  DeliverInput,
+  DeliveryResult,
+  ExecutionStatusChange,
+  FailureInput,
+  Run,
+  SharePointCopy,
+} from '../common/contracts.ts';
 import { deliveryKey, sentMessageKey } from '../common/keys.ts';
 import { linkUrl, signLinkToken } from '../common/link-token.ts';
 import { logger } from '../common/observability.ts';
@@ -15,6 +22,7 @@ import {
   composeReportMessage,
   type ReportKind,
 } from './message.ts';
+import type { SharePointUploader } from './sharepoint.ts';
 
 export interface DeliverDeps {
   config: Config;
@@ -24,6 +32,8 @@ export interface DeliverDeps {
   resources: Resources;
   /** Download links: the link endpoint's address and the key that signs its tokens. */
   links: { baseUrl: string; signingKey: () => Promise<string> };
+  /** Copies the workbook to SharePoint before the email is composed, when `sharepoint` is configured. */
+  sharepoint?: SharePointUploader;
   /** The SES configuration set that records bounces and complaints; none on the local stack. */
   configurationSet?: string;
   now?: () => Date;
@@ -111,16 +121,20 @@ async function deliverReport(input: DeliverInput, deps: DeliverDeps): Promise<De
   // Every intraday run shows a different moment of the day, so each execution sends its own once.
   const reportSlot = deliveryKey(run.date, kind === 'daily' ? 'DAILY' : `INTRADAY#${run.executionId.split(':').pop()}`);
 
+  // Every rebuilt workbook replaces its copy (a new version), whether or not the email goes out again.
+  const sharepoint = await deps.sharepoint?.upload({ ...report.workbook, date: run.date });
+
   let result: DeliveryResult;
   const reportClaim = await claim(deps, reportSlot, run, at);
   if (reportClaim.claimed) {
-    const sent = await sendReport(input, deps, kind, at);
+    const sent = await sendReport(input, deps, kind, at, sharepoint);
     await record(deps, reportSlot, reportClaim.revision, sent.record);
     result = sent.result;
   } else {
     logger.info('report not sent', { date: run.date, slot: reportSlot.sk, reason: reportClaim.reason });
     result = { sent: false, reason: reportClaim.reason, recipients: [], attached: false, kind };
   }
+  if (sharepoint) result = { ...result, sharepoint };
 
   // During the day, exports still to come are not missing yet.
   if (kind === 'daily' && report.missing.length > 0) {
@@ -153,6 +167,7 @@ async function sendReport(
   deps: DeliverDeps,
   kind: ReportKind,
   at: Date,
+  sharepoint: SharePointCopy | undefined,
 ): Promise<{ result: DeliveryResult; record: SentMessage }> {
   const { config } = deps;
   const { run, report } = input;
@@ -184,6 +199,7 @@ async function sendReport(
     link,
     linkExpiresAt,
     ...(workbook.body ? { attachment: workbook.body } : {}),
+    ...(sharepoint ? { sharepoint } : {}),
     sentAt: at,
   });
   const messageId = await send(deps, message);

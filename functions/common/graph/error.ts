@@ -6,12 +6,18 @@ export class GraphError extends Error {
   readonly status: number;
   readonly code: string;
   readonly transient: boolean;
+  /** The wait the server asked for (Retry-After), in ms. */
+  readonly retryAfterMs: number | undefined;
 
-  constructor(message: string, details: { status: number; code: string; transient?: boolean }) {
+  constructor(
+    message: string,
+    details: { status: number; code: string; transient?: boolean; retryAfterMs?: number | undefined },
+  ) {
     super(message);
     this.status = details.status;
     this.code = details.code;
     this.transient = details.transient ?? false;
+    this.retryAfterMs = details.retryAfterMs;
     this.name = this.transient ? 'TransientError' : 'GraphError';
   }
 }
