@@ -174,8 +174,11 @@ export class Functions extends Construct {
       stage: 'deliver',
       description: 'Emails the workbook and a download link; emails admins when a run fails',
       memorySize: 256,
-      timeout: Duration.minutes(1),
+      // A copy to SharePoint streams the workbook to Graph, with retries after the waits it asks for.
+      timeout: Duration.minutes(config.sharepoint ? 5 : 1),
     });
+    // The mailbox's app registration uploads the workbook to SharePoint: its secret, only when configured.
+    if (config.sharepoint) graphSecret.grantRead(this.deliver);
     // Reads the workbook to attach it, and signs the download link (pinned to the object version) with this role.
     allowObjects(this.deliver, reportsBucket, `${PREFIX.reports}*`, ['s3:GetObject', 's3:GetObjectVersion']);
     // Delivery records: the day's slots, read before sending and written after, and its history of messages.
