@@ -86,6 +86,8 @@ export interface PipelineOptions {
   mail: CollectDeps['mail'];
   /** The download links deliver signs: the local link endpoint and its key. */
   links: DeliverDeps['links'];
+  /** Copies the workbook to the fake SharePoint, when configured. */
+  sharepoint?: DeliverDeps['sharepoint'];
   input: RunInput;
   executionId?: string;
   now?: () => number;
@@ -127,7 +129,16 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     options.executionId ?? `arn:aws:states:us-east-1:000000000000:execution:charlie-local:${randomUUID()}`;
 
   const clock = () => new Date(now());
-  const deliverDeps = { config, s3, sesv2, dynamodb, resources, links: options.links, now: clock };
+  const deliverDeps = {
+    config,
+    s3,
+    sesv2,
+    dynamodb,
+    resources,
+    links: options.links,
+    now: clock,
+    ...(options.sharepoint ? { sharepoint: options.sharepoint } : {}),
+  };
   const ingestDeps = { config, s3, dynamodb, resources, now: clock };
   const manifests = manifestReader(s3);
   // As the Lambda handlers do (functions/*/index.ts): each iteration's result goes to S3, the state gets null.

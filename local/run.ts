@@ -36,6 +36,8 @@ Usage: npm start -- [options]
   --reports A,B       only collect and ingest these export types
   --no-deliver        build the workbook without emailing it
   --force             email even if the day was already delivered
+  --sharepoint        also copy the workbook to a fake SharePoint library (the configuration's
+                      sharepoint section, or an example site); on by itself when the section is there
   --config FILE       configuration file (default: ${defaultConfigPath})
   --out DIR           where the workbook and the delivered email are written (default: out)
   --serve             keep the emulators up after the run so the download link works (with --data,
@@ -143,6 +145,7 @@ async function main(): Promise<number> {
       ...(reports ? { reports } : {}),
       ...(values['no-deliver'] ? { deliver: false } : {}),
       ...(values.force ? { force: true } : {}),
+      ...(values.sharepoint ? { sharepoint: true } : {}),
       keepRunning: values.serve === true,
       onStep: (message) => say(message),
       onEvent: progress(),
@@ -190,6 +193,7 @@ function parse() {
       reports: { type: 'string' },
       'no-deliver': { type: 'boolean' },
       force: { type: 'boolean' },
+      sharepoint: { type: 'boolean' },
       config: { type: 'string' },
       out: { type: 'string' },
       serve: { type: 'boolean' },
@@ -358,6 +362,15 @@ function report(result: LocalRunResult, seconds: number): void {
     say(`No email sent: ${delivery.reason ?? 'delivery off'}`);
   }
   for (const path of result.emailPaths) say(`Delivered email: ${relative('.', path)}`);
+  const copy = delivery.sharepoint;
+  if (copy?.uploaded) {
+    say(
+      `Copied to SharePoint site ${copy.site}: ${copy.path} (${copy.bytes} bytes, ${copy.session ? 'upload session' : 'one PUT'})\n  ${copy.webUrl}`,
+    );
+    if (result.sharepointPath) say(`  in the fake library's folder: ${relative('.', result.sharepointPath)}`);
+  } else if (copy) {
+    say(`The copy to SharePoint failed (the email went out without it): ${copy.error}`);
+  }
   say(`Done in ${seconds.toFixed(1)} s.`);
 }
 
