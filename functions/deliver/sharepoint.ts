@@ -15,6 +15,12 @@ export const simpleUploadMaxBytes = 4 * 1024 * 1024;
 /** An upload session's fragments are multiples of 320 KiB; ten of them is the one chunk held in memory at a time. */
 export const uploadChunkBytes = 10 * 320 * 1024;
 
+/**
+ * The longest a copy may take: Deliver runs five minutes with SharePoint configured, and the email
+ * must still go out when SharePoint is too slow, so an unfinished copy is given up as failed.
+ */
+export const uploadDeadlineMs = 3 * 60_000;
+
 export interface SharePointOptions {
   sharepoint: SharePointConfig;
   /** The mailbox's app registration: the same app, tenant and Graph cloud upload the workbook. */
@@ -23,6 +29,8 @@ export interface SharePointOptions {
   credential: GraphCredential | (() => Promise<GraphCredential>);
   s3: S3Client;
   retry?: { attempts?: number; baseMs?: number; maxMs?: number; sleep?: (ms: number) => Promise<void> };
+  /** Default `uploadDeadlineMs`. */
+  deadlineMs?: number;
 }
 
 /** The workbook in S3, and the run it belongs to. */
@@ -90,7 +98,12 @@ export function createSharePointUploader(options: SharePointOptions): SharePoint
     ...(options.retry?.sleep ? { sleep: options.retry.sleep } : {}),
   };
 
-  async function sessionUpload(itemUrl: string, workbook: WorkbookToCopy, path: string): Promise<unknown> {
+  async function sessionUpload(
+    itemUrl: string,
+    workbook: WorkbookToCopy,
+    path: string,
+    deadline: AbortSignal,
+  ): Promise<unknown> {
     const context = `uploading ${path} to ${site}`;
     const session = readSession(
       await graph.postJson(
@@ -105,8 +118,10 @@ export function createSharePointUploader(options: SharePointOptions): SharePoint
       let offset = 0;
       let item: unknown;
       for await (const chunk of chunksOf(object.Body as AsyncIterable<Uint8Array>, uploadChunkBytes)) {
+        deadline.throwIfAborted();
         item = await putChunk(session.uploadUrl, chunk, offset, total, {
           context,
+          deadline,
           retry: retryOptions,
           // A last chunk taken whose answer was lost: the session is gone, the file is there.
           uploaded: async () => {
@@ -139,19 +154,24 @@ export function createSharePointUploader(options: SharePointOptions): SharePoint
   return {
     async upload(workbook) {
       const path = filePath(sharepoint, workbook);
+      const deadlineMs = options.deadlineMs ?? uploadDeadlineMs;
+      const deadline = new AbortController();
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          const error = new GraphError(`The copy did not finish within ${deadlineMs / 1000} s`, {
+            status: 0,
+            code: 'Timeout',
+          });
+          deadline.abort(error);
+          reject(error);
+        }, deadlineMs);
+      });
       try {
-        const itemUrl = `${await driveUrl()}/root:/${path.split('/').map(encodeURIComponent).join('/')}:`;
         const session = workbook.bytes > simpleUploadMaxBytes;
-        const answer = session
-          ? await sessionUpload(itemUrl, workbook, path)
-          : await graph.putBytes(
-              `${itemUrl}/content?@microsoft.graph.conflictBehavior=replace`,
-              Buffer.from((await (await getWorkbook(s3, workbook)).Body?.transformToByteArray()) ?? []),
-              xlsxContentType,
-              request(`uploading ${path} to ${site}`),
-            );
+        const answer = await Promise.race([late, copy(path, workbook, session, deadline.signal)]);
         const item = readItem(answer);
-        const copy: SharePointCopy = {
+        const copied: SharePointCopy = {
           uploaded: true,
           site,
           path,
@@ -160,8 +180,8 @@ export function createSharePointUploader(options: SharePointOptions): SharePoint
           bytes: item.size,
           session,
         };
-        logger.info('workbook copied to SharePoint', copy);
-        return copy;
+        logger.info('workbook copied to SharePoint', copied);
+        return copied;
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
         logger.error('workbook not copied to SharePoint; the email goes out without it', {
@@ -170,9 +190,23 @@ export function createSharePointUploader(options: SharePointOptions): SharePoint
           error: message,
         });
         return { uploaded: false, site, path, error: message };
+      } finally {
+        clearTimeout(timer);
       }
     },
   };
+
+  async function copy(path: string, workbook: WorkbookToCopy, session: boolean, deadline: AbortSignal) {
+    const itemUrl = `${await driveUrl()}/root:/${path.split('/').map(encodeURIComponent).join('/')}:`;
+    return session
+      ? await sessionUpload(itemUrl, workbook, path, deadline)
+      : await graph.putBytes(
+          `${itemUrl}/content?@microsoft.graph.conflictBehavior=replace`,
+          Buffer.from((await (await getWorkbook(s3, workbook)).Body?.transformToByteArray()) ?? []),
+          xlsxContentType,
+          request(`uploading ${path} to ${site}`),
+        );
+  }
 }
 
 /** The site as the configuration names it: host name and path, or its id. */
@@ -256,6 +290,8 @@ async function* chunksOf(stream: AsyncIterable<Uint8Array>, size: number): Async
 
 interface ChunkOptions {
   context: string;
+  /** Aborted when the copy's time is up: no further request is made. */
+  deadline: AbortSignal;
   retry: { attempts: number; baseMs: number; maxMs: number; sleep?: (ms: number) => Promise<void> };
   uploaded: () => Promise<unknown>;
 }
@@ -277,6 +313,7 @@ async function putChunk(
   const end = start + chunk.byteLength;
   return retry(
     async (attempt) => {
+      options.deadline.throwIfAborted();
       let from = start;
       if (attempt > 0) {
         const missing = await nextExpected(uploadUrl, options.context);
@@ -303,7 +340,9 @@ async function putChunk(
         method: 'PUT',
         headers: { 'Content-Range': `bytes ${from}-${end - 1}/${total}` },
         body: chunk.subarray(from - start),
+        signal: options.deadline,
       }).catch((error: unknown) => {
+        if (options.deadline.aborted) throw options.deadline.reason;
         throw connectionError(error, options.context);
       });
       if (response.status === 200 || response.status === 201) return response.json();
@@ -315,8 +354,12 @@ async function putChunk(
     },
     {
       ...options.retry,
-      retryable: (error) => error instanceof GraphError && error.transient,
-      delayHint: (error) => (error instanceof GraphError ? error.retryAfterMs : undefined),
+      retryable: (error) => error instanceof GraphError && error.transient && !options.deadline.aborted,
+      // The wait asked for, at most the longest backoff: a longer one would outlast the copy's time.
+      delayHint: (error) =>
+        error instanceof GraphError && error.retryAfterMs !== undefined
+          ? Math.min(error.retryAfterMs, options.retry.maxMs)
+          : undefined,
     },
   );
 }

@@ -61,7 +61,10 @@ async function fakeGraph(options: { chunkFaults?: ChunkFault[]; throttle?: { req
 }
 
 /** Deliver's dependencies with an uploader to the fake; the waits it asks for are recorded, not slept. */
-function deps(config: Config, waits: number[] = [], attempts?: number): DeliverDeps {
+function deps(
+  config: Config,
+  options: { waits?: number[]; attempts?: number; sleep?: () => Promise<void>; deadlineMs?: number } = {},
+): DeliverDeps {
   return {
     config,
     s3: stack.clients.s3,
@@ -76,11 +79,13 @@ function deps(config: Config, waits: number[] = [], attempts?: number): DeliverD
       credential: { clientSecret },
       s3: stack.clients.s3,
       retry: {
-        ...(attempts ? { attempts } : {}),
+        ...(options.attempts ? { attempts: options.attempts } : {}),
         sleep: async (ms) => {
-          waits.push(ms);
+          options.waits?.push(ms);
+          await options.sleep?.();
         },
       },
+      ...(options.deadlineMs ? { deadlineMs: options.deadlineMs } : {}),
     }),
   };
 }
@@ -225,7 +230,7 @@ describe('the workbook copied to SharePoint', () => {
     expect(bytes.byteLength).toBeLessThan(3 * uploadChunkBytes);
 
     const waits: number[] = [];
-    const result = await deliver(input(DAY, bytes.byteLength), deps(config, waits));
+    const result = await deliver(input(DAY, bytes.byteLength), deps(config, { waits }));
     const path = 'Reports/2026-03-11/Intraday 2026-03-11.xlsx';
     expect(result).toMatchObject({ sent: true, sharepoint: { uploaded: true, path, session: true } });
     expect(result.sharepoint).toMatchObject({ bytes: bytes.byteLength });
@@ -316,11 +321,28 @@ describe('the workbook copied to SharePoint', () => {
     const DAY = '2026-03-14';
     const bytes = await putWorkbook(DAY, 10);
 
-    const result = await deliver(input(DAY, bytes.byteLength), deps(configFor(graph), [], 3));
+    const result = await deliver(input(DAY, bytes.byteLength), deps(configFor(graph), { attempts: 3 }));
     expect(result.sent).toBe(true);
     expect(result.sharepoint?.uploaded === false && result.sharepoint.error).toMatch(/503 ServiceUnavailable/);
     const [email] = await sentMail();
     expect(email?.text).toContain('The copy to SharePoint failed');
+  });
+
+  it('gives the copy up when it outlasts its time, and sends the email', async () => {
+    const graph = await fakeGraph({ throttle: { requests: 1, status: 503 } });
+    const DAY = '2026-03-15';
+    const bytes = await putWorkbook(DAY, 10);
+
+    // The wait after the throttled answer never ends: only the deadline does.
+    const stuck = () => new Promise<void>(() => undefined);
+    const result = await deliver(
+      input(DAY, bytes.byteLength),
+      deps(configFor(graph), { sleep: stuck, deadlineMs: 200 }),
+    );
+    expect(result.sent).toBe(true);
+    expect(result.sharepoint).toMatchObject({ uploaded: false, error: 'The copy did not finish within 0.2 s' });
+    const [email] = await sentMail();
+    expect(email?.text).toContain('The copy did not finish within 0.2 s');
   });
 });
 
