@@ -107,6 +107,8 @@ export interface DayRunResult {
   summary?: ExecutionSummary;
   workbookPath?: string;
   emailPaths: string[];
+  /** The metrics the stages flushed, one EMF line each, as the functions' logs would hold them. */
+  metricsPath: string;
   /** The workbook's copy in the fake SharePoint library's folder, when it was uploaded. */
   sharepointPath?: string;
 }
@@ -371,7 +373,7 @@ function announceServing(kept: KeptDir | undefined, stack: LocalStack, links: De
   });
 }
 
-/** The workbook and the emails of one execution, written to `outDir` (and the emails kept in the kept folder). */
+/** The workbook, the emails and the metrics of one execution, written to `outDir` (and the emails kept in the kept folder). */
 async function writeDayRun(
   stack: LocalStack,
   outDir: string,
@@ -397,6 +399,8 @@ async function writeDayRun(
     writeFileSync(path, raw);
     return path;
   });
+  const metricsPath = join(outDir, `${date}-metrics.jsonl`);
+  writeFileSync(metricsPath, execution.metrics.map((record) => `${JSON.stringify(record)}\n`).join(''));
   const intradayTime = summary?.workbook.key.match(/-(\d{4})\.xlsx$/)?.[1];
   return {
     date,
@@ -406,6 +410,7 @@ async function writeDayRun(
     ...(summary ? { summary } : {}),
     ...(workbookPath ? { workbookPath } : {}),
     emailPaths,
+    metricsPath,
   };
 }
 

@@ -371,6 +371,12 @@ function report(result: LocalRunResult, seconds: number): void {
   } else if (copy) {
     say(`The copy to SharePoint failed (the email went out without it): ${copy.error}`);
   }
+  const values = result.execution.metrics.flatMap((record) =>
+    record._aws.CloudWatchMetrics.flatMap((set) => set.Metrics.map((metric) => metric.Name)),
+  );
+  say(
+    `Metrics: ${values.length} values of ${new Set(values).size} metrics, in CloudWatch's embedded format: ${relative('.', result.metricsPath)}`,
+  );
   say(`Done in ${seconds.toFixed(1)} s.`);
 }
 
