@@ -1,4 +1,5 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { METRIC } from '../common/names.ts';
 import { logger, metrics } from '../common/observability.ts';
 import { type CollectDeps, type CollectEvent, collect } from './collect.ts';
 import type { GraphMailSource } from './graph.ts';
@@ -17,12 +18,12 @@ export function collectStage(deps: CollectStageDeps) {
     const throttledBefore = mail?.throttled ?? 0;
     const result = await collect(event, deps);
     logger.appendKeys({ businessDate: result.run.date });
-    metrics.addMetric('MessagesSeen', MetricUnit.Count, result.mail.messagesSeen);
-    metrics.addMetric('MessagesMatched', MetricUnit.Count, result.mail.messagesMatched);
-    metrics.addMetric('MessagesIgnored', MetricUnit.Count, result.mail.messagesIgnored);
-    metrics.addMetric('AttachmentsStored', MetricUnit.Count, result.mail.attachmentsStored);
-    metrics.addMetric('MessagesQuarantined', MetricUnit.Count, result.mail.messagesQuarantined ?? 0);
-    metrics.addMetric('GraphThrottled', MetricUnit.Count, (mail?.throttled ?? 0) - throttledBefore);
+    metrics.addMetric(METRIC.messagesSeen, MetricUnit.Count, result.mail.messagesSeen);
+    metrics.addMetric(METRIC.messagesMatched, MetricUnit.Count, result.mail.messagesMatched);
+    metrics.addMetric(METRIC.messagesIgnored, MetricUnit.Count, result.mail.messagesIgnored);
+    metrics.addMetric(METRIC.attachmentsStored, MetricUnit.Count, result.mail.attachmentsStored);
+    metrics.addMetric(METRIC.messagesQuarantined, MetricUnit.Count, result.mail.messagesQuarantined ?? 0);
+    metrics.addMetric(METRIC.graphThrottled, MetricUnit.Count, (mail?.throttled ?? 0) - throttledBefore);
     return collectOutput(s3, resources.dataBucket, result);
   };
 }

@@ -2,6 +2,7 @@ import { Console } from 'node:console';
 import type { Writable } from 'node:stream';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
+import { METRIC_NAMESPACE, SERVICE_NAME } from './names.ts';
 
 /**
  * Powertools sets the level back to the one it started with at each warm invocation
@@ -13,7 +14,7 @@ class StageLogger extends Logger {
 }
 
 /** The one logger. Logs carry ids and counts, never row contents (agent names are PII). */
-export const logger = new StageLogger({ serviceName: 'charlie' });
+export const logger = new StageLogger({ serviceName: SERVICE_NAME });
 
 /**
  * Metrics, flushed as CloudWatch embedded metric format (EMF) lines: to stdout in Lambda, where
@@ -33,4 +34,4 @@ class StageMetrics extends Metrics {
 }
 
 // Its warnings (no metric to flush after a stage failed, a dimension set twice) go through the logger.
-export const metrics = new StageMetrics({ namespace: 'Charlie', serviceName: 'charlie', logger });
+export const metrics = new StageMetrics({ namespace: METRIC_NAMESPACE, serviceName: SERVICE_NAME, logger });

@@ -11,10 +11,11 @@ import type {
   Run,
   SharePointCopy,
 } from '../common/contracts.ts';
+import { TransientError } from '../common/errors.ts';
 import { deliveryKey, sentMessageKey } from '../common/keys.ts';
 import { linkUrl, signLinkToken } from '../common/link-token.ts';
 import { logger } from '../common/observability.ts';
-import { isTransientAwsError, retry, TransientError } from '../common/retry.ts';
+import { isTransientAwsError, retry } from '../common/retry.ts';
 import {
   type ComposedMessage,
   composeFailureMessage,

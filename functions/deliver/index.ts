@@ -5,32 +5,35 @@ import {
   createSecretsClient,
   createSesClient,
   fromEnvironment,
+  LOOPED_ATTEMPTS,
   resourcesFromEnvironment,
 } from '../common/clients.ts';
 import { graphCredentialExample, readGraphCredential } from '../common/graph/credential.ts';
 import { stageHandler } from '../common/handler.ts';
 import { linkKeySecretExample, linkKeySecretName, readLinkKeySecret } from '../common/link-token.ts';
+import { ENV } from '../common/names.ts';
 import { cachedSecret } from '../common/secrets.ts';
 import { createSharePointUploader } from './sharepoint.ts';
 import { deliverStage } from './stage.ts';
 
 const config = loadBundledConfig();
-const s3 = createS3Client();
+// Every S3, SES and DynamoDB call of deliver.ts and sharepoint.ts loops itself.
+const s3 = createS3Client({}, LOOPED_ATTEMPTS);
 const secrets = createSecretsClient();
 
 export const handler = stageHandler(
   deliverStage({
     config,
     s3,
-    sesv2: createSesClient(),
-    dynamodb: createDynamoDbClient(),
+    sesv2: createSesClient({}, LOOPED_ATTEMPTS),
+    dynamodb: createDynamoDbClient({}, LOOPED_ATTEMPTS),
     resources: resourcesFromEnvironment(),
     links: {
-      baseUrl: fromEnvironment('LINK_BASE_URL'),
+      baseUrl: fromEnvironment(ENV.linkBaseUrl),
       // Read again every minute, as the link function does: a replaced key signs new links at once.
       signingKey: cachedSecret(secrets, linkKeySecretName(config), readLinkKeySecret, linkKeySecretExample, 60_000),
     },
-    configurationSet: fromEnvironment('SES_CONFIGURATION_SET'),
+    configurationSet: fromEnvironment(ENV.sesConfigurationSet),
     // The mailbox's app registration and secret upload the workbook too (Sites.Selected on the one site).
     ...(config.sharepoint
       ? {

@@ -1,5 +1,6 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { DeliverInput, ExecutionStatusChange } from '../common/contracts.ts';
+import { METRIC } from '../common/names.ts';
 import { metrics } from '../common/observability.ts';
 import { type DeliverDeps, deliver, failureNotice, isStatusChange } from './deliver.ts';
 
@@ -9,13 +10,13 @@ export function deliverStage(deps: DeliverDeps) {
     const input = isStatusChange(event) ? failureNotice(event) : event;
     const result = await deliver(input, deps);
     if (isStatusChange(event)) {
-      metrics.addMetric('FailureNoticesSent', MetricUnit.Count, 1);
+      metrics.addMetric(METRIC.failureNoticesSent, MetricUnit.Count, 1);
     } else {
-      metrics.addMetric('ReportsSent', MetricUnit.Count, result.sent ? 1 : 0);
-      metrics.addMetric('ReportsAttached', MetricUnit.Count, result.attached ? 1 : 0);
-      metrics.addMetric('MissingExportAlertsSent', MetricUnit.Count, result.alertMessageId ? 1 : 0);
+      metrics.addMetric(METRIC.reportsSent, MetricUnit.Count, result.sent ? 1 : 0);
+      metrics.addMetric(METRIC.reportsAttached, MetricUnit.Count, result.attached ? 1 : 0);
+      metrics.addMetric(METRIC.missingExportAlertsSent, MetricUnit.Count, result.alertMessageId ? 1 : 0);
       if (result.sharepoint) {
-        metrics.addMetric('SharePointCopiesFailed', MetricUnit.Count, result.sharepoint.uploaded ? 0 : 1);
+        metrics.addMetric(METRIC.sharePointCopiesFailed, MetricUnit.Count, result.sharepoint.uploaded ? 0 : 1);
       }
     }
     return result;

@@ -1,5 +1,5 @@
 import { loadBundledConfig } from '../common/bundled-config.ts';
-import { createDynamoDbClient, createS3Client, resourcesFromEnvironment } from '../common/clients.ts';
+import { createDynamoDbClient, createS3Client, LOOPED_ATTEMPTS, resourcesFromEnvironment } from '../common/clients.ts';
 import { stageHandler } from '../common/handler.ts';
 import { manifestReader } from '../common/run-records.ts';
 import { ingestStage } from './stage.ts';
@@ -10,7 +10,8 @@ export const handler = stageHandler(
   ingestStage({
     config: loadBundledConfig(),
     s3,
-    dynamodb: createDynamoDbClient(),
+    // Every row, lease and removal request loops in store.ts, lease.ts and remove.ts.
+    dynamodb: createDynamoDbClient({}, LOOPED_ATTEMPTS),
     resources: resourcesFromEnvironment(),
     manifests: manifestReader(s3),
   }),

@@ -1,6 +1,7 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { ManifestEntryInput, ObjectRef, RunManifest } from '../common/contracts.ts';
+import type { ManifestEntryInput, ObjectRef, RowCounts, RunManifest } from '../common/contracts.ts';
 import type { Invocation } from '../common/handler.ts';
+import { EXPORT_TYPE_DIMENSION, METRIC, ROW_COUNT_METRIC } from '../common/names.ts';
 import { logger, metrics } from '../common/observability.ts';
 import type { IngestDeps } from './ingest.ts';
 import { runManifestEntry } from './manifest-entry.ts';
@@ -18,8 +19,8 @@ export function ingestStage(deps: IngestStageDeps) {
     if (outcome.kind === 'removed') {
       const removal = outcome.result;
       logger.info('undone file taken out', { ...removal });
-      metrics.addDimension('exportType', removal.type);
-      metrics.addMetric('RowsRemoved', MetricUnit.Count, removal.removed);
+      metrics.addDimension(EXPORT_TYPE_DIMENSION, removal.type);
+      metrics.addMetric(METRIC.rowsRemoved, MetricUnit.Count, removal.removed);
       return null;
     }
     const result = outcome.result;
@@ -30,9 +31,9 @@ export function ingestStage(deps: IngestStageDeps) {
       fileRejected: result.fileRejected,
       quarantined: result.quarantined,
     });
-    metrics.addDimension('exportType', result.type);
-    for (const [counted, count] of Object.entries(result.counts))
-      metrics.addMetric(`Rows${counted[0]?.toUpperCase()}${counted.slice(1)}`, MetricUnit.Count, count);
+    metrics.addDimension(EXPORT_TYPE_DIMENSION, result.type);
+    for (const [counted, count] of Object.entries(result.counts) as [keyof RowCounts, number][])
+      metrics.addMetric(ROW_COUNT_METRIC[counted], MetricUnit.Count, count);
     return null;
   };
 }

@@ -1,5 +1,6 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { BuildInput } from '../common/contracts.ts';
+import { METRIC } from '../common/names.ts';
 import { metrics } from '../common/observability.ts';
 import { type BuildDeps, buildReport } from './build.ts';
 
@@ -7,14 +8,14 @@ import { type BuildDeps, buildReport } from './build.ts';
 export function workbookStage(deps: BuildDeps) {
   return async (event: BuildInput) => {
     const report = await buildReport(event, deps);
-    metrics.addMetric('WorkbookBytes', MetricUnit.Bytes, report.workbook.bytes);
+    metrics.addMetric(METRIC.workbookBytes, MetricUnit.Bytes, report.workbook.bytes);
     metrics.addMetric(
-      'WorkbookRows',
+      METRIC.workbookRows,
       MetricUnit.Count,
       report.types.reduce((sum, type) => sum + type.rows, 0),
     );
-    metrics.addMetric('MissingExports', MetricUnit.Count, report.missing.length);
-    metrics.addMetric('LateExports', MetricUnit.Count, report.late?.length ?? 0);
+    metrics.addMetric(METRIC.missingExports, MetricUnit.Count, report.missing.length);
+    metrics.addMetric(METRIC.lateExports, MetricUnit.Count, report.late?.length ?? 0);
     return report;
   };
 }

@@ -12,7 +12,7 @@ interface FunctionProperties {
   MemorySize: number;
   Timeout: number;
   Handler: string;
-  TracingConfig: { Mode: string };
+  TracingConfig?: { Mode: string };
   LoggingConfig: { LogGroup: unknown };
   EphemeralStorage: { Size: number };
   Role: unknown;
@@ -33,11 +33,11 @@ describe('functions', () => {
     template.resourceCountIs('AWS::Lambda::Function', 7);
   });
 
-  it.each(stages)('%s runs Node.js 24 on arm64 with active tracing', (stage) => {
+  it.each(stages)('%s runs Node.js 24 on arm64, untraced', (stage) => {
     const fn = properties(stage);
     expect(fn.Runtime).toBe('nodejs24.x');
     expect(fn.Architectures).toEqual(['arm64']);
-    expect(fn.TracingConfig).toEqual({ Mode: 'Active' });
+    expect(fn.TracingConfig).toBeUndefined();
     // OutputFormat.ESM bundles to index.mjs.
     expect(fn.Handler).toBe('index.handler');
   });
@@ -119,7 +119,7 @@ describe('function roles', () => {
     expect(actionsOf(statements(stage)).filter((action) => action.includes('*'))).toEqual([]);
   });
 
-  const common = ['logs:CreateLogStream', 'logs:PutLogEvents', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments'];
+  const common = ['logs:CreateLogStream', 'logs:PutLogEvents'];
 
   it('collect reads the Graph secret, the inbox and saved mail, writes raw/, exclusion marks, the run manifest and quarantine records, lists the data bucket', () => {
     const all = statements('collect');

@@ -1,8 +1,11 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { CharlieError, TransientError } from '../../functions/common/errors.ts';
+import { GraphError } from '../../functions/common/graph/error.ts';
 import { stageHandler } from '../../functions/common/handler.ts';
 import { logger, metrics } from '../../functions/common/observability.ts';
-import { TransientError } from '../../functions/common/retry.ts';
+import { fromRoot } from '../../lib/paths.ts';
 
 /** The parts of a Lambda context the middlewares read. */
 function lambdaContext(requestId: string) {
@@ -115,5 +118,39 @@ describe('stageHandler', () => {
 
     expect(lines.filter((line) => '_aws' in line)).toEqual([]);
     expect(sink.map((line) => JSON.parse(line).Things)).toEqual([5]);
+  });
+
+  it('hands Step Functions an error marked transient as TransientError, and any other by its own name', async () => {
+    const down = new GraphError('Microsoft Graph failed while listing messages: 503', {
+      status: 503,
+      code: 'ServiceUnavailable',
+      transient: true,
+    });
+    const refused = new GraphError('Microsoft Graph failed while listing messages: 403', {
+      status: 403,
+      code: 'ErrorAccessDenied',
+    });
+    const stage = (error: Error) =>
+      stageHandler(async () => {
+        throw error;
+      })({}, lambdaContext('r5') as never).catch((e: unknown) => e);
+
+    const retried = await stage(down);
+    expect(retried).toMatchObject({ name: 'TransientError', message: down.message, cause: down });
+    const failed = await stage(refused);
+    expect(failed).toBe(refused);
+    expect(failed).toMatchObject({ name: 'GraphError' });
+    expect(refused).toBeInstanceOf(CharlieError);
+  });
+
+  it('every error class of the functions extends CharlieError', () => {
+    const direct = readdirSync(fromRoot('functions'), { recursive: true, encoding: 'utf8' })
+      .filter((file) => file.endsWith('.ts'))
+      .flatMap((file) =>
+        [...readFileSync(fromRoot('functions', file), 'utf8').matchAll(/class (\w+) extends Error\b/g)].map(
+          (match) => `${file}: ${match[1]}`,
+        ),
+      );
+    expect(direct).toEqual(['common/errors.ts: CharlieError']);
   });
 });

@@ -1,11 +1,13 @@
+import { CharlieError } from '../errors.ts';
+
 /**
- * A Graph failure. Throttling, unavailability and broken connections are named
- * `TransientError`, the name the state machine retries.
+ * A Graph failure. Throttling, unavailability and broken connections are marked transient:
+ * they leave the stage as TransientError (asStateError), which the state machine retries.
  */
-export class GraphError extends Error {
+export class GraphError extends CharlieError {
+  override name = 'GraphError';
   readonly status: number;
   readonly code: string;
-  readonly transient: boolean;
   /** The wait the server asked for (Retry-After), in ms. */
   readonly retryAfterMs: number | undefined;
 
@@ -13,12 +15,10 @@ export class GraphError extends Error {
     message: string,
     details: { status: number; code: string; transient?: boolean; retryAfterMs?: number | undefined },
   ) {
-    super(message);
+    super(message, { transient: details.transient ?? false });
     this.status = details.status;
     this.code = details.code;
-    this.transient = details.transient ?? false;
     this.retryAfterMs = details.retryAfterMs;
-    this.name = this.transient ? 'TransientError' : 'GraphError';
   }
 }
 
