@@ -103,6 +103,8 @@ export interface LocalStageDeps {
   links: DeliverDeps['links'];
   /** Copies the workbook to the fake SharePoint, when configured. */
   sharepoint?: DeliverDeps['sharepoint'];
+  /** Where deliver posts Teams cards, when the configuration has `teams` (local/teams-receiver.ts). */
+  teams?: DeliverDeps['teams'];
   now: () => number;
 }
 
@@ -141,7 +143,7 @@ export const localStages: { readonly [K in StageKey]: (deps: LocalStageDeps) => 
         now: () => new Date(now()),
       }),
     ),
-  deliver: ({ config, stack, links, sharepoint, now }) =>
+  deliver: ({ config, stack, links, sharepoint, teams, now }) =>
     stageHandler(
       deliverStage({
         config,
@@ -151,6 +153,7 @@ export const localStages: { readonly [K in StageKey]: (deps: LocalStageDeps) => 
         resources: stack.resources,
         links,
         ...(sharepoint ? { sharepoint } : {}),
+        ...(teams ? { teams } : {}),
         now: () => new Date(now()),
       }),
     ),
@@ -208,6 +211,8 @@ export interface PipelineOptions {
   links: DeliverDeps['links'];
   /** Copies the workbook to the fake SharePoint, when configured. */
   sharepoint?: DeliverDeps['sharepoint'];
+  /** Where deliver posts Teams cards, when the configuration has `teams` (local/teams-receiver.ts). */
+  teams?: DeliverDeps['teams'];
   input: RunInput;
   executionId?: string;
   now?: () => number;
@@ -256,8 +261,9 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     stack,
     mail,
     links: options.links,
-    now,
     ...(options.sharepoint ? { sharepoint: options.sharepoint } : {}),
+    ...(options.teams ? { teams: options.teams } : {}),
+    now,
   };
   const handlers = {
     collect: localStages.collect(deps),

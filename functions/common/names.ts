@@ -21,8 +21,17 @@ export const ENV = {
   powertoolsLogLevel: 'POWERTOOLS_LOG_LEVEL',
 } as const;
 
-/** The `service` of every log line and metric. */
+/** The `service` of every log line and metric where no deployment names it (the local stack). */
 export const SERVICE_NAME = 'charlie';
+
+/**
+ * A deployment's `service` (its functions' POWERTOOLS_SERVICE_NAME): the configuration's name,
+ * `charlie` by default, so that the metrics of centers deployed in one account, and the alarms
+ * watching them, stay apart.
+ */
+export function serviceName(config: { name: string }): string {
+  return config.name;
+}
 
 /** Where every function's metrics are published, with the `service` dimension. */
 export const METRIC_NAMESPACE = 'Charlie';
@@ -48,6 +57,8 @@ export const METRIC = {
   rowsRejected: 'RowsRejected',
   rowsBlank: 'RowsBlank',
   rowsRemoved: 'RowsRemoved',
+  /** DynamoDB items read to decide a file's rows (contracts.ts `IngestResult.tableReads`). */
+  tableReads: 'TableReads',
   // workbook
   workbookBytes: 'WorkbookBytes',
   workbookRows: 'WorkbookRows',
@@ -59,6 +70,7 @@ export const METRIC = {
   missingExportAlertsSent: 'MissingExportAlertsSent',
   failureNoticesSent: 'FailureNoticesSent',
   sharePointCopiesFailed: 'SharePointCopiesFailed',
+  thresholdAlertsFired: 'ThresholdAlertsFired',
   // link
   linksFollowed: 'LinksFollowed',
   linksRefused: 'LinksRefused',
@@ -87,13 +99,21 @@ export const PREFIX = {
   reports: 'reports/',
   runs: 'runs/',
   quarantine: 'quarantine/',
+  /** Row digest snapshots, one per business day and export type (functions/ingest/digests.ts). */
+  digests: 'digests/',
 } as const;
 
 /** The table's key attributes (CDK and the local stack create the same table). */
 export const TABLE_KEY = { partition: 'pk', sort: 'sk' } as const;
 
 /** How each kind of item's partition key begins (IAM conditions on the leading key use them too). */
-export const PARTITION_PREFIX = { row: 'ROW#', lease: 'LEASE#', delivery: 'DELIVERY#', agent: 'AGENT#' } as const;
+export const PARTITION_PREFIX = {
+  row: 'ROW#',
+  lease: 'LEASE#',
+  delivery: 'DELIVERY#',
+  agent: 'AGENT#',
+  digest: 'DIGEST#',
+} as const;
 
 /** Every Windows agent's token hash, in one partition so that they can be listed. */
 export const AGENT_TOKENS_PARTITION = 'AGENT_TOKENS';

@@ -15,6 +15,7 @@ import { ENV } from '../common/names.ts';
 import { cachedSecret } from '../common/secrets.ts';
 import { createSharePointUploader } from './sharepoint.ts';
 import { deliverStage } from './stage.ts';
+import { readTeamsWebhookSecret, teamsWebhookSecretExample } from './teams.ts';
 
 const config = loadBundledConfig();
 // Every S3, SES and DynamoDB call of deliver.ts and sharepoint.ts loops itself.
@@ -43,6 +44,19 @@ export const handler = stageHandler(
             credential: cachedSecret(secrets, config.mailbox.secretName, readGraphCredential, graphCredentialExample),
             s3,
           }),
+        }
+      : {}),
+    // The webhook URL is a credential: read from its secret when a card is first posted, never logged.
+    ...(config.teams
+      ? {
+          teams: {
+            webhookUrl: cachedSecret(
+              createSecretsClient(),
+              config.teams.webhookSecretName,
+              readTeamsWebhookSecret,
+              teamsWebhookSecretExample,
+            ),
+          },
         }
       : {}),
   }),

@@ -18,6 +18,7 @@ export function deliverStage(deps: DeliverDeps) {
       if (result.sharepoint) {
         metrics.addMetric(METRIC.sharePointCopiesFailed, MetricUnit.Count, result.sharepoint.uploaded ? 0 : 1);
       }
+      if (result.alerts) metrics.addMetric(METRIC.thresholdAlertsFired, MetricUnit.Count, result.alerts.fired);
     }
     return result;
   };
