@@ -15,6 +15,7 @@ const unitTests = [
   'test/common/handler.test.ts',
   'test/common/time.test.ts',
   'test/deliver/message.test.ts',
+  'test/deliver/sharepoint-message.test.ts',
   'test/ingest/csv.test.ts',
   'test/ingest/rows.test.ts',
   'test/link/token.test.ts',

@@ -16,7 +16,7 @@ import {
 } from '@aws-sdk/client-sfn';
 import { ActionError, rerunInput, startRun, undoInput } from '../functions/actions/actions.ts';
 import { stepFunctionsControl } from '../functions/actions/executions.ts';
-import { createGraphMailSource, graphCredentialExample, readGraphCredential } from '../functions/collect/graph.ts';
+import { createGraphMailSource } from '../functions/collect/graph.ts';
 import { describeIgnored } from '../functions/collect/manifest.ts';
 import {
   type ConfigChoice,
@@ -35,6 +35,7 @@ import type {
   RunInput,
   UndoneSummary,
 } from '../functions/common/contracts.ts';
+import { graphCredentialExample, readGraphCredential } from '../functions/common/graph/credential.ts';
 import { stateMachineName } from '../functions/common/keys.ts';
 import { cachedSecret } from '../functions/common/secrets.ts';
 import { isDate } from '../functions/common/time.ts';

@@ -96,7 +96,8 @@ export const STAGES: { readonly [K in StageKey]: StageFacts } = {
     substitution: 'DeliverFunctionArn',
     description: 'Emails the workbook and a download link; emails admins when a run fails',
     memoryMiB: 256,
-    timeoutSeconds: 60,
+    // An email takes seconds; a copy to SharePoint (sharepoint configured) is given up after three minutes.
+    timeoutSeconds: 300,
     retry: [transientRetry],
   },
 };

@@ -91,6 +91,8 @@ export class Functions extends Construct {
     storage.grantReportWrite(this.workbook);
 
     this.deliver = stage('deliver');
+    // The mailbox's app registration uploads the workbook to SharePoint: its secret, only when configured.
+    if (config.sharepoint) graphSecret.grantRead(this.deliver);
     // Reads the workbook to attach it, and signs the download link with this role.
     storage.grantReportRead(this.deliver);
     storage.grantDeliveryRecords(this.deliver);

@@ -9,13 +9,16 @@ import { getCACertificates, setDefaultCACertificates } from 'node:tls';
 import { type MailParserOptions, simpleParser } from 'mailparser';
 import { isInlinePart, isMessage, readMimeHeaders } from '../functions/collect/mime.ts';
 import { selfSignedCertificate } from './certificate.ts';
+import { createFakeSharePoint, type FakeSharePoint, type FakeSharePointOptions } from './fake-sharepoint.ts';
+import { HttpError, readBody, sendJson } from './graph-http.ts';
 
 /**
  * A stand-in for Microsoft Graph v1.0 on loopback HTTPS, shaped like the real service for
  * the calls the collect stage makes: the authority's OpenID configuration and its
  * client-credentials token endpoint (client secret or certificate assertion), mail folders by well-known name and display name, a
  * folder's messages with `$filter`, `$select`, `$orderby`, `$top` and `$skip` paging, file
- * and item attachments and their raw `$value`, and moving a message to another folder.
+ * and item attachments and their raw `$value`, and moving a message to another folder; and,
+ * when given sites, SharePoint document libraries taking file uploads (local/fake-sharepoint.ts).
  */
 
 export interface FakeAttachment {
@@ -73,6 +76,8 @@ export interface FakeGraphOptions {
   interrupt?: { downloads: number };
   /** Concurrent requests allowed per mailbox before 429 (Exchange: 4). */
   maxConcurrent?: number;
+  /** SharePoint sites whose libraries take uploads, and where their files are kept. */
+  sharepoint?: FakeSharePointOptions;
 }
 
 export interface RecordedRequest {
@@ -102,6 +107,8 @@ export interface FakeGraph {
   expireTokens(): void;
   /** Internet message ids of the messages in a folder, by path. */
   messagesIn(folderPath: string): string[];
+  /** The SharePoint libraries' files and the app's grants, when sites were given. */
+  sharepoint: Pick<FakeSharePoint, 'files' | 'setAccess'> | undefined;
   stop(): Promise<void>;
 }
 
@@ -120,17 +127,6 @@ interface StoredMessage extends Omit<FakeMessage, 'attachments'> {
   id: string;
   folderId: string;
   attachments: StoredAttachment[];
-}
-
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(message);
-  }
 }
 
 const wellKnownFolderNames: [string, string][] = [
@@ -204,6 +200,7 @@ export async function startFakeGraph(options: FakeGraphOptions): Promise<FakeGra
   let inFlight = 0;
   let maxInFlight = 0;
   let origin = '';
+  const sharepoint = options.sharepoint && createFakeSharePoint(options.sharepoint);
 
   const server = createServer({ cert: tls.certificatePem, key: tls.privateKeyPem }, (req, res) => {
     const url = new URL(req.url ?? '/', origin);
@@ -242,6 +239,11 @@ export async function startFakeGraph(options: FakeGraphOptions): Promise<FakeGra
       }
       const configurationPath = /^\/([^/]+)\/v2\.0\/\.well-known\/openid-configuration$/.exec(url.pathname);
       if (configurationPath) return sendJson(res, 200, openIdConfiguration(origin, configurationPath[1] ?? ''));
+      // An upload session's URL is pre-authenticated: no token.
+      if (sharepoint && url.pathname.startsWith('/upload/')) {
+        await sharepoint.handle(req, res, url, origin);
+        return;
+      }
       if (!url.pathname.startsWith('/v1.0/')) throw new HttpError(404, 'NotFound', `No route for ${url.pathname}`);
 
       const auth = /^Bearer (.+)$/i.exec(req.headers.authorization ?? '')?.[1];
@@ -274,6 +276,7 @@ export async function startFakeGraph(options: FakeGraphOptions): Promise<FakeGra
           retryAfter === undefined ? {} : { 'Retry-After': String(retryAfter) },
         );
       }
+      if (sharepoint && (await sharepoint.handle(req, res, url, origin))) return;
       const moving = /^\/v1\.0\/users\/[^/]+\/messages\/[^/]+\/move$/.test(url.pathname);
       if (req.method !== (moving ? 'POST' : 'GET')) {
         throw new HttpError(405, 'MethodNotAllowed', `${req.method} is not supported here.`);
@@ -486,6 +489,7 @@ export async function startFakeGraph(options: FakeGraphOptions): Promise<FakeGra
     expireTokens() {
       tokens.clear();
     },
+    sharepoint,
     messagesIn(folderPath) {
       const folder = walkFolders(folders, folderPath, false);
       return messages.filter((m) => m.folderId === folder.id).map((m) => m.internetMessageId);
@@ -901,24 +905,6 @@ function openIdConfiguration(origin: string, tenant: string): Record<string, unk
     msgraph_host: new URL(origin).host,
     rbac_url: 'https://pas.windows.net',
   };
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type':
-      'application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8',
-    'content-length': Buffer.byteLength(text),
-    'request-id': randomUUID(),
-    ...headers,
-  });
-  res.end(text);
-}
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** An Exchange-looking id, stable for the same source. */

@@ -11,12 +11,12 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { SendEmailCommandInput } from '@aws-sdk/client-sesv2';
 import { mapPool } from '../functions/collect/concurrency.ts';
-import { createGraphMailSource, type GraphCredential } from '../functions/collect/graph.ts';
+import { createGraphMailSource } from '../functions/collect/graph.ts';
 import { resolveRun } from '../functions/collect/run.ts';
-import type { Config } from '../functions/common/config.ts';
+import type { Config, SharePointConfig } from '../functions/common/config.ts';
 import type {
   DeliveryResult,
   MailSummary,
@@ -26,8 +26,10 @@ import type {
   TypeSummary,
   UndoneSummary,
 } from '../functions/common/contracts.ts';
+import type { GraphCredential } from '../functions/common/graph/credential.ts';
 import { addDays, localToInstant, previousLocalDate } from '../functions/common/time.ts';
 import type { DeliverDeps } from '../functions/deliver/deliver.ts';
+import { createSharePointUploader } from '../functions/deliver/sharepoint.ts';
 import type { MailForDay } from './console/executions.ts';
 import { loadMailboxDir, startFakeGraph } from './graph-server.ts';
 import {
@@ -73,6 +75,11 @@ export interface LocalRunOptions {
   outDir: string;
   /** Keep the local stack running (for the download link) until the caller stops it. */
   keepRunning?: boolean;
+  /**
+   * Copy each workbook to a fake SharePoint library, as `sharepoint` configures it (with no such
+   * section, `exampleSharePoint`); on by itself when the configuration has the section.
+   */
+  sharepoint?: boolean;
   now?: () => number;
   onEvent?: (event: ExecutionEvent) => void;
   onStep?: (message: string) => void;
@@ -113,6 +120,8 @@ export interface DayRunResult {
   teamsPaths: string[];
   /** The metrics the stages flushed, one EMF line each, as the functions' logs would hold them. */
   metricsPath: string;
+  /** The workbook's copy in the fake SharePoint library's folder, when it was uploaded. */
+  sharepointPath?: string;
 }
 
 /** The last run's result at the top, as for a single run, and every run in `runs`. */
@@ -176,6 +185,18 @@ export async function runLocally(options: LocalRunOptions): Promise<LocalRunResu
   const { kept, work, stack, sent, stopAll, stop, links, records, teams } = await openLocalStack(options);
 
   try {
+    const sharepoint =
+      options.sharepoint || config.sharepoint
+        ? await serveSharePoint(
+            config,
+            kept ? join(kept.dir, 'sharepoint') : join(options.outDir, 'sharepoint'),
+            stack.clients.s3,
+          )
+        : undefined;
+    if (sharepoint) {
+      stopAll.push(sharepoint.stop);
+      step(`Workbooks are copied to a fake SharePoint library, kept in ${sharepoint.dir}`);
+    }
     let graphMail: Parameters<typeof runPipeline>[0]['mail'];
     if (options.graph) {
       const { credential, ...endpoint } = options.graph;
@@ -239,6 +260,7 @@ export async function runLocally(options: LocalRunOptions): Promise<LocalRunResu
         stack,
         mail,
         links,
+        ...(sharepoint ? { sharepoint: sharepoint.uploader } : {}),
         ...(teams ? { teams: { webhookUrl: async () => teams.url } } : {}),
         input,
         executionId,
@@ -282,6 +304,11 @@ export async function runLocally(options: LocalRunOptions): Promise<LocalRunResu
         kept,
         teams?.posts.splice(0) ?? [],
       );
+      const copy = result.summary?.delivery.sharepoint;
+      if (sharepoint && copy?.uploaded) {
+        const file = sharepoint.graph.sharepoint?.files().find((f) => f.path === copy.path);
+        if (file) result.sharepointPath = join(sharepoint.dir, file.site, file.library, ...file.path.split('/'));
+      }
       results.push(result);
       options.onRun?.(run, result);
     }
@@ -551,4 +578,47 @@ export function dayRow(result: DayRunResult): DayRow {
     rejects: summary?.totals.rejected ?? 0,
     delivered: delivery?.sent ? 'sent' : delivery?.reason?.startsWith('already delivered') ? 'earlier' : 'no',
   };
+}
+
+/** The SharePoint site a local run copies workbooks to when the configuration names none. */
+export const exampleSharePoint = {
+  hostname: 'contoso.sharepoint.com',
+  sitePath: '/sites/Reporting',
+  library: 'Documents',
+  folder: 'Charlie/{yyyy}/{mm}',
+  fileName: '{workbook}',
+} as const;
+
+/**
+ * A fake Graph serving the configured site (by host name and path; a site or library named by
+ * id is the example's), its library's files kept in `dir` across runs, and deliver's uploader to it.
+ */
+async function serveSharePoint(config: Config, dir: string, s3: S3Client) {
+  const configured = config.sharepoint;
+  const hostname = configured?.hostname ?? exampleSharePoint.hostname;
+  const sitePath = configured?.sitePath ?? exampleSharePoint.sitePath;
+  const library = configured?.library ?? exampleSharePoint.library;
+  const sharepoint: SharePointConfig = {
+    hostname,
+    sitePath,
+    library,
+    folder: configured?.folder ?? exampleSharePoint.folder,
+    fileName: configured?.fileName ?? exampleSharePoint.fileName,
+  };
+  const graph = await startFakeGraph({
+    user: config.mailbox.user,
+    folderPath: config.mailbox.folder,
+    tenantId: config.mailbox.tenantId,
+    sharepoint: {
+      sites: [{ hostname: hostname, path: sitePath, libraries: [library] }],
+      dir,
+    },
+  });
+  const uploader = createSharePointUploader({
+    sharepoint,
+    mailbox: { ...config.mailbox, graphBaseUrl: graph.graphBaseUrl, authorityHost: graph.authorityHost },
+    credential: { clientSecret: 'local-client-secret' },
+    s3,
+  });
+  return { graph, uploader, dir, stop: graph.stop };
 }

@@ -101,6 +101,8 @@ export interface LocalStageDeps {
   stack: LocalStack;
   mail: CollectStageDeps['mail'];
   links: DeliverDeps['links'];
+  /** Copies the workbook to the fake SharePoint, when configured. */
+  sharepoint?: DeliverDeps['sharepoint'];
   /** Where deliver posts Teams cards, when the configuration has `teams` (local/teams-receiver.ts). */
   teams?: DeliverDeps['teams'];
   now: () => number;
@@ -141,7 +143,7 @@ export const localStages: { readonly [K in StageKey]: (deps: LocalStageDeps) => 
         now: () => new Date(now()),
       }),
     ),
-  deliver: ({ config, stack, links, teams, now }) =>
+  deliver: ({ config, stack, links, sharepoint, teams, now }) =>
     stageHandler(
       deliverStage({
         config,
@@ -150,6 +152,7 @@ export const localStages: { readonly [K in StageKey]: (deps: LocalStageDeps) => 
         dynamodb: stack.clients.dynamodb,
         resources: stack.resources,
         links,
+        ...(sharepoint ? { sharepoint } : {}),
         ...(teams ? { teams } : {}),
         now: () => new Date(now()),
       }),
@@ -206,6 +209,8 @@ export interface PipelineOptions {
   mail: CollectStageDeps['mail'];
   /** The download links deliver signs: the local link endpoint and its key. */
   links: DeliverDeps['links'];
+  /** Copies the workbook to the fake SharePoint, when configured. */
+  sharepoint?: DeliverDeps['sharepoint'];
   /** Where deliver posts Teams cards, when the configuration has `teams` (local/teams-receiver.ts). */
   teams?: DeliverDeps['teams'];
   input: RunInput;
@@ -253,7 +258,15 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
   // The stages' metrics go to this run's records, as in Lambda they go to the function's log.
   const emitted: EmfRecord[] = [];
   metrics.writeTo(metricsSink(emitted));
-  const deps = { config, stack, mail, links: options.links, ...(options.teams ? { teams: options.teams } : {}), now };
+  const deps = {
+    config,
+    stack,
+    mail,
+    links: options.links,
+    ...(options.sharepoint ? { sharepoint: options.sharepoint } : {}),
+    ...(options.teams ? { teams: options.teams } : {}),
+    now,
+  };
   const handlers = {
     collect: localStages.collect(deps),
     ingest: localStages.ingest(deps),

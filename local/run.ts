@@ -39,6 +39,8 @@ Usage: npm start -- [options]
   --reports A,B       only collect and ingest these export types
   --no-deliver        build the workbook without emailing it
   --force             email even if the day was already delivered
+  --sharepoint        also copy the workbook to a fake SharePoint library (the configuration's
+                      sharepoint section, or an example site); on by itself when the section is there
   --config FILE       configuration file (default: ${defaultConfigPath})
   --center NAME       run that center, configured in ${defaultCentersDir}/NAME.json (or --centers DIR/NAME.json);
                       its stack is kept in DIR/NAME under --data DIR, its files written to out/NAME.
@@ -155,6 +157,7 @@ async function main(): Promise<number> {
       ...(reports ? { reports } : {}),
       ...(values['no-deliver'] ? { deliver: false } : {}),
       ...(values.force ? { force: true } : {}),
+      ...(values.sharepoint ? { sharepoint: true } : {}),
       keepRunning: values.serve === true,
       onStep: (message) => say(message),
       onEvent: progress(),
@@ -204,6 +207,7 @@ function parse() {
       reports: { type: 'string' },
       'no-deliver': { type: 'boolean' },
       force: { type: 'boolean' },
+      sharepoint: { type: 'boolean' },
       config: { type: 'string' },
       center: { type: 'string' },
       centers: { type: 'string' },
@@ -385,6 +389,15 @@ function report(result: LocalRunResult, seconds: number): void {
     say(`No email sent: ${delivery.reason ?? 'delivery off'}`);
   }
   for (const path of result.emailPaths) say(`Delivered email: ${relative('.', path)}`);
+  const copy = delivery.sharepoint;
+  if (copy?.uploaded) {
+    say(
+      `Copied to SharePoint site ${copy.site}: ${copy.path} (${copy.bytes} bytes, ${copy.session ? 'upload session' : 'one PUT'})\n  ${copy.webUrl}`,
+    );
+    if (result.sharepointPath) say(`  in the fake library's folder: ${relative('.', result.sharepointPath)}`);
+  } else if (copy) {
+    say(`The copy to SharePoint failed (the email went out without it): ${copy.error}`);
+  }
   const alerts = delivery.alerts;
   if (alerts?.messageId) {
     say(

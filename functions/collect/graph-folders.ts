@@ -1,5 +1,5 @@
-import type { GraphClient } from './graph-client.ts';
-import { GraphError } from './graph-error.ts';
+import type { GraphClient } from '../common/graph/client.ts';
+import { GraphError } from '../common/graph/error.ts';
 
 const wellKnownFolders = new Set([
   'archive',

@@ -1,32 +1,12 @@
 import type { Config } from '../common/config.ts';
-import { createGraphClient, type GraphClient } from './graph-client.ts';
-import { GraphError } from './graph-error.ts';
+import { createGraphClient, type GraphClient } from '../common/graph/client.ts';
+import type { GraphCredential } from '../common/graph/credential.ts';
+import { GraphError } from '../common/graph/error.ts';
+import { createTokenProvider } from '../common/graph/token.ts';
 import { createFolderResolver } from './graph-folders.ts';
-import { createTokenProvider } from './graph-token.ts';
 import type { MailAttachment, MailMessage, MailSource } from './mail.ts';
 
-export { GraphError } from './graph-error.ts';
-/**
- * The app registration's credential, as stored in Secrets Manager: a client secret, or a
- * certificate and its private key (PEM) to sign a client assertion with.
- */
-export type GraphCredential = { clientSecret: string } | { certificatePem: string; privateKeyPem: string };
-
-export const graphCredentialExample =
-  '{"clientSecret":"..."} or {"certificatePem":"-----BEGIN CERTIFICATE-----...","privateKeyPem":"-----BEGIN PRIVATE KEY-----..."}';
-
-/** The credential in a secret's parsed JSON, or undefined when it holds neither form. */
-export function readGraphCredential(json: unknown): GraphCredential | undefined {
-  const fields = isJson(json) ? json : {};
-  const clientSecret = text(fields.clientSecret);
-  if (clientSecret) return { clientSecret };
-  const certificatePem = text(fields.certificatePem);
-  const privateKeyPem = text(fields.privateKeyPem);
-  if (certificatePem?.includes('BEGIN CERTIFICATE') && privateKeyPem?.includes('PRIVATE KEY')) {
-    return { certificatePem, privateKeyPem };
-  }
-  return undefined;
-}
+export { GraphError } from '../common/graph/error.ts';
 
 export interface GraphMailOptions {
   mailbox: Pick<

@@ -1,8 +1,9 @@
 import { loadBundledConfig } from '../common/bundled-config.ts';
 import { createS3Client, createSecretsClient, resourcesFromEnvironment } from '../common/clients.ts';
+import { graphCredentialExample, readGraphCredential } from '../common/graph/credential.ts';
 import { stageHandler } from '../common/handler.ts';
 import { cachedSecret } from '../common/secrets.ts';
-import { createGraphMailSource, graphCredentialExample, readGraphCredential } from './graph.ts';
+import { createGraphMailSource } from './graph.ts';
 import { collectStage } from './stage.ts';
 
 const config = loadBundledConfig();

@@ -317,6 +317,66 @@ const consoleSchema = z
     }
   });
 
+/** Placeholders a SharePoint folder or file name may hold, filled in from the run's date and workbook. */
+export const sharepointPlaceholders = ['{yyyy}', '{mm}', '{dd}', '{date}', '{workbook}'] as const;
+
+/** Characters SharePoint refuses in a file or folder name. */
+const sharepointForbidden = /["*:<>?\\|#%]/;
+
+/**
+ * A copy of each workbook in a SharePoint (or OneDrive) document library, uploaded by Deliver
+ * through Microsoft Graph with the mailbox's app registration and secret (Sites.Selected, write
+ * on this one site: docs/graph.md). Off when absent.
+ */
+const sharepointSchema = z
+  .object({
+    /** The site's Graph id (`contoso.sharepoint.com,<site guid>,<web guid>`), or … */
+    siteId: z.string().min(1).optional(),
+    /** … its host name and server-relative path: `contoso.sharepoint.com` and `/sites/Reporting`. */
+    hostname: z
+      .string()
+      .regex(/^[a-z0-9-]+(\.[a-z0-9-]+)+$/i, 'a host name such as contoso.sharepoint.com')
+      .optional(),
+    sitePath: z
+      .string()
+      .regex(/^\/[^?#]*[^/]$/, 'a server-relative path such as /sites/Reporting')
+      .optional(),
+    /** The document library's drive id, or its name as Graph lists the site's drives (`Documents`); default: the site's default library. */
+    driveId: z.string().min(1).optional(),
+    library: z.string().min(1).optional(),
+    /** The folder in the library, `/`-separated; `{yyyy}`, `{mm}`, `{dd}` and `{date}` are the business day's. */
+    folder: z.string().default('Charlie/{yyyy}/{mm}'),
+    /** The file's name; `{workbook}` is the workbook's own (Charlie-Intraday-YYYY-MM-DD.xlsx). */
+    fileName: z.string().min(1).default('{workbook}'),
+  })
+  .superRefine((sharepoint, ctx) => {
+    const byName = sharepoint.hostname !== undefined || sharepoint.sitePath !== undefined;
+    if ((sharepoint.siteId !== undefined) === byName || (byName && !(sharepoint.hostname && sharepoint.sitePath))) {
+      ctx.addIssue({ code: 'custom', message: 'name the site by siteId, or by hostname and sitePath (not both)' });
+    }
+    if (sharepoint.driveId !== undefined && sharepoint.library !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['library'],
+        message: 'name the library by driveId or by library, not both',
+      });
+    }
+    for (const key of ['folder', 'fileName'] as const) {
+      const names = sharepoint[key].split('/');
+      const bad = names.find((name, i) => (key === 'fileName' || i > 0 || name !== '') && !validName(name));
+      if (key === 'fileName' ? names.length > 1 || bad !== undefined : bad !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [key],
+          message: `${key === 'fileName' ? 'a file name' : 'folder names separated by /'}, without " * : < > ? \\ | # % and not ending in a dot or space`,
+        });
+      }
+    }
+  });
+
+function validName(name: string): boolean {
+  return name.trim() !== '' && !sharepointForbidden.test(name) && !/[. ]$/.test(name);
+}
 /** The figures an alert rule watches, per completed hour of its export type (docs/delivery.md#threshold-alerts). */
 export const alertMetrics = ['handled', 'avgHandleSeconds', 'onQueuePercent', 'rejectedRows'] as const;
 export type AlertMetric = (typeof alertMetrics)[number];
@@ -443,6 +503,7 @@ export const configSchema = z
     workbook: workbookSchema.default({ durations: 'excel', lateAfterMinutes: 90, kpis: {} }),
     /** The web console; absent: none is deployed (the local stack serves one with --serve either way). */
     console: consoleSchema.optional(),
+    sharepoint: sharepointSchema.optional(),
     /** Threshold alerts on the hourly figures; off when absent. */
     alerts: alertsSchema.optional(),
     /** A Teams channel for summary cards, alerts and failures; off when absent. */
@@ -500,6 +561,7 @@ export function consoleDefaults(): ConsoleConfig {
   return consoleSchema.parse({});
 }
 export type ConfigInput = z.input<typeof configSchema>;
+export type SharePointConfig = NonNullable<Config['sharepoint']>;
 export type ExportSpec = Config['exports'][number];
 export type ColumnSpec = ExportSpec['columns'][number];
 

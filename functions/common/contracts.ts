@@ -369,9 +369,19 @@ export interface DeliveryResult {
   kind?: 'daily' | 'intraday';
   /** The missing-exports alert this run sent the admins, if it sent one. */
   alertMessageId?: string;
+  /** The workbook's copy in SharePoint, when configured: where it went, or why it failed. */
+  sharepoint?: SharePointCopy;
   /** The threshold alerts this run told, when rules are configured (functions/deliver/alerts.ts). */
   alerts?: { messageId?: string; recipients?: string[]; fired: number; recovered: number; teams?: boolean };
 }
+
+/**
+ * The outcome of uploading the workbook to a SharePoint document library. A failure does not
+ * fail the run: the email still goes out, and says so.
+ */
+export type SharePointCopy =
+  | { uploaded: true; site: string; path: string; webUrl: string; itemId: string; bytes: number; session: boolean }
+  | { uploaded: false; site: string; path: string; error: string };
 
 /** What the failure path receives from a Catch. */
 export interface FailureInput {

@@ -72,6 +72,7 @@ export const METRIC = {
   reportsAttached: 'ReportsAttached',
   missingExportAlertsSent: 'MissingExportAlertsSent',
   failureNoticesSent: 'FailureNoticesSent',
+  sharePointCopiesFailed: 'SharePointCopiesFailed',
   thresholdAlertsFired: 'ThresholdAlertsFired',
   // link
   linksFollowed: 'LinksFollowed',

@@ -10,6 +10,7 @@ import type {
   FailureInput,
   Run,
   RunInput,
+  SharePointCopy,
 } from '../common/contracts.ts';
 import { recordDayDelivered, recordDayFailed } from '../common/day-status.ts';
 import { TransientError } from '../common/errors.ts';
@@ -27,6 +28,7 @@ import {
   executionConsoleUrl,
   type ReportKind,
 } from './message.ts';
+import type { SharePointUploader } from './sharepoint.ts';
 import { failureCard, postToTeams, summaryCard, type TeamsDeps } from './teams.ts';
 
 export interface DeliverDeps {
@@ -37,6 +39,8 @@ export interface DeliverDeps {
   resources: Resources;
   /** Download links: the link endpoint's address and the key that signs its tokens. */
   links: { baseUrl: string; signingKey: () => Promise<string> };
+  /** Copies the workbook to SharePoint before the email is composed, when `sharepoint` is configured. */
+  sharepoint?: SharePointUploader;
   /** The SES configuration set that records bounces and complaints; none on the local stack. */
   configurationSet?: string;
   /** The Teams channel's webhook, when `teams` is configured. */
@@ -126,10 +130,13 @@ async function deliverReport(input: DeliverInput, deps: DeliverDeps): Promise<De
   // Every intraday run shows a different moment of the day, so each execution sends its own once.
   const reportSlot = deliveryKey(run.date, kind === 'daily' ? 'DAILY' : `INTRADAY#${run.executionId.split(':').pop()}`);
 
+  // Every rebuilt workbook replaces its copy (a new version), whether or not the email goes out again.
+  const sharepoint = await deps.sharepoint?.upload({ ...report.workbook, date: run.date });
+
   let result: DeliveryResult;
   const reportClaim = await claim(deps, reportSlot, run, at);
   if (reportClaim.claimed) {
-    const sent = await sendReport(input, deps, kind, at);
+    const sent = await sendReport(input, deps, kind, at, sharepoint);
     await record(deps, reportSlot, reportClaim.revision, sent.record);
     if (kind === 'daily') await recordDayDelivered(deps.dynamodb, deps.resources.table, run.date, at);
     result = sent.result;
@@ -142,6 +149,7 @@ async function deliverReport(input: DeliverInput, deps: DeliverDeps): Promise<De
     logger.info('report not sent', { date: run.date, slot: reportSlot.sk, reason: reportClaim.reason });
     result = { sent: false, reason: reportClaim.reason, recipients: [], attached: false, kind };
   }
+  if (sharepoint) result = { ...result, sharepoint };
 
   // During the day, exports still to come are not missing yet.
   if (kind === 'daily' && report.missing.length > 0) {
@@ -175,6 +183,7 @@ async function sendReport(
   deps: DeliverDeps,
   kind: ReportKind,
   at: Date,
+  sharepoint: SharePointCopy | undefined,
 ): Promise<{ result: DeliveryResult; record: SentMessage }> {
   const { config } = deps;
   const { run, report } = input;
@@ -206,6 +215,7 @@ async function sendReport(
     link,
     linkExpiresAt,
     ...(workbook.body ? { attachment: workbook.body } : {}),
+    ...(sharepoint ? { sharepoint } : {}),
     sentAt: at,
   });
   const messageId = await send(deps, message);

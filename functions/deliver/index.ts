@@ -8,35 +8,44 @@ import {
   LOOPED_ATTEMPTS,
   resourcesFromEnvironment,
 } from '../common/clients.ts';
+import { graphCredentialExample, readGraphCredential } from '../common/graph/credential.ts';
 import { stageHandler } from '../common/handler.ts';
 import { linkKeySecretExample, linkKeySecretName, readLinkKeySecret } from '../common/link-token.ts';
 import { ENV } from '../common/names.ts';
 import { cachedSecret } from '../common/secrets.ts';
+import { createSharePointUploader } from './sharepoint.ts';
 import { deliverStage } from './stage.ts';
 import { readTeamsWebhookSecret, teamsWebhookSecretExample } from './teams.ts';
 
 const config = loadBundledConfig();
+// Every S3, SES and DynamoDB call of deliver.ts and sharepoint.ts loops itself.
+const s3 = createS3Client({}, LOOPED_ATTEMPTS);
+const secrets = createSecretsClient();
 
 export const handler = stageHandler(
   deliverStage({
     config,
-    // Every S3, SES and DynamoDB call of deliver.ts loops itself.
-    s3: createS3Client({}, LOOPED_ATTEMPTS),
+    s3,
     sesv2: createSesClient({}, LOOPED_ATTEMPTS),
     dynamodb: createDynamoDbClient({}, LOOPED_ATTEMPTS),
     resources: resourcesFromEnvironment(),
     links: {
       baseUrl: fromEnvironment(ENV.linkBaseUrl),
       // Read again every minute, as the link function does: a replaced key signs new links at once.
-      signingKey: cachedSecret(
-        createSecretsClient(),
-        linkKeySecretName(config),
-        readLinkKeySecret,
-        linkKeySecretExample,
-        60_000,
-      ),
+      signingKey: cachedSecret(secrets, linkKeySecretName(config), readLinkKeySecret, linkKeySecretExample, 60_000),
     },
     configurationSet: fromEnvironment(ENV.sesConfigurationSet),
+    // The mailbox's app registration and secret upload the workbook too (Sites.Selected on the one site).
+    ...(config.sharepoint
+      ? {
+          sharepoint: createSharePointUploader({
+            sharepoint: config.sharepoint,
+            mailbox: config.mailbox,
+            credential: cachedSecret(secrets, config.mailbox.secretName, readGraphCredential, graphCredentialExample),
+            s3,
+          }),
+        }
+      : {}),
     // The webhook URL is a credential: read from its secret when a card is first posted, never logged.
     ...(config.teams
       ? {

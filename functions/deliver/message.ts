@@ -8,6 +8,7 @@ import type {
   HourlyVolume,
   QuarantineSummary,
   RowCounts,
+  SharePointCopy,
 } from '../common/contracts.ts';
 import { workbookName } from '../common/keys.ts';
 import { dayHours, instantToIso } from '../common/time.ts';
@@ -36,6 +37,8 @@ export interface ReportMessage {
   linkExpiresAt: Date;
   /** The workbook, when it is small enough to attach. */
   attachment?: Uint8Array;
+  /** The workbook's copy in SharePoint, when configured: linked, or its failure told. */
+  sharepoint?: SharePointCopy;
   sentAt: Date;
 }
 
@@ -95,7 +98,8 @@ export async function composeReportMessage(config: Config, message: ReportMessag
   const kpis = kpiLines(report.kpis);
   const summary = summaryRows(report, date, timeZone);
   const chart = hourlyChart(report, date, timeZone);
-  const attention = attentionBlock(report);
+  const attention = attentionBlock(report, message.sharepoint);
+  const sharepointUrl = message.sharepoint?.uploaded ? message.sharepoint.webUrl : undefined;
 
   const text = [
     heading,
@@ -103,6 +107,7 @@ export async function composeReportMessage(config: Config, message: ReportMessag
     `Download: ${message.link}`,
     `(the link works until ${expires})`,
     attachedNote,
+    ...(sharepointUrl ? [`In SharePoint: ${sharepointUrl}`] : []),
     ...(attention ? ['', ...attentionText(attention)] : []),
     ...(kpis.length > 0 ? ['', ...textTable([['Key figures', ''], ...kpis], [false, true])] : []),
     '',
@@ -123,7 +128,11 @@ export async function composeReportMessage(config: Config, message: ReportMessag
 <table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" style="max-width:680px;${font};font-size:14px;color:#222222">
 ${section(`<p style="margin:0;font-size:16px"><strong>${escapeHtml(heading)}</strong></p>`)}
 ${section(`<table role="presentation" cellpadding="0" cellspacing="0" border="0"><tr><td bgcolor="#0b5cad" style="background-color:#0b5cad;padding:8px 16px"><a href="${escapeHtml(message.link)}" style="color:#ffffff;text-decoration:none;${font};font-size:14px"><strong>Download the workbook</strong></a></td></tr></table>
-<p style="margin:6px 0 0 0;font-size:12px;color:#555555">The link works until ${escapeHtml(expires)}. ${escapeHtml(attachedNote)}</p>`)}
+<p style="margin:6px 0 0 0;font-size:12px;color:#555555">The link works until ${escapeHtml(expires)}. ${escapeHtml(attachedNote)}</p>${
+  sharepointUrl
+    ? `\n<p style="margin:6px 0 0 0"><a href="${escapeHtml(sharepointUrl)}" style="color:#0b5cad">Open it in SharePoint</a></p>`
+    : ''
+}`)}
 ${attention ? section(attentionHtml(attention)) : ''}
 ${kpis.length > 0 ? section(htmlTable(['Key figures', ''], kpis, [false, true])) : ''}
 ${section(`${htmlTable(summary[0] ?? [], summary.slice(1), [false, true, true, false])}
@@ -279,16 +288,20 @@ const attentionLinesPerKind = 5;
 
 interface Attention {
   kinds: { title: string; lines: string[] }[];
-  /** Where the details are. */
-  pointer: string;
+  /** Where the details are, for the workbook's problems. */
+  pointer?: string;
 }
 
 /**
  * What went wrong, kind by kind, with the same lines in the text and HTML parts: files rejected
  * whole, rows rejected by reason, quarantined inputs, mail that looked like an export but was
- * left out (with what to change), missing and late exports. Undefined when all is well.
+ * left out (with what to change), missing and late exports, and a failed copy to SharePoint.
+ * Undefined when all is well.
  */
-function attentionBlock(report: ReportMessage['report']): Attention | undefined {
+function attentionBlock(
+  report: ReportMessage['report'],
+  sharepoint: SharePointCopy | undefined,
+): Attention | undefined {
   const { problems, quarantined } = report;
   const tabOf = (type: string) => report.types.find((t) => t.type === type)?.tab ?? type;
   const kinds: Attention['kinds'] = [];
@@ -347,9 +360,16 @@ function attentionBlock(report: ReportMessage['report']): Attention | undefined 
       rule.breached.length + rule.recovered.length,
     );
   }
+  const workbookKinds = kinds.length;
+  if (sharepoint && !sharepoint.uploaded) {
+    kinds.push({
+      title: `The copy to SharePoint failed (${sharepoint.site}, ${sharepoint.path}); the workbook is attached or at the link`,
+      lines: [sharepoint.error],
+    });
+  }
   if (kinds.length === 0) return undefined;
   const tab = problems || (quarantined && quarantined.count > 0) ? 'Problems' : 'Summary';
-  return { kinds, pointer: `Details: the workbook's ${tab} tab.` };
+  return { kinds, ...(workbookKinds > 0 ? { pointer: `Details: the workbook's ${tab} tab.` } : {}) };
 }
 
 function plural(count: number, noun: string): string {
@@ -360,7 +380,7 @@ function attentionText(attention: Attention): string[] {
   return [
     'NEEDS ATTENTION',
     ...attention.kinds.flatMap(({ title, lines }) => [`- ${title}`, ...lines.map((line) => `    ${line}`)]),
-    attention.pointer,
+    ...(attention.pointer ? [attention.pointer] : []),
   ];
 }
 
@@ -380,8 +400,7 @@ function attentionHtml(attention: Attention): string {
 <ul style="margin:0;padding-left:18px">
 ${kinds}
 </ul>
-<p style="margin:6px 0 0 0;font-size:12px;color:#555555">${escapeHtml(attention.pointer)}</p>
-</td></tr></table>`;
+${attention.pointer ? `<p style="margin:6px 0 0 0;font-size:12px;color:#555555">${escapeHtml(attention.pointer)}</p>\n` : ''}</td></tr></table>`;
 }
 
 /** Each figure named for what it is: what it is averaged over, and which exports it comes from (docs/figures.md). */

@@ -1,6 +1,6 @@
 import { constants, type KeyObject, randomUUID, sign, X509Certificate } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { readGraphCredential } from '../../functions/collect/graph.ts';
+import { readGraphCredential } from '../../functions/common/graph/credential.ts';
 import { selfSignedCertificate } from '../../local/certificate.ts';
 import { config, csvMessage, useHarness } from './harness.ts';
 

@@ -1,8 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { GraphError } from '../../functions/collect/graph-error.ts';
 import { CharlieError, TransientError } from '../../functions/common/errors.ts';
+import { GraphError } from '../../functions/common/graph/error.ts';
 import { stageHandler } from '../../functions/common/handler.ts';
 import { logger, metrics } from '../../functions/common/observability.ts';
 import { fromRoot } from '../../lib/paths.ts';

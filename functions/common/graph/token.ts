@@ -1,8 +1,8 @@
 import { createHash, createPrivateKey, X509Certificate } from 'node:crypto';
 import { AuthError, ConfidentialClientApplication, type Configuration } from '@azure/msal-node';
-import type { Config } from '../common/config.ts';
-import type { GraphCredential } from './graph.ts';
-import { GraphError, isTransientStatus } from './graph-error.ts';
+import type { Config } from '../config.ts';
+import type { GraphCredential } from './credential.ts';
+import { GraphError, isTransientStatus } from './error.ts';
 
 export interface TokenProviderOptions {
   mailbox: Pick<Config['mailbox'], 'tenantId' | 'clientId' | 'graphBaseUrl' | 'authorityHost'>;

@@ -9,12 +9,12 @@ import {
   RetryHandler,
   RetryHandlerOptions,
 } from '@microsoft/microsoft-graph-client';
-import { retry } from '../common/retry.ts';
-import { limiter } from './concurrency.ts';
-import { GraphError, isTransientStatus } from './graph-error.ts';
-import type { TokenProvider } from './graph-token.ts';
+import { limiter } from '../../collect/concurrency.ts';
+import { retry } from '../retry.ts';
+import { GraphError, isTransientStatus } from './error.ts';
+import type { TokenProvider } from './token.ts';
 
-export type Permission = 'Mail.Read' | 'Mail.ReadWrite';
+export type Permission = 'Mail.Read' | 'Mail.ReadWrite' | 'Sites.Selected';
 
 export interface GraphClientOptions {
   /** The versioned root, e.g. `https://graph.microsoft.com/v1.0`. */
@@ -42,10 +42,12 @@ export interface RequestOptions {
   permission?: Permission;
 }
 
-/** Graph requests through Microsoft's client, with what a mailbox reader needs around them. */
+/** Graph requests through Microsoft's client, with what a mailbox reader or a file upload needs around them. */
 export interface GraphClient {
   getJson(url: string, options: RequestOptions): Promise<unknown>;
   postJson(url: string, body: unknown, options: RequestOptions): Promise<unknown>;
+  /** Bytes sent whole as the request body (a file's content), the JSON answer returned. */
+  putBytes(url: string, body: Buffer, contentType: string, options: RequestOptions): Promise<unknown>;
   /** The response's bytes, streamed into `consume`; a transfer cut off midway is tried again from the start. */
   download<T>(
     url: string,
@@ -140,6 +142,9 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
   return {
     getJson: (url, request) => send(url, request, () => client.api(url).get()),
     postJson: (url, body, request) => send(url, request, () => client.api(url).post(body)),
+    // A content type other than application/octet-stream keeps the body retryable by the throttling handler.
+    putBytes: (url, body, contentType, request) =>
+      send(url, request, () => client.api(url).header('Content-Type', contentType).put(body)),
     download: (url, request, consume) =>
       send(url, request, async () => {
         const response: Response = await client.api(url).responseType(ResponseType.RAW).get();

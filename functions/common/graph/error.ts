@@ -1,4 +1,4 @@
-import { CharlieError } from '../common/errors.ts';
+import { CharlieError } from '../errors.ts';
 
 /**
  * A Graph failure. Throttling, unavailability and broken connections are marked transient:
@@ -8,11 +8,17 @@ export class GraphError extends CharlieError {
   override name = 'GraphError';
   readonly status: number;
   readonly code: string;
+  /** The wait the server asked for (Retry-After), in ms. */
+  readonly retryAfterMs: number | undefined;
 
-  constructor(message: string, details: { status: number; code: string; transient?: boolean }) {
+  constructor(
+    message: string,
+    details: { status: number; code: string; transient?: boolean; retryAfterMs?: number | undefined },
+  ) {
     super(message, { transient: details.transient ?? false });
     this.status = details.status;
     this.code = details.code;
+    this.retryAfterMs = details.retryAfterMs;
   }
 }
 
