@@ -50,16 +50,22 @@ describe('the web console in Chromium', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  /** A new browser context signed in as `email` through the provider's login page, on the Days page. */
-  async function signedIn(email: string) {
+  /** A new browser context in which `email` has signed in through the provider's login page. */
+  async function signIn(email: string) {
     const opened = await openPage(browser);
     const { page } = opened;
     await page.goto(served.url);
     await page.getByLabel('Email').fill(email);
     await page.getByLabel('Password').fill(served.password);
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { level: 1, name: 'Days' }).waitFor();
-    await page.locator('table.days tbody tr').first().waitFor();
+    return opened;
+  }
+
+  /** Signed in, on the Days page with its days listed. */
+  async function signedIn(email: string) {
+    const opened = await signIn(email);
+    await opened.page.getByRole('heading', { level: 1, name: 'Days' }).waitFor();
+    await opened.page.locator('table.days tbody tr').first().waitFor();
     return opened;
   }
 
@@ -131,6 +137,15 @@ describe('the web console in Chromium', () => {
     const alert = page.locator('section[aria-labelledby="actions"] [role="alert"]');
     await alert.waitFor();
     expect(await alert.innerText()).toMatch(/^Not allowed: .*operator/);
+    await context.close();
+  });
+
+  it('tells a signed-in user without a role that they have no access', async () => {
+    const { page, context, problems } = await signIn('nobody@example.com');
+    await page.getByRole('heading', { level: 1, name: 'No access yet' }).waitFor();
+    expect(await page.locator('table').count()).toBe(0);
+    expect(await seriousViolations(page)).toEqual([]);
+    expect(problems).toEqual([]);
     await context.close();
   });
 

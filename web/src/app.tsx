@@ -35,6 +35,7 @@ export function App(props: { api: ApiClient; settings: ConsoleSettings; signOut(
   const me = useLoad(() => api.get<MeResponse>('/me'), 'me');
   const route = useRoute();
   const operator = me.data?.roles.includes('operator') ?? false;
+  const member = (me.data?.roles.length ?? 0) > 0;
   const link = (page: Route['page'], href: string, label: string) => (
     <a href={href} aria-current={route.page === page ? 'page' : undefined}>
       {label}
@@ -69,12 +70,21 @@ export function App(props: { api: ApiClient; settings: ConsoleSettings; signOut(
       <main id="main">
         <ErrorNote error={me.error} />
         {!me.data && !me.error && <Loading what="your account" />}
-        {me.data && route.page === 'days' && <DaysPage api={api} settings={settings} />}
-        {me.data && route.page === 'day' && (
+        {me.data && !member && (
+          <>
+            <h1>No access yet</h1>
+            <p role="alert">
+              You are signed in, but your account has no role in the console. Ask an administrator to add you to the
+              viewers or the operators.
+            </p>
+          </>
+        )}
+        {member && route.page === 'days' && <DaysPage api={api} settings={settings} />}
+        {member && route.page === 'day' && (
           <DayPage key={route.date} api={api} settings={settings} date={route.date} operator={operator} />
         )}
-        {me.data && route.page === 'today' && <TodayPage api={api} settings={settings} />}
-        {me.data && route.page === 'health' && <HealthPage api={api} settings={settings} />}
+        {member && route.page === 'today' && <TodayPage api={api} settings={settings} />}
+        {member && route.page === 'health' && <HealthPage api={api} settings={settings} />}
       </main>
     </>
   );

@@ -243,7 +243,7 @@ function DayDetails(props: {
         ) : (
           <>
             <p>
-              {count(day.rejectedRowsTotal)} rows rejected
+              {count(day.rejectedRowsTotal)} {day.rejectedRowsTotal === 1 ? 'row' : 'rows'} rejected
               {day.rejectedRows.length < day.rejectedRowsTotal ? `; the first ${day.rejectedRows.length} below` : ''}.
             </p>
             <RejectsDownload api={api} date={day.date} />
