@@ -1,3 +1,4 @@
+import type { ComponentChildren } from 'preact';
 import { useCallback, useState } from 'preact/hooks';
 import type {
   ActionAccepted,
@@ -30,7 +31,7 @@ interface PageProps {
 interface AskedAction {
   title: string;
   confirmLabel: string;
-  body: preact.ComponentChildren;
+  body: ComponentChildren;
   send(form: FormData): Promise<ActionAccepted>;
 }
 
