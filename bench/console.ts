@@ -1,5 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfigFile } from '../functions/common/config.ts';
 import type { BuildOutput } from '../functions/common/contracts.ts';
@@ -56,6 +56,8 @@ for (let date = addDays(today, -89); date < firstRunDay; date = addDays(date, 1)
 const served = await startLocalConsole({ config, ...run, appDir: join(work, 'app'), now });
 const browser = await launchChromium();
 const timings: number[] = [];
+// The machine's 1-minute load average at each sign-in: the measurement shares the CPUs with it.
+const loads: number[] = [];
 let rows = 0;
 try {
   for (let i = 0; i < signIns; i++) {
@@ -67,6 +69,7 @@ try {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.locator('table.days tbody tr').first().waitFor();
     timings.push(performance.now() - started);
+    loads.push(loadavg()[0] as number);
     rows = await page.locator('table.days tbody tr').count();
     await context.close();
   }
@@ -96,7 +99,8 @@ from the click on the local provider's **Sign in** button to the first row of th
 the redirect to the console, the code exchanged for tokens, \`/me\` and \`/days\` answered and
 rendered. ${runDays} days run by the pipeline as the schedule runs them, and the ${seeded} days
 before them the day records Build and Deliver write, each with one of those runs' build output;
-${rows} rows shown. ${signIns} sign-ins, each in a fresh browser context. Target: ≤ 1 s.
+${rows} rows shown. ${signIns} sign-ins, each in a fresh browser context; the machine's 1-minute
+load average meanwhile ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)} on ${cpus().length} CPUs. Target: ≤ 1 s.
 
 | sign-in → Days ready | median | fastest | slowest |
 |---|---|---|---|

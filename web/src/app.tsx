@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { ConsoleSettings, MeResponse } from '../../functions/console-api/contract.ts';
 import type { ApiClient } from './api.ts';
-import { ErrorNote, Loading } from './components/notes.tsx';
+import { ErrorNote } from './components/notes.tsx';
 import { useLoad } from './load.ts';
 import { DayPage } from './pages/day.tsx';
 import { DaysPage } from './pages/days.tsx';
@@ -35,7 +35,8 @@ export function App(props: { api: ApiClient; settings: ConsoleSettings; signOut(
   const me = useLoad(() => api.get<MeResponse>('/me'), 'me');
   const route = useRoute();
   const operator = me.data?.roles.includes('operator') ?? false;
-  const member = (me.data?.roles.length ?? 0) > 0;
+  // The page loads beside /me rather than after it; it goes if /me finds no role.
+  const shown = me.error === undefined && (me.data === undefined || me.data.roles.length > 0);
   const link = (page: Route['page'], href: string, label: string) => (
     <a href={href} aria-current={route.page === page ? 'page' : undefined}>
       {label}
@@ -69,8 +70,7 @@ export function App(props: { api: ApiClient; settings: ConsoleSettings; signOut(
       </header>
       <main id="main">
         <ErrorNote error={me.error} />
-        {!me.data && !me.error && <Loading what="your account" />}
-        {me.data && !member && (
+        {me.data && me.data.roles.length === 0 && (
           <>
             <h1>No access yet</h1>
             <p role="alert">
@@ -79,12 +79,12 @@ export function App(props: { api: ApiClient; settings: ConsoleSettings; signOut(
             </p>
           </>
         )}
-        {member && route.page === 'days' && <DaysPage api={api} settings={settings} />}
-        {member && route.page === 'day' && (
+        {shown && route.page === 'days' && <DaysPage api={api} settings={settings} />}
+        {shown && route.page === 'day' && (
           <DayPage key={route.date} api={api} settings={settings} date={route.date} operator={operator} />
         )}
-        {member && route.page === 'today' && <TodayPage api={api} settings={settings} />}
-        {member && route.page === 'health' && <HealthPage api={api} settings={settings} />}
+        {shown && route.page === 'today' && <TodayPage api={api} settings={settings} />}
+        {shown && route.page === 'health' && <HealthPage api={api} settings={settings} />}
       </main>
     </>
   );
