@@ -76,7 +76,8 @@ describe('the web console in Chromium', () => {
 
   it('shows a viewer the days and the day, its rejected row with its reason, and no action', async () => {
     const { page, context, problems } = await signedIn('viewer@example.com');
-    await expect(page.locator('header .user').innerText()).resolves.toContain('Vera Viewer');
+    // Who is signed in, and so which role the pages follow, is known before the day opens.
+    await page.locator('header .user', { hasText: 'Vera Viewer (viewer)' }).waitFor();
     const dayRow = page.locator('table.days tbody tr', { hasText: date });
     await expect(dayRow.innerText()).resolves.toMatch(/Delivered/);
     expect(await seriousViolations(page)).toEqual([]);
