@@ -141,6 +141,31 @@ describe('the web console in Chromium', () => {
     await context.close();
   });
 
+  it('signs in again without asking when the API refuses the token, and returns to the page', async () => {
+    const { page, context, problems } = await signedIn('viewer@example.com');
+    // A token the API no longer takes (revoked, or signed with a rotated key), kept since long before.
+    const accessToken = () =>
+      page.evaluate(
+        () => (JSON.parse(sessionStorage.getItem('charlie.tokens') ?? '{}') as { accessToken?: string }).accessToken,
+      );
+    const refused = await page.evaluate(() => {
+      const tokens = JSON.parse(sessionStorage.getItem('charlie.tokens') as string) as { accessToken: string };
+      const tampered = `${tokens.accessToken}x`;
+      sessionStorage.setItem('charlie.tokens', JSON.stringify({ ...tokens, accessToken: tampered }));
+      sessionStorage.setItem('charlie.signedInAt', '0');
+      return tampered;
+    });
+    await page.getByRole('navigation').getByRole('link', { name: 'Health' }).click();
+    // The provider's session is still open: no login page, straight back to the Health page.
+    await page.getByRole('heading', { level: 2, name: 'Last successful run' }).waitFor();
+    expect(new URL(page.url()).hash).toBe('#/health');
+    const renewed = await accessToken();
+    expect(renewed).toBeTruthy();
+    expect(renewed).not.toBe(refused);
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
   it('tells a signed-in user without a role that they have no access', async () => {
     const { page, context, problems } = await signIn('nobody@example.com');
     await page.getByRole('heading', { level: 1, name: 'No access yet' }).waitFor();
