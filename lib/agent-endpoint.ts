@@ -1,11 +1,9 @@
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import { type FunctionUrl, FunctionUrlAuthType, InvokeMode } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import type { Config } from '../functions/common/config.ts';
-import { AGENT_TOKENS_PARTITION, PARTITION_PREFIX } from '../functions/common/keys.ts';
 import { CharlieFunction } from './charlie-function.ts';
-import { allowItems, arnRef, startingWith } from './functions.ts';
-import { allowList, allowObjects, type Storage } from './storage.ts';
+import type { Storage } from './storage.ts';
 
 export interface AgentEndpointProps {
   readonly config: Config;
@@ -24,7 +22,6 @@ export class AgentEndpoint extends Construct {
     super(scope, id);
     const { config, storage } = props;
     const { dataBucket, reportsBucket, table } = storage;
-    const inbox = `${config.agentInbox.prefix}*`;
 
     this.function = new CharlieFunction(this, 'Upload', {
       config,
@@ -43,17 +40,8 @@ export class AgentEndpoint extends Construct {
       invokeMode: InvokeMode.BUFFERED,
     });
 
-    // Token hashes (read) and per-minute request counters (conditional update), nothing else in the table.
-    allowItems(this.function, table, [AGENT_TOKENS_PARTITION], ['dynamodb:GetItem']);
-    allowItems(this.function, table, [startingWith(PARTITION_PREFIX.agent)], ['dynamodb:UpdateItem']);
-    // HeadObject tells an already pushed file; the presigned PUT is signed with this role, so the
-    // role must be allowed the PutObject it hands out.
-    allowList(this.function, dataBucket);
-    allowObjects(this.function, dataBucket, inbox, ['s3:GetObject', 's3:PutObject']);
-    Validations.of(this.function.role).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::${arnRef(dataBucket)}/${inbox}]`,
-      reason:
-        'The endpoint presigns PUTs for keys <prefix><agent>/<received>_<sha256>/<name> under the agent inbox; the agent and file are only known per request, and an agent bearer token (not IAM) decides who may ask.',
-    });
+    storage.grantAgentAuthentication(this.function);
+    storage.grantDataList(this.function);
+    storage.grantAgentInboxPush(this.function);
   }
 }

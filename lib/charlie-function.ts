@@ -1,24 +1,24 @@
-import { type Duration, Size, Stack, Validations } from 'aws-cdk-lib';
+import { type Duration, Size, Stack } from 'aws-cdk-lib';
 import { type IGrantable, type IPrincipal, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { Resources } from '../functions/common/clients.ts';
 import type { Config } from '../functions/common/config.ts';
+import { ENV, METRIC_NAMESPACE, SERVICE_NAME } from '../functions/common/names.ts';
+import type { StageKey } from '../functions/stages.ts';
 import { fromRoot, repoRoot } from './paths.ts';
 
-export type StageName = 'collect' | 'ingest' | 'workbook' | 'deliver';
-
 /** Functions outside the workflow, called over HTTP. */
-export type EndpointName = 'agent-upload' | 'link';
+export type EndpointName = 'agent-upload' | 'link' | 'console-api';
 
 /** Functions outside the workflow, started by a schedule. */
 export type ScheduledName = 'run-check';
 
 export interface CharlieFunctionProps {
   /** The folder under functions/ whose index.ts exports `handler`. */
-  readonly stage: StageName | EndpointName | ScheduledName;
+  readonly stage: StageKey | EndpointName | ScheduledName;
   readonly description: string;
   readonly memorySize: number;
   /** Node.js flags beside `--enable-source-maps` (heap sizes), set through NODE_OPTIONS. */
@@ -51,7 +51,7 @@ export function configDefine(config: Config): Record<string, string> {
 
 /**
  * `/tmp` of the functions that keep little on disk: build's workbook (about 45 MB at a million
- * rows) and ingest's streams fit many times over. Collect sets its own (lib/functions.ts).
+ * rows) and ingest's streams fit many times over. Collect sets its own (functions/stages.ts).
  */
 const DEFAULT_EPHEMERAL_MIB = 512;
 
@@ -89,14 +89,14 @@ export class CharlieFunction extends Construct implements IGrantable {
       ...(props.reservedConcurrency ? { reservedConcurrentExecutions: props.reservedConcurrency } : {}),
       role: this.role,
       logGroup: this.logGroup,
-      tracing: Tracing.ACTIVE,
+      // No X-Ray: the Tracer that would record SDK calls costs each bundle about 120 KiB and its cold start more (docs/benchmarks.md).
       environment: {
-        DATA_BUCKET: props.resources.dataBucket,
-        REPORTS_BUCKET: props.resources.reportsBucket,
-        TABLE_NAME: props.resources.table,
-        POWERTOOLS_SERVICE_NAME: 'charlie',
-        POWERTOOLS_METRICS_NAMESPACE: 'Charlie',
-        POWERTOOLS_LOG_LEVEL: 'INFO',
+        [ENV.dataBucket]: props.resources.dataBucket,
+        [ENV.reportsBucket]: props.resources.reportsBucket,
+        [ENV.table]: props.resources.table,
+        [ENV.powertoolsServiceName]: SERVICE_NAME,
+        [ENV.powertoolsMetricsNamespace]: METRIC_NAMESPACE,
+        [ENV.powertoolsLogLevel]: 'INFO',
         NODE_OPTIONS: ['--enable-source-maps', ...(props.nodeFlags ?? [])].join(' '),
       },
       bundling: {
@@ -111,12 +111,6 @@ export class CharlieFunction extends Construct implements IGrantable {
         // The validated configuration is compiled in (see functions/common/bundled-config.ts), never passed as an env var.
         define: configDefine(props.config),
       },
-    });
-
-    Validations.of(this.role).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason:
-        'Active tracing needs xray:PutTraceSegments and xray:PutTelemetryRecords, which support no resource-level permissions.',
     });
   }
 

@@ -3,6 +3,7 @@ import type { Construct } from 'constructs';
 import type { Config } from '../functions/common/config.ts';
 import { stateMachineName } from '../functions/common/keys.ts';
 import { AgentEndpoint } from './agent-endpoint.ts';
+import { Console } from './console.ts';
 import { FailureNotices } from './failure-notices.ts';
 import { Functions } from './functions.ts';
 import { DownloadLinks } from './link.ts';
@@ -29,6 +30,8 @@ export class CharlieStack extends Stack {
   readonly failureNotices: FailureNotices;
   readonly monitoring: Monitoring;
   readonly agentEndpoint: AgentEndpoint;
+  /** The web console, when the configuration has a console section. */
+  readonly console?: Console;
 
   constructor(scope: Construct, id: string, props: CharlieStackProps) {
     super(scope, id, props);
@@ -69,6 +72,16 @@ export class CharlieStack extends Stack {
       runCheck: this.runCheck.function,
     });
     this.agentEndpoint = new AgentEndpoint(this, 'AgentEndpoint', { config, storage: this.storage });
+    if (config.console?.enabled) {
+      this.console = new Console(this, 'Console', {
+        config,
+        settings: config.console,
+        storage: this.storage,
+        stateMachine: this.workflow.stateMachine,
+        alarms: this.monitoring.alarms,
+        deadLetterQueues: [this.schedule.deadLetterQueue],
+      });
+    }
 
     new CfnOutput(this, 'DataBucketName', {
       value: this.storage.dataBucket.bucketName,

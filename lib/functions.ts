@@ -1,16 +1,12 @@
-import { type CfnElement, Duration, Stack, Validations } from 'aws-cdk-lib';
-import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
-import { type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { Duration } from 'aws-cdk-lib';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { EmailIdentity } from 'aws-cdk-lib/aws-ses';
-import { Construct, type IConstruct } from 'constructs';
-import { scratchMebibytes } from '../functions/collect/spool.ts';
+import { Construct } from 'constructs';
 import type { Resources } from '../functions/common/clients.ts';
 import type { Config } from '../functions/common/config.ts';
-import { PARTITION_PREFIX } from '../functions/common/keys.ts';
+import { STAGES, type StageKey } from '../functions/stages.ts';
 import { CharlieFunction } from './charlie-function.ts';
-import { INGEST_HEAP_FLAGS, INGEST_MEMORY_MB } from './ingest-runtime.ts';
-import { allowList, allowObjects, PREFIX, type Storage } from './storage.ts';
+import type { Storage } from './storage.ts';
 
 export interface FunctionsProps {
   readonly config: Config;
@@ -36,203 +32,78 @@ export class Functions extends Construct {
       reportsBucket: reportsBucket.bucketName,
       table: table.tableName,
     };
-    const common = { config, resources: this.resources };
+    // Each stage's function as the registry declares it (functions/stages.ts).
+    const stage = (key: StageKey) => {
+      const facts = STAGES[key];
+      return new CharlieFunction(this, facts.constructId, {
+        config,
+        resources: this.resources,
+        stage: key,
+        description: facts.description,
+        memorySize: facts.memoryMiB,
+        timeout: Duration.seconds(facts.timeoutSeconds),
+        ...(facts.nodeFlags ? { nodeFlags: facts.nodeFlags } : {}),
+        ...(facts.ephemeralStorageMiB ? { ephemeralStorageMiB: facts.ephemeralStorageMiB(config) } : {}),
+      });
+    };
 
-    this.collect = new CharlieFunction(this, 'Collect', {
-      ...common,
-      stage: 'collect',
-      description: 'Reads the mailbox, saved mail and the agent inbox; stores the day’s CSV files under raw/',
-      memorySize: 512,
-      timeout: Duration.minutes(5),
-      // Attachments are spooled to /tmp while hashed: one per message read at once must fit (1 GiB by default).
-      ephemeralStorageMiB: scratchMebibytes(config.mailbox.maxAttachmentBytes),
-    });
+    this.collect = stage('collect');
     // The operator creates this secret before the first deploy; referenced by name, its value never passes through CDK.
     const graphSecret = Secret.fromSecretNameV2(this, 'GraphSecret', config.mailbox.secretName);
     graphSecret.grantRead(this.collect);
-    allowList(this.collect, dataBucket);
-    allowObjects(this.collect, dataBucket, `${config.agentInbox.prefix}*`, ['s3:GetObject']);
-    // Saved .eml files for backfills: read, never changed.
-    allowObjects(this.collect, dataBucket, `${config.mailbox.savedMailPrefix}*`, ['s3:GetObject']);
-    allowObjects(this.collect, dataBucket, `${PREFIX.raw}*`, ['s3:GetObject', 's3:PutObject']);
-    // Undo marks a raw file excluded; the mark is listed, never read or deleted by a function.
-    allowObjects(this.collect, dataBucket, `${PREFIX.excluded}${PREFIX.raw}*`, ['s3:PutObject']);
+    storage.grantDataList(this.collect);
+    storage.grantAgentInboxRead(this.collect);
+    storage.grantSavedMailRead(this.collect);
+    storage.grantRawWrite(this.collect);
+    storage.grantExclusionMarks(this.collect);
     // The run's manifest: the day's file lists, which the states only point into.
-    allowObjects(this.collect, dataBucket, `${PREFIX.runs}*`, ['s3:PutObject']);
+    storage.grantRunRecords(this.collect, 'write');
     // A message that cannot be read is kept aside with its reason (and released on request).
-    allowObjects(this.collect, dataBucket, `${PREFIX.quarantine}*`, [
-      's3:GetObject',
-      's3:PutObject',
-      's3:DeleteObject',
-    ]);
-    allowObjects(this.collect, dataBucket, `${PREFIX.rejects}${PREFIX.quarantine}*`, ['s3:PutObject']);
-    this.acknowledgeObjectWildcards(this.collect, [
-      {
-        finding: `Resource::${arnRef(dataBucket)}/${config.agentInbox.prefix}*`,
-        reason:
-          'Collect reads any file an agent drops under the agent inbox prefix; key names are not known in advance.',
-      },
-      {
-        finding: `Resource::${arnRef(dataBucket)}/${config.mailbox.savedMailPrefix}*`,
-        reason: 'Collect reads any saved .eml file an operator puts under the saved-mail prefix for a backfill.',
-      },
-      {
-        finding: `Resource::${arnRef(dataBucket)}/${PREFIX.raw}*`,
-        reason: 'Collect stores each attachment under raw/<date>/<type>/<sha256>.csv; keys are content-addressed.',
-      },
-      {
-        finding: `Resource::${arnRef(dataBucket)}/${PREFIX.excluded}${PREFIX.raw}*`,
-        reason: 'Undo marks a raw file excluded under excluded/<its raw key>; raw keys are content-addressed.',
-      },
-      {
-        finding: `Resource::${arnRef(dataBucket)}/${PREFIX.runs}*`,
-        reason: runsReason,
-      },
-      { finding: `Resource::${arnRef(dataBucket)}/${PREFIX.quarantine}*`, reason: quarantineReason },
-      { finding: `Resource::${arnRef(dataBucket)}/${PREFIX.rejects}${PREFIX.quarantine}*`, reason: quarantineReason },
-    ]);
+    storage.grantQuarantineRecords(this.collect, ['read', 'write', 'delete']);
+    storage.grantQuarantineCopies(this.collect);
 
-    this.ingest = new CharlieFunction(this, 'Ingest', {
-      ...common,
-      stage: 'ingest',
-      description: 'Parses one stored CSV, stores its rows deduplicated in DynamoDB, writes rejects',
-      memorySize: INGEST_MEMORY_MB,
-      nodeFlags: INGEST_HEAP_FLAGS,
-      timeout: Duration.minutes(5),
-    });
-    allowObjects(this.ingest, dataBucket, `${PREFIX.raw}*`, ['s3:GetObject']);
-    allowObjects(this.ingest, dataBucket, `${PREFIX.rejects}*`, ['s3:PutObject']);
+    this.ingest = stage('ingest');
+    storage.grantRawRead(this.ingest);
+    storage.grantRejectsWrite(this.ingest);
     // Reads its file's entry in the run's manifest, stores its result beside it.
-    allowObjects(this.ingest, dataBucket, `${PREFIX.runs}*`, ['s3:GetObject', 's3:PutObject']);
+    storage.grantRunRecords(this.ingest, 'readWrite');
     // A file whose reading fails is quarantined, and skipped while its record stands. Listing lets
     // a missing record read as 404 rather than 403.
-    allowObjects(this.ingest, dataBucket, `${PREFIX.quarantine}*`, ['s3:GetObject', 's3:PutObject']);
-    allowList(this.ingest, dataBucket);
-    // Rows: batch lookups and batch puts, never the delivery records or agent tokens beside them.
-    allowItems(
-      this.ingest,
-      table,
-      [startingWith(PARTITION_PREFIX.row)],
-      ['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem'],
-    );
-    // Leases (one writer per day and type): taken with a conditional put.
-    allowItems(this.ingest, table, [startingWith(PARTITION_PREFIX.lease)], ['dynamodb:PutItem']);
-    // A lease is released, and an undone file's rows are taken out, with conditional deletes.
-    allowItems(
-      this.ingest,
-      table,
-      [startingWith(PARTITION_PREFIX.row), startingWith(PARTITION_PREFIX.lease)],
-      ['dynamodb:DeleteItem'],
-    );
-    this.acknowledgeObjectWildcards(this.ingest, [
-      {
-        finding: `Resource::${arnRef(dataBucket)}/${PREFIX.raw}*`,
-        reason: 'Ingest reads the raw/ file the state machine hands it; keys are content-addressed per day and type.',
-      },
-      {
-        finding: `Resource::${arnRef(dataBucket)}/${PREFIX.rejects}*`,
-        reason: 'Ingest writes rejected rows and files under rejects/, named after the raw/ key they came from.',
-      },
-      { finding: `Resource::${arnRef(dataBucket)}/${PREFIX.runs}*`, reason: runsReason },
-      { finding: `Resource::${arnRef(dataBucket)}/${PREFIX.quarantine}*`, reason: quarantineReason },
-    ]);
+    storage.grantQuarantineRecords(this.ingest, ['read', 'write']);
+    storage.grantDataList(this.ingest);
+    storage.grantRowWrite(this.ingest);
+    storage.grantLeaseTake(this.ingest);
+    storage.grantRowAndLeaseDeletes(this.ingest);
 
-    this.workbook = new CharlieFunction(this, 'Build', {
-      ...common,
-      stage: 'workbook',
-      description: 'Reads the day from DynamoDB and writes the workbook under reports/',
-      memorySize: 1024,
-      timeout: Duration.minutes(5),
-    });
-    // The day's rows, a partition (day, type, shard) at a time; never delivery records or agent tokens.
-    allowItems(this.workbook, table, [startingWith(PARTITION_PREFIX.row)], ['dynamodb:Query']);
+    this.workbook = stage('workbook');
+    storage.grantRowQuery(this.workbook);
     // The run's manifest and the results its ingests stored, listed under the execution's prefix.
-    allowList(this.workbook, dataBucket);
-    allowObjects(this.workbook, dataBucket, `${PREFIX.runs}*`, ['s3:GetObject']);
+    storage.grantDataList(this.workbook);
+    // …and writes the day view beside them, for the console.
+    storage.grantRunRecords(this.workbook, 'readWrite');
+    storage.grantDayStatusUpdate(this.workbook);
     // The day's quarantine records, listed in the run's output.
-    allowObjects(this.workbook, dataBucket, `${PREFIX.quarantine}*`, ['s3:GetObject']);
+    storage.grantQuarantineRecords(this.workbook, ['read']);
     // The rejected rows of the run's files, listed in the workbook's Problems tab.
-    allowObjects(this.workbook, dataBucket, `${PREFIX.rejects}*`, ['s3:GetObject']);
-    // Multipart uploads (lib-storage) also abort on failure.
-    allowObjects(this.workbook, reportsBucket, `${PREFIX.reports}*`, ['s3:PutObject', 's3:AbortMultipartUpload']);
-    this.acknowledgeObjectWildcards(this.workbook, [
-      {
-        finding: `Resource::${arnRef(reportsBucket)}/${PREFIX.reports}*`,
-        reason: 'Build writes one workbook per business day under reports/<date>/; the date is only known at run time.',
-      },
-      { finding: `Resource::${arnRef(dataBucket)}/${PREFIX.runs}*`, reason: runsReason },
-      { finding: `Resource::${arnRef(dataBucket)}/${PREFIX.quarantine}*`, reason: quarantineReason },
-      {
-        finding: `Resource::${arnRef(dataBucket)}/${PREFIX.rejects}*`,
-        reason:
-          'Build reads the rejected rows of the run’s files under rejects/, named after the raw/ keys they came from.',
-      },
-    ]);
+    storage.grantRejectsRead(this.workbook);
+    storage.grantReportWrite(this.workbook);
 
-    this.deliver = new CharlieFunction(this, 'Deliver', {
-      ...common,
-      stage: 'deliver',
-      description: 'Emails the workbook and a download link; emails admins when a run fails',
-      memorySize: 256,
-      timeout: Duration.minutes(1),
-    });
-    // Reads the workbook to attach it, and signs the download link (pinned to the object version) with this role.
-    allowObjects(this.deliver, reportsBucket, `${PREFIX.reports}*`, ['s3:GetObject', 's3:GetObjectVersion']);
-    // Delivery records: the day's slots, read before sending and written after, and its history of messages.
-    allowItems(
-      this.deliver,
-      table,
-      [startingWith(PARTITION_PREFIX.delivery)],
-      ['dynamodb:GetItem', 'dynamodb:PutItem'],
-    );
+    this.deliver = stage('deliver');
+    // Reads the workbook to attach it, and signs the download link with this role.
+    storage.grantReportRead(this.deliver);
+    storage.grantDeliveryRecords(this.deliver);
+    // The day's status record: delivered, or failed (the failure notice).
+    storage.grantDayStatusUpdate(this.deliver);
     // ses:SendEmail and ses:SendRawEmail on the sender identity only.
     sender.grantSendEmail(this.deliver);
-    this.acknowledgeObjectWildcards(this.deliver, [
-      {
-        finding: `Resource::${arnRef(reportsBucket)}/${PREFIX.reports}*`,
-        reason: 'Deliver reads and links the workbook of the run’s business day under reports/<date>/.',
-      },
-    ]);
   }
 
   get all(): CharlieFunction[] {
     return [this.collect, this.ingest, this.workbook, this.deliver];
   }
 
-  private acknowledgeObjectWildcards(fn: CharlieFunction, findings: { finding: string; reason: string }[]): void {
-    for (const { finding, reason } of findings) {
-      Validations.of(fn.role).acknowledge({ id: `AwsSolutions-IAM5[${finding}]`, reason });
-    }
+  /** The function of a stage of the registry. */
+  of(key: StageKey): CharlieFunction {
+    return { collect: this.collect, ingest: this.ingest, workbook: this.workbook, deliver: this.deliver }[key];
   }
-}
-
-const quarantineReason =
-  'An input that cannot be read is kept under quarantine/<date>/<hash of its source>.json, with its bytes under rejects/quarantine/; names follow the input.';
-
-const runsReason =
-  'An execution keeps its manifest and per-file results under runs/<date>/<execution name>/; names are only known at run time.';
-
-/**
- * Item actions on the table, only on items whose partition key matches one of the patterns
- * (`dynamodb:LeadingKeys`, `StringLike`: a partition key, or `startingWith` a prefix; every key
- * of a batch request must match).
- */
-export function allowItems(grantee: IGrantable, table: ITable, partitions: string[], actions: string[]): void {
-  grantee.grantPrincipal.addToPrincipalPolicy(
-    new PolicyStatement({
-      actions,
-      resources: [table.tableArn],
-      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': partitions } },
-    }),
-  );
-}
-
-/** The `dynamodb:LeadingKeys` pattern of every partition key beginning with `prefix`. */
-export function startingWith(prefix: string): string {
-  return `${prefix}*`;
-}
-
-/** How cdk-nag renders a `Fn::GetAtt [..., Arn]` of the construct's resource in a finding. */
-export function arnRef(construct: IConstruct): string {
-  return `<${Stack.of(construct).getLogicalId(construct.node.defaultChild as CfnElement)}.Arn>`;
 }

@@ -4,9 +4,9 @@ import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import type { Config } from '../functions/common/config.ts';
 import { linkKeySecretName } from '../functions/common/link-token.ts';
+import { ENV } from '../functions/common/names.ts';
 import { CharlieFunction } from './charlie-function.ts';
-import { arnRef } from './functions.ts';
-import { allowObjects, PREFIX, type Storage } from './storage.ts';
+import type { Storage } from './storage.ts';
 
 export interface DownloadLinksProps {
   readonly config: Config;
@@ -64,17 +64,12 @@ export class DownloadLinks extends Construct {
     this.key.grantRead(this.function);
     // HeadObject tells a removed workbook; the presigned GET is signed with this role, so the role
     // must be allowed the GetObject (of the version named in the token) it hands out.
-    allowObjects(this.function, reportsBucket, `${PREFIX.reports}*`, ['s3:GetObject', 's3:GetObjectVersion']);
-    Validations.of(this.function.role).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::${arnRef(reportsBucket)}/${PREFIX.reports}*]`,
-      reason:
-        'The endpoint reads the workbook named in a link token, reports/<date>/<name>.xlsx; the date is only known per request, and the signed token decides which key may be read.',
-    });
+    storage.grantReportRead(this.function);
   }
 
   /** Lets a function sign links: read the key, and know the endpoint's address. */
   allowSigning(fn: CharlieFunction): void {
     this.key.grantRead(fn);
-    fn.function.addEnvironment('LINK_BASE_URL', this.url.url);
+    fn.function.addEnvironment(ENV.linkBaseUrl, this.url.url);
   }
 }

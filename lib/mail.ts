@@ -12,6 +12,7 @@ import {
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
+import { ENV } from '../functions/common/names.ts';
 import type { CharlieFunction } from './charlie-function.ts';
 
 export interface MailProps {
@@ -79,6 +80,6 @@ export class Mail extends Construct {
         ],
       }),
     );
-    fn.function.addEnvironment('SES_CONFIGURATION_SET', this.configurationSet.configurationSetName);
+    fn.function.addEnvironment(ENV.sesConfigurationSet, this.configurationSet.configurationSetName);
   }
 }

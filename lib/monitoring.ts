@@ -19,6 +19,14 @@ import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { Config } from '../functions/common/config.ts';
+import {
+  EXPORT_TYPE_DIMENSION,
+  METRIC,
+  METRIC_NAMESPACE,
+  type MetricName,
+  ROW_COUNT_METRIC,
+  SERVICE_NAME,
+} from '../functions/common/names.ts';
 import type { CharlieFunction } from './charlie-function.ts';
 
 export interface MonitoringProps {
@@ -31,11 +39,10 @@ export interface MonitoringProps {
   readonly runCheck: CharlieFunction;
 }
 
-/** Powertools publishes every stage's metrics here, with the `service` dimension. */
-const NAMESPACE = 'Charlie';
-const SERVICE = { service: 'charlie' };
+/** Powertools publishes every stage's metrics in METRIC_NAMESPACE, with the `service` dimension. */
+const SERVICE = { service: SERVICE_NAME };
 
-const rowOutcomes = ['Inserted', 'Updated', 'Unchanged', 'Stale', 'Rejected'] as const;
+const rowOutcomes = ['inserted', 'updated', 'unchanged', 'stale', 'rejected'] as const;
 
 /**
  * What an operator watches: a dashboard of the day's runs and rows, and alarms — mailed to
@@ -72,9 +79,9 @@ export class Monitoring extends Construct {
     const rejected = config.exports.map(
       (spec) =>
         new Metric({
-          namespace: NAMESPACE,
-          metricName: 'RowsRejected',
-          dimensionsMap: { ...SERVICE, exportType: spec.type },
+          namespace: METRIC_NAMESPACE,
+          metricName: METRIC.rowsRejected,
+          dimensionsMap: { ...SERVICE, [EXPORT_TYPE_DIMENSION]: spec.type },
           statistic: 'Sum',
           period: Duration.hours(1),
           label: spec.type,
@@ -90,8 +97,8 @@ export class Monitoring extends Construct {
     });
 
     const missing = new Metric({
-      namespace: NAMESPACE,
-      metricName: 'MissingExports',
+      namespace: METRIC_NAMESPACE,
+      metricName: METRIC.missingExports,
       dimensionsMap: SERVICE,
       statistic: 'Maximum',
       period: Duration.hours(1),
@@ -113,8 +120,8 @@ export class Monitoring extends Construct {
     this.alarms.push(noRun);
 
     const lateRuns = new Metric({
-      namespace: NAMESPACE,
-      metricName: 'LateRuns',
+      namespace: METRIC_NAMESPACE,
+      metricName: METRIC.lateRuns,
       dimensionsMap: SERVICE,
       statistic: 'Maximum',
       period: Duration.hours(1),
@@ -144,20 +151,20 @@ export class Monitoring extends Construct {
 
     const rows = (outcome: (typeof rowOutcomes)[number]) =>
       new MathExpression({
-        expression: config.exports.map((_, i) => `${outcome.toLowerCase()}${i}`).join(' + '),
+        expression: config.exports.map((_, i) => `${outcome}${i}`).join(' + '),
         usingMetrics: Object.fromEntries(
           config.exports.map((spec, i) => [
-            `${outcome.toLowerCase()}${i}`,
+            `${outcome}${i}`,
             new Metric({
-              namespace: NAMESPACE,
-              metricName: `Rows${outcome}`,
-              dimensionsMap: { ...SERVICE, exportType: spec.type },
+              namespace: METRIC_NAMESPACE,
+              metricName: ROW_COUNT_METRIC[outcome],
+              dimensionsMap: { ...SERVICE, [EXPORT_TYPE_DIMENSION]: spec.type },
               statistic: 'Sum',
               period: Duration.hours(1),
             }),
           ]),
         ),
-        label: outcome.toLowerCase(),
+        label: outcome,
         period: Duration.hours(1),
       });
 
@@ -197,8 +204,8 @@ export class Monitoring extends Construct {
         title: 'Workbook size',
         left: [
           new Metric({
-            namespace: NAMESPACE,
-            metricName: 'WorkbookBytes',
+            namespace: METRIC_NAMESPACE,
+            metricName: METRIC.workbookBytes,
             dimensionsMap: SERVICE,
             statistic: 'Maximum',
             period: Duration.hours(1),
@@ -215,10 +222,17 @@ export class Monitoring extends Construct {
       }),
       new GraphWidget({
         title: 'Mail',
-        left: ['MessagesSeen', 'MessagesMatched', 'MessagesIgnored', 'AttachmentsStored'].map(
+        left: (
+          [
+            METRIC.messagesSeen,
+            METRIC.messagesMatched,
+            METRIC.messagesIgnored,
+            METRIC.attachmentsStored,
+          ] as MetricName[]
+        ).map(
           (name) =>
             new Metric({
-              namespace: NAMESPACE,
+              namespace: METRIC_NAMESPACE,
               metricName: name,
               dimensionsMap: SERVICE,
               statistic: 'Sum',

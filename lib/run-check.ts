@@ -7,9 +7,10 @@ import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { Resources } from '../functions/common/clients.ts';
 import type { Config } from '../functions/common/config.ts';
+import { ENV } from '../functions/common/names.ts';
 import type { RunCheckInput } from '../functions/run-check/run-check.ts';
 import { CharlieFunction } from './charlie-function.ts';
-import { arnRef } from './functions.ts';
+import { arnRef } from './grants.ts';
 import { cronAt } from './schedule.ts';
 
 export interface RunCheckProps {
@@ -45,7 +46,7 @@ export class RunCheck extends Construct {
       memorySize: 256,
       timeout: Duration.seconds(30),
     });
-    this.function.function.addEnvironment('STATE_MACHINE_ARN', stateMachine.stateMachineArn);
+    this.function.function.addEnvironment(ENV.stateMachineArn, stateMachine.stateMachineArn);
     // Only the list of executions: grantRead would add DescribeExecution, histories and ListStateMachines on *.
     this.function.role.addToPrincipalPolicy(
       new PolicyStatement({ actions: ['states:ListExecutions'], resources: [stateMachine.stateMachineArn] }),

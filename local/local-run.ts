@@ -108,6 +108,8 @@ export interface DayRunResult {
   summary?: ExecutionSummary;
   workbookPath?: string;
   emailPaths: string[];
+  /** The metrics the stages flushed, one EMF line each, as the functions' logs would hold them. */
+  metricsPath: string;
 }
 
 /** The last run's result at the top, as for a single run, and every run in `runs`. */
@@ -373,7 +375,7 @@ function announceServing(kept: KeptDir | undefined, stack: LocalStack, links: De
   });
 }
 
-/** The workbook and the emails of one execution, written to `outDir` (and the emails kept in the kept folder). */
+/** The workbook, the emails and the metrics of one execution, written to `outDir` (and the emails kept in the kept folder). */
 async function writeDayRun(
   stack: LocalStack,
   outDir: string,
@@ -399,6 +401,8 @@ async function writeDayRun(
     writeFileSync(path, raw);
     return path;
   });
+  const metricsPath = join(outDir, `${date}-metrics.jsonl`);
+  writeFileSync(metricsPath, execution.metrics.map((record) => `${JSON.stringify(record)}\n`).join(''));
   const intradayTime = summary?.workbook.key.match(/-(\d{4})\.xlsx$/)?.[1];
   return {
     date,
@@ -408,6 +412,7 @@ async function writeDayRun(
     ...(summary ? { summary } : {}),
     ...(workbookPath ? { workbookPath } : {}),
     emailPaths,
+    metricsPath,
   };
 }
 

@@ -7,7 +7,7 @@ import sesModule from 'aws-ses-v2-local';
 import dynalite from 'dynalite';
 import S3rver from 's3rver';
 import { type Clients, createClients, type Endpoints, type Resources } from '../functions/common/clients.ts';
-import { TABLE_KEY } from '../functions/common/keys.ts';
+import { TABLE_KEY } from '../functions/common/names.ts';
 import { enforceAwsLimits } from './aws-limits.ts';
 import { keepReportVersions } from './report-versions.ts';
 

@@ -1,4 +1,5 @@
 import type { RunInput } from '../common/contracts.ts';
+import { CharlieError } from '../common/errors.ts';
 import { rawKeyParts } from '../common/keys.ts';
 import { isDate } from '../common/time.ts';
 import type { ExecutionControl, ExecutionView } from './executions.ts';
@@ -10,7 +11,7 @@ import type { ExecutionControl, ExecutionView } from './executions.ts';
  */
 
 /** Why an action was refused: `invalid` (the request is wrong), `unknown` (no such execution), `conflict` (not now). */
-export class ActionError extends Error {
+export class ActionError extends CharlieError {
   override name = 'ActionError';
   constructor(
     readonly kind: 'invalid' | 'unknown' | 'conflict',

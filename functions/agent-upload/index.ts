@@ -1,3 +1,4 @@
+import type { APIGatewayProxyStructuredResultV2, Context, LambdaFunctionURLEvent } from 'aws-lambda';
 import { loadBundledConfig } from '../common/bundled-config.ts';
 import { createDynamoDbClient, createS3Client, resourcesFromEnvironment } from '../common/clients.ts';
 import { logger } from '../common/observability.ts';
@@ -10,16 +11,10 @@ const deps = {
   resources: resourcesFromEnvironment(),
 };
 
-/** The Lambda function URL event (payload format 2.0), as far as the endpoint reads it. */
-interface FunctionUrlEvent {
-  rawPath: string;
-  requestContext: { http: { method: string } };
-  headers?: Record<string, string | undefined>;
-  body?: string;
-  isBase64Encoded?: boolean;
-}
-
-export const handler = async (event: FunctionUrlEvent, context: Parameters<typeof logger.addContext>[0]) => {
+export const handler = async (
+  event: LambdaFunctionURLEvent,
+  context: Context,
+): Promise<APIGatewayProxyStructuredResultV2> => {
   logger.addContext(context);
   const body = event.isBase64Encoded ? Buffer.from(event.body ?? '', 'base64').toString('utf8') : (event.body ?? '');
   const response = await handleAgentRequest(

@@ -6,7 +6,9 @@ import {
   paginateQuery,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { AGENT_TOKENS_PARTITION, agentTokenKey } from '../common/keys.ts';
+import { CharlieError } from '../common/errors.ts';
+import { agentTokenKey } from '../common/keys.ts';
+import { AGENT_TOKENS_PARTITION } from '../common/names.ts';
 import { AGENT_ID_PATTERN, parseAgentToken } from './contract.ts';
 
 /**
@@ -34,7 +36,7 @@ export interface AgentSummary {
   revokedAt?: string;
 }
 
-export class AgentTokenError extends Error {
+export class AgentTokenError extends CharlieError {
   override name = 'AgentTokenError';
 }
 

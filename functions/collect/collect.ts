@@ -21,6 +21,7 @@ import type {
   SourceFile,
 } from '../common/contracts.ts';
 import { emptyCollectSummary } from '../common/contracts.ts';
+import { TransientError } from '../common/errors.ts';
 import {
   acceptsSender,
   matchFailure,
@@ -33,7 +34,7 @@ import { rawKey } from '../common/keys.ts';
 import { boundedMetadata, isLineageKey, objectExists, readMetadata, storeLineage } from '../common/objects.ts';
 import { logger } from '../common/observability.ts';
 import { listQuarantined, type QuarantineRecord, quarantine, releaseQuarantined } from '../common/quarantine.ts';
-import { isTransientAwsError, TransientError } from '../common/retry.ts';
+import { isTransientAwsError } from '../common/retry.ts';
 import { localToInstant } from '../common/time.ts';
 import { mapPool } from './concurrency.ts';
 import { createSavedMailSource } from './eml.ts';

@@ -1,5 +1,6 @@
 import { rm } from 'node:fs/promises';
 import { Unzip, UnzipInflate } from 'fflate';
+import { CharlieError } from '../common/errors.ts';
 import { isMessage, partName, readMime, UnreadableError } from './mime.ts';
 import { type SpooledFile, type Spooler, TooLargeError } from './spool.ts';
 
@@ -78,7 +79,7 @@ export class InflateBudget {
 const ratioFloorBytes = 16 * 1024 * 1024;
 
 /** A zip past one of the limits: inflating stopped there. */
-export class ZipLimitError extends Error {
+export class ZipLimitError extends CharlieError {
   override name = 'ZipLimitError';
 }
 

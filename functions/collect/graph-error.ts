@@ -1,18 +1,18 @@
+import { CharlieError } from '../common/errors.ts';
+
 /**
- * A Graph failure. Throttling, unavailability and broken connections are named
- * `TransientError`, the name the state machine retries.
+ * A Graph failure. Throttling, unavailability and broken connections are marked transient:
+ * they leave the stage as TransientError (asStateError), which the state machine retries.
  */
-export class GraphError extends Error {
+export class GraphError extends CharlieError {
+  override name = 'GraphError';
   readonly status: number;
   readonly code: string;
-  readonly transient: boolean;
 
   constructor(message: string, details: { status: number; code: string; transient?: boolean }) {
-    super(message);
+    super(message, { transient: details.transient ?? false });
     this.status = details.status;
     this.code = details.code;
-    this.transient = details.transient ?? false;
-    this.name = this.transient ? 'TransientError' : 'GraphError';
   }
 }
 

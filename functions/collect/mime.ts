@@ -10,6 +10,8 @@
  * reason. The bounds keep the reader's memory and time linear in the message.
  */
 
+import { CharlieError } from '../common/errors.ts';
+
 /** Multiparts within multiparts: mail clients nest three or four deep. */
 export const maxMultipartDepth = 20;
 
@@ -20,7 +22,7 @@ export const maxParts = 5_000;
 export const maxHeaderBytes = 64 * 1024;
 
 /** Why a message cannot be read; the reason names what is wrong with it. */
-export class UnreadableError extends Error {
+export class UnreadableError extends CharlieError {
   override name = 'UnreadableError';
 }
 

@@ -1,9 +1,10 @@
 import type { Config } from '../common/config.ts';
 import type { Run, RunInput } from '../common/contracts.ts';
+import { CharlieError } from '../common/errors.ts';
 import { rawKeyParts } from '../common/keys.ts';
 import { dayWindow, instantToIso, isDate, localDate, previousLocalDate } from '../common/time.ts';
 
-export class RunInputError extends Error {
+export class RunInputError extends CharlieError {
   override name = 'RunInputError';
 }
 

@@ -4,6 +4,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { CharlieError } from '../common/errors.ts';
 
 /** Messages collect reads at once; each spools one file at a time (zip entries are stored and removed one by one). */
 export const messageConcurrency = 8;
@@ -28,7 +29,7 @@ export interface SpooledFile {
   head: Uint8Array;
 }
 
-export class TooLargeError extends Error {
+export class TooLargeError extends CharlieError {
   override name = 'TooLargeError';
 }
 

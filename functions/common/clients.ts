@@ -4,6 +4,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ENV } from './names.ts';
 
 /** Endpoint overrides: none in AWS; loopback emulators in the local stack and tests. */
 export interface Endpoints {
@@ -21,8 +22,21 @@ export interface Clients {
   secrets: SecretsManagerClient;
 }
 
-function common(endpoints: Endpoints) {
+/**
+ * The SDK's attempts per request (`maxAttempts`, standard retry mode) for a client whose calls
+ * are not wrapped in retry() (retry.ts): the SDK's own default, said here so that it is chosen.
+ */
+export const SDK_ATTEMPTS = 3;
+
+/**
+ * For a client whose every call goes through retry() (retry.ts): one SDK attempt per attempt
+ * of the loop, so that the two do not multiply. docs/operations.md (Retries) lists each path.
+ */
+export const LOOPED_ATTEMPTS = 1;
+
+function common(endpoints: Endpoints, maxAttempts: number) {
   return {
+    maxAttempts,
     ...(endpoints.region ? { region: endpoints.region } : {}),
     ...(endpoints.credentials ? { credentials: endpoints.credentials } : {}),
   };
@@ -30,30 +44,36 @@ function common(endpoints: Endpoints) {
 
 // One factory per service, so that a function's bundle holds only the SDK clients it uses.
 
-export function createS3Client(endpoints: Endpoints = {}): S3Client {
+export function createS3Client(endpoints: Endpoints = {}, maxAttempts = SDK_ATTEMPTS): S3Client {
   return new S3Client({
-    ...common(endpoints),
+    ...common(endpoints, maxAttempts),
     ...(endpoints.s3 ? { endpoint: endpoints.s3, forcePathStyle: true } : {}),
   });
 }
 
-export function createDynamoDbClient(endpoints: Endpoints = {}): DynamoDBDocumentClient {
+export function createDynamoDbClient(endpoints: Endpoints = {}, maxAttempts = SDK_ATTEMPTS): DynamoDBDocumentClient {
   return DynamoDBDocumentClient.from(
-    new DynamoDBClient({ ...common(endpoints), ...(endpoints.dynamodb ? { endpoint: endpoints.dynamodb } : {}) }),
+    new DynamoDBClient({
+      ...common(endpoints, maxAttempts),
+      ...(endpoints.dynamodb ? { endpoint: endpoints.dynamodb } : {}),
+    }),
     { marshallOptions: { removeUndefinedValues: true } },
   );
 }
 
-export function createSesClient(endpoints: Endpoints = {}): SESv2Client {
-  return new SESv2Client({ ...common(endpoints), ...(endpoints.sesv2 ? { endpoint: endpoints.sesv2 } : {}) });
+export function createSesClient(endpoints: Endpoints = {}, maxAttempts = SDK_ATTEMPTS): SESv2Client {
+  return new SESv2Client({
+    ...common(endpoints, maxAttempts),
+    ...(endpoints.sesv2 ? { endpoint: endpoints.sesv2 } : {}),
+  });
 }
 
 export function createSecretsClient(endpoints: Endpoints = {}): SecretsManagerClient {
-  return new SecretsManagerClient(common(endpoints));
+  return new SecretsManagerClient(common(endpoints, SDK_ATTEMPTS));
 }
 
 export function createSfnClient(endpoints: Endpoints = {}): SFNClient {
-  return new SFNClient(common(endpoints));
+  return new SFNClient(common(endpoints, SDK_ATTEMPTS));
 }
 
 /** Every client at once: for the local stack and tests. */
@@ -75,9 +95,9 @@ export interface Resources {
 
 export function resourcesFromEnvironment(env: NodeJS.ProcessEnv = process.env): Resources {
   return {
-    dataBucket: fromEnvironment('DATA_BUCKET', env),
-    reportsBucket: fromEnvironment('REPORTS_BUCKET', env),
-    table: fromEnvironment('TABLE_NAME', env),
+    dataBucket: fromEnvironment(ENV.dataBucket, env),
+    reportsBucket: fromEnvironment(ENV.reportsBucket, env),
+    table: fromEnvironment(ENV.table, env),
   };
 }
 

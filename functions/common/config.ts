@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { CharlieError } from './errors.ts';
 import { maxConfiguredTabCharacters, reservedTabNames, sameTabName, tabNameProblem } from './excel.ts';
 
 /**
@@ -407,7 +408,7 @@ export type ConfigInput = z.input<typeof configSchema>;
 export type ExportSpec = Config['exports'][number];
 export type ColumnSpec = ExportSpec['columns'][number];
 
-export class ConfigError extends Error {
+export class ConfigError extends CharlieError {
   override name = 'ConfigError';
 }
 

@@ -5,6 +5,8 @@
  * through DynamoDB.
  */
 
+import type { EventBridgeEvent } from 'aws-lambda';
+
 /** What an execution may be started with (console rerun, schedule, CLI). */
 export interface RunInput {
   /** Business date `YYYY-MM-DD`; default: the local day that has just ended. */
@@ -340,32 +342,28 @@ export interface FailureInput {
 }
 
 /** An execution's end, as EventBridge reports it to the failure notice ("Step Functions Execution Status Change"). */
-export interface ExecutionStatusChange {
-  version: string;
-  id: string;
-  'detail-type': 'Step Functions Execution Status Change';
-  source: 'aws.states';
-  account: string;
-  time: string;
-  region: string;
-  resources: string[];
-  detail: {
-    executionArn: string;
-    stateMachineArn: string;
-    name: string;
-    status: 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
-    /** Epoch milliseconds. */
-    startDate: number;
-    stopDate: number | null;
-    /** The execution input as JSON text. */
-    input: string | null;
-    output: string | null;
-    inputDetails?: { included: boolean };
-    outputDetails?: { included: boolean } | null;
-    error?: string | null;
-    cause?: string | null;
-    redriveCount?: number;
-  };
+export type ExecutionStatusChange = EventBridgeEvent<
+  'Step Functions Execution Status Change',
+  ExecutionStatusDetail
+> & { source: 'aws.states' };
+
+/** The detail of an execution's status change, as EventBridge delivers it. */
+export interface ExecutionStatusDetail {
+  executionArn: string;
+  stateMachineArn: string;
+  name: string;
+  status: 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
+  /** Epoch milliseconds. */
+  startDate: number;
+  stopDate: number | null;
+  /** The execution input as JSON text. */
+  input: string | null;
+  output: string | null;
+  inputDetails?: { included: boolean };
+  outputDetails?: { included: boolean } | null;
+  error?: string | null;
+  cause?: string | null;
+  redriveCount?: number;
 }
 
 export function emptyCollectSummary(): CollectSummary {

@@ -1,6 +1,7 @@
 import { type DynamoDBDocumentClient, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { BuildOutput } from './contracts.ts';
-import { DAY_STATUS_PARTITION, dayStatusKey } from './keys.ts';
+import { dayStatusKey } from './keys.ts';
+import { DAY_STATUS_PARTITION } from './names.ts';
 import { isTransientAwsError, retry } from './retry.ts';
 
 /**

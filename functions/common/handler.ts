@@ -2,8 +2,8 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Run } from './contracts.ts';
+import { asStateError } from './errors.ts';
 import { logger, metrics } from './observability.ts';
-import { asStateError } from './retry.ts';
 
 /** What a stage may ask of its Lambda invocation. */
 export interface Invocation {

@@ -1,33 +1,42 @@
-/** Where things live: every S3 key and DynamoDB key is formed here. */
+/** Where things live: every S3 key and DynamoDB key is formed here, from the prefixes in names.ts. */
+
+import { AGENT_TOKENS_PARTITION, DAY_STATUS_PARTITION, PARTITION_PREFIX, PREFIX } from './names.ts';
 
 /** Raw source files, content-addressed: the same CSV is stored once per business day. */
 export function rawKey(date: string, type: string, sha256: string): string {
-  return `raw/${date}/${type}/${sha256}.csv`;
+  return `${PREFIX.raw}${date}/${type}/${sha256}.csv`;
 }
 
 /** What a raw file's key names, or undefined when the text is not one. */
 export function rawKeyParts(key: string): { date: string; type: string; sha256: string } | undefined {
-  const match = /^raw\/(\d{4}-\d{2}-\d{2})\/([^/]+)\/([0-9a-f]{64})\.csv$/.exec(key);
+  if (!key.startsWith(PREFIX.raw)) return undefined;
+  const match = /^(\d{4}-\d{2}-\d{2})\/([^/]+)\/([0-9a-f]{64})\.csv$/.exec(key.slice(PREFIX.raw.length));
   return match ? { date: match[1] as string, type: match[2] as string, sha256: match[3] as string } : undefined;
 }
 
 /** The mark that takes a raw file out of its day (undo): kept beside the untouched source, and removable to put it back. */
 export function excludedKey(sourceKey: string): string {
-  return `excluded/${sourceKey}`;
+  return `${PREFIX.excluded}${sourceKey}`;
+}
+
+/** Where a raw file's rejects go: its key under rejects/ instead of raw/, without `.csv`. */
+function rejectsBase(sourceKey: string): string {
+  const name = sourceKey.startsWith(PREFIX.raw) ? sourceKey.slice(PREFIX.raw.length) : sourceKey;
+  return `${PREFIX.rejects}${name.replace(/\.csv$/, '')}`;
 }
 
 export function rejectsKey(sourceKey: string): string {
-  return `rejects/${sourceKey.replace(/^raw\//, '').replace(/\.csv$/, '')}.rejects.csv`;
+  return `${rejectsBase(sourceKey)}.rejects.csv`;
 }
 
 export function rejectedFileKeys(sourceKey: string): { copy: string; reason: string } {
-  const base = `rejects/${sourceKey.replace(/^raw\//, '').replace(/\.csv$/, '')}`;
+  const base = rejectsBase(sourceKey);
   return { copy: `${base}.csv`, reason: `${base}.reason.txt` };
 }
 
 /** A business day's quarantine records (functions/common/quarantine.ts): one JSON object per source. */
 export function quarantinePrefix(date: string): string {
-  return `quarantine/${date}/`;
+  return `${PREFIX.quarantine}${date}/`;
 }
 
 export function quarantineKey(date: string, id: string): string {
@@ -37,7 +46,7 @@ export function quarantineKey(date: string, id: string): string {
 /** Where a quarantined input's bytes are kept, beside the other rejects. */
 export function quarantineCopyKey(date: string, id: string, name: string): string {
   const safe = name.replace(/[^\w.-]+/g, '_').slice(-100) || 'input';
-  return `rejects/quarantine/${date}/${id}/${safe}`;
+  return `${PREFIX.rejects}${PREFIX.quarantine}${date}/${id}/${safe}`;
 }
 
 /**
@@ -45,7 +54,7 @@ export function quarantineCopyKey(date: string, id: string, name: string): strin
  * execution's name: a redrive keeps its name and finds them again, a rerun is a new name.
  */
 export function runPrefix(date: string, executionId: string): string {
-  return `runs/${date}/${executionName(executionId)}/`;
+  return `${PREFIX.runs}${date}/${executionName(executionId)}/`;
 }
 
 /** The name at the end of an execution ARN (`arn:aws:states:…:execution:<machine>:<name>`). */
@@ -77,11 +86,8 @@ export function workbookName(date: string, intradayTime?: string): string {
 }
 
 export function reportKey(date: string, intradayTime?: string): string {
-  return `reports/${date}/${workbookName(date, intradayTime)}`;
+  return `${PREFIX.reports}${date}/${workbookName(date, intradayTime)}`;
 }
-
-/** How each kind of item's partition key begins (IAM conditions on the leading key use them too). */
-export const PARTITION_PREFIX = { row: 'ROW#', lease: 'LEASE#', delivery: 'DELIVERY#', agent: 'AGENT#' } as const;
 
 /** Rows of one export type and day are spread over `shards` partitions. */
 export function rowPartition(date: string, type: string, shard: number): string {
@@ -112,21 +118,14 @@ export function sentMessageKey(date: string, sentAt: string, messageId: string):
 }
 
 /** Each business day's status (functions/common/day-status.ts), in one partition so that a range of days is one query. */
-export const DAY_STATUS_PARTITION = 'DAY_STATUS';
-
 export function dayStatusKey(date: string): { pk: string; sk: string } {
   return { pk: DAY_STATUS_PARTITION, sk: date };
 }
 
 /** The console's audit log: one partition per business day acted on, its entries in time order. */
-export const AUDIT_PARTITION_PREFIX = 'AUDIT#';
-
 export function auditKey(date: string, at: string, id: string): { pk: string; sk: string } {
-  return { pk: `${AUDIT_PARTITION_PREFIX}${date}`, sk: `${at}#${id}` };
+  return { pk: `${PARTITION_PREFIX.audit}${date}`, sk: `${at}#${id}` };
 }
-
-/** Every Windows agent's token hash, in one partition so that they can be listed. */
-export const AGENT_TOKENS_PARTITION = 'AGENT_TOKENS';
 
 export function agentTokenKey(agentId: string): { pk: string; sk: string } {
   return { pk: AGENT_TOKENS_PARTITION, sk: agentId };
@@ -148,9 +147,6 @@ export function agentInboxKey(
   const compact = new Date(receivedAt).toISOString().replace(/[-:]|\.\d{3}/g, '');
   return `${prefix}${agentId}/${compact}_${sha256}/${objectName}`;
 }
-
-/** The table's key attributes (CDK and the local stack create the same table). */
-export const TABLE_KEY = { partition: 'pk', sort: 'sk' } as const;
 
 /** The deployed state machine's name: the console and the `charlie` CLI find it by this. */
 export function stateMachineName(config: { name: string }): string {

@@ -45,16 +45,3 @@ export function isTransientAwsError(error: unknown): boolean {
     )
   );
 }
-
-/**
- * An error the state machine's Retry should try again: the definition retries
- * `TransientError` by name, so a throttled or failing AWS call is renamed before it leaves a stage.
- */
-export class TransientError extends Error {
-  override name = 'TransientError';
-}
-
-export function asStateError(error: unknown): unknown {
-  if (error instanceof TransientError || !isTransientAwsError(error)) return error;
-  return new TransientError((error as Error).message, { cause: error });
-}

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { AUDIT_PARTITION_PREFIX, auditKey } from '../common/keys.ts';
+import { auditKey } from '../common/keys.ts';
+import { PARTITION_PREFIX } from '../common/names.ts';
 import { isTransientAwsError, retry } from '../common/retry.ts';
 import type { AuditEntry } from './contract.ts';
 
@@ -32,7 +33,7 @@ export async function dayAudit(dynamodb: DynamoDBDocumentClient, table: string, 
         new QueryCommand({
           TableName: table,
           KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': `${AUDIT_PARTITION_PREFIX}${date}` },
+          ExpressionAttributeValues: { ':pk': `${PARTITION_PREFIX.audit}${date}` },
           ScanIndexForward: false,
           Limit: maxDayEntries,
         }),

@@ -21,7 +21,10 @@ export interface ConsoleSettings {
   centerName: string;
 }
 
-/** Every error's body. */
+/**
+ * Every error's body from the API's handler. A 401 comes from API Gateway's JWT authorizer
+ * before the handler runs: its body is API Gateway's own `{ "message": "Unauthorized" }`.
+ */
 export interface ApiError {
   error: {
     /** `bad_request` (400), `unauthorized` (401), `forbidden` (403), `not_found` (404), `conflict` (409), `internal` (500). */

@@ -7,12 +7,13 @@ import type { Config } from '../common/config.ts';
 import type { HourlyVolume, IngestResult, RemoveResult, RunInput, SourceFile } from '../common/contracts.ts';
 import { type DayStatusRecord, queryDayStatuses } from '../common/day-status.ts';
 import { type DayView, readDayView } from '../common/day-view.ts';
-import { PARTITION_PREFIX, runPrefix } from '../common/keys.ts';
+import { runPrefix } from '../common/keys.ts';
+import { PARTITION_PREFIX, PREFIX } from '../common/names.ts';
 import { readMetadata } from '../common/objects.ts';
 import { listQuarantined } from '../common/quarantine.ts';
 import { isTransientAwsError, retry } from '../common/retry.ts';
 import { readManifest, readRunResults } from '../common/run-records.ts';
-import { addDays, localDate, previousLocalDate } from '../common/time.ts';
+import { addDays, isDate, localDate, previousLocalDate } from '../common/time.ts';
 import type { SentMessage } from '../deliver/deliver.ts';
 import type {
   DayDetail,
@@ -132,7 +133,7 @@ export async function listDays(deps: DaysDeps, query: DaysQuery): Promise<{ days
 /** The executions of a day, newest first: those whose records are under runs/<date>/, and those running now. */
 export async function dayExecutions(deps: DaysDeps, date: string): Promise<ExecutionView[]> {
   const names = new Set<string>();
-  const Prefix = `runs/${date}/`;
+  const Prefix = `${PREFIX.runs}${date}/`;
   for await (const page of paginateListObjectsV2(
     { client: deps.s3 },
     { Bucket: deps.resources.dataBucket, Prefix, Delimiter: '/' },
@@ -342,7 +343,7 @@ export async function dayDetail(deps: DaysDeps, date: string, audit: DayDetail['
 
 /** Refuses a date that is not one, or one after the center's today. */
 export function requireDay(date: string | undefined, deps: Pick<DaysDeps, 'config' | 'now'>): string {
-  if (!date || !/^\d{4}-\d{2}-\d{2}$/.test(date) || addDays(date, 0) !== date) {
+  if (!date || !isDate(date)) {
     throw new HttpError('bad_request', `Not a date: "${date ?? ''}" (expected YYYY-MM-DD)`);
   }
   const today = localDate(deps.now().getTime(), deps.config.timeZone);

@@ -1,4 +1,5 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { CharlieError } from '../common/errors.ts';
 import type { ApiError } from './contract.ts';
 
 export type ApiResponse = APIGatewayProxyStructuredResultV2;
@@ -13,7 +14,7 @@ const statusCodes = {
 } as const satisfies Record<ApiError['error']['code'], number>;
 
 /** A refusal the client is told about, with its status and a message; never a stack trace. */
-export class HttpError extends Error {
+export class HttpError extends CharlieError {
   override name = 'HttpError';
   constructor(
     readonly code: ApiError['error']['code'],

@@ -9,6 +9,7 @@ import {
   resourcesFromEnvironment,
 } from '../common/clients.ts';
 import { stageHandler } from '../common/handler.ts';
+import { ENV } from '../common/names.ts';
 import { cloudWatchMonitoring } from './health.ts';
 import { type ConsoleDeps, type ConsoleRequest, handleConsoleRequest } from './router.ts';
 import { versionedWorkbooks } from './workbooks.ts';
@@ -26,12 +27,12 @@ const deps: ConsoleDeps = {
   s3,
   dynamodb: createDynamoDbClient(),
   resources,
-  executions: stepFunctionsControl(createSfnClient(), fromEnvironment('STATE_MACHINE_ARN')),
+  executions: stepFunctionsControl(createSfnClient(), fromEnvironment(ENV.stateMachineArn)),
   workbooks: versionedWorkbooks(s3, resources.reportsBucket),
   monitoring: cloudWatchMonitoring(
     new CloudWatchClient({}),
-    listed('ALARM_NAMES'),
-    listed('DEAD_LETTER_QUEUES'),
+    listed(ENV.alarmNames),
+    listed(ENV.deadLetterQueues),
     () => new Date(),
   ),
 };

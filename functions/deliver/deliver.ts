@@ -12,10 +12,11 @@ import type {
   RunInput,
 } from '../common/contracts.ts';
 import { recordDayDelivered, recordDayFailed } from '../common/day-status.ts';
+import { TransientError } from '../common/errors.ts';
 import { deliveryKey, sentMessageKey } from '../common/keys.ts';
 import { linkUrl, signLinkToken } from '../common/link-token.ts';
 import { logger } from '../common/observability.ts';
-import { isTransientAwsError, retry, TransientError } from '../common/retry.ts';
+import { isTransientAwsError, retry } from '../common/retry.ts';
 import { isDate, localDate, previousLocalDate } from '../common/time.ts';
 import {
   type ComposedMessage,

@@ -6,11 +6,12 @@ import { Upload } from '@aws-sdk/lib-storage';
 import type { Resources } from '../common/clients.ts';
 import type { Config } from '../common/config.ts';
 import { emptyCounts, type IngestInput, type IngestResult, type RowCounts } from '../common/contracts.ts';
+import { CharlieError, TransientError } from '../common/errors.ts';
 import { exportSpec } from '../common/exports.ts';
 import { rawKeyParts, rejectedFileKeys, rejectsKey, rowPartition } from '../common/keys.ts';
 import { logger } from '../common/observability.ts';
 import { findQuarantined, quarantine } from '../common/quarantine.ts';
-import { isTransientAwsError, TransientError } from '../common/retry.ts';
+import { isTransientAwsError } from '../common/retry.ts';
 import type { RowLineage } from '../common/rows.ts';
 import { CsvParser, type CsvRecord, type Delimiter, formatCsvRow, parseCsv, readAhead } from './csv.ts';
 import {
@@ -115,7 +116,7 @@ function isFileFault(error: unknown): boolean {
 }
 
 /** A file's reading failed for good: why, and the rejects written for its rows before it did. */
-class FileFailure extends Error {
+class FileFailure extends CharlieError {
   override name = 'FileFailure';
   constructor(
     cause: unknown,

@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { DeleteCommand, type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { leaseKey, TABLE_KEY } from '../common/keys.ts';
+import { CharlieError, TransientError } from '../common/errors.ts';
+import { leaseKey } from '../common/keys.ts';
+import { TABLE_KEY } from '../common/names.ts';
 import { logger } from '../common/observability.ts';
-import { isTransientAwsError, type RetryOptions, retry, TransientError } from '../common/retry.ts';
+import { isTransientAwsError, type RetryOptions, retry } from '../common/retry.ts';
 
 /**
  * Leases: one writer at a time for a business day's rows of one export type. Rows are
@@ -51,7 +53,7 @@ const keepEndedSeconds = 86_400;
 /** Throttling and 5xx: retried with backoff and full jitter by the shared helper. */
 const transientRetry = { retryable: isTransientAwsError, attempts: 10, baseMs: 50, maxMs: 5_000 };
 
-class LeaseHeld extends Error {
+class LeaseHeld extends CharlieError {
   override name = 'LeaseHeld';
 }
 

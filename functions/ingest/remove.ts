@@ -1,8 +1,10 @@
 import { BatchGetCommand, DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import type { IngestInput, RemoveResult } from '../common/contracts.ts';
+import { TransientError } from '../common/errors.ts';
 import { exportSpec } from '../common/exports.ts';
-import { rowPartition, TABLE_KEY } from '../common/keys.ts';
-import { backoffDelay, isTransientAwsError, retry, sleep, TransientError } from '../common/retry.ts';
+import { rowPartition } from '../common/keys.ts';
+import { TABLE_KEY } from '../common/names.ts';
+import { backoffDelay, isTransientAwsError, retry, sleep } from '../common/retry.ts';
 import { CsvParser, type CsvRecord, parseCsv, readAhead } from './csv.ts';
 import { decodeChunks } from './decode.ts';
 import { fileRowReader, type IngestDeps, openDecoded } from './ingest.ts';

@@ -4,8 +4,9 @@ import {
   type BatchWriteCommandInput,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
-import { TABLE_KEY } from '../common/keys.ts';
-import { isTransientAwsError, type RetryOptions, retry, TransientError } from '../common/retry.ts';
+import { CharlieError, TransientError } from '../common/errors.ts';
+import { TABLE_KEY } from '../common/names.ts';
+import { isTransientAwsError, type RetryOptions, retry } from '../common/retry.ts';
 import type { StoredRow } from '../common/rows.ts';
 import type { Leases } from './lease.ts';
 
@@ -314,7 +315,7 @@ async function untilProcessed(
   });
 }
 
-class Unprocessed extends Error {
+class Unprocessed extends CharlieError {
   override name = 'Unprocessed';
   constructor(readonly count: number) {
     super(`${count} unprocessed`);

@@ -20,7 +20,8 @@ import {
 } from '../common/contracts.ts';
 import { recordDayBuilt } from '../common/day-status.ts';
 import { agentTable, dayViewRejectedRows, writeDayView } from '../common/day-view.ts';
-import { reportKey, rowPartition, TABLE_KEY, workbookName } from '../common/keys.ts';
+import { reportKey, rowPartition, workbookName } from '../common/keys.ts';
+import { TABLE_KEY } from '../common/names.ts';
 import { logger } from '../common/observability.ts';
 import { listQuarantined, type QuarantineRecord } from '../common/quarantine.ts';
 import { isTransientAwsError, retry } from '../common/retry.ts';
@@ -75,20 +76,17 @@ export async function buildReport(input: BuildInput, deps: BuildDeps): Promise<B
     );
     const { size: bytes } = await stat(path);
     const key = reportKey(run.date, run.intradayTime);
-    // Upload sends the file in bounded parts (one PutObject when it is small), each with its checksum.
-    await retry(
-      () =>
-        new Upload({
-          client: deps.s3,
-          params: {
-            Bucket: resources.reportsBucket,
-            Key: key,
-            Body: createReadStream(path),
-            ContentType: workbookContentType,
-          },
-        }).done(),
-      { retryable: isTransientAwsError },
-    );
+    // Upload sends the file in bounded parts (one PutObject when it is small), each with its
+    // checksum; the S3 client tries each request SDK_ATTEMPTS times.
+    await new Upload({
+      client: deps.s3,
+      params: {
+        Bucket: resources.reportsBucket,
+        Key: key,
+        Body: createReadStream(path),
+        ContentType: workbookContentType,
+      },
+    }).done();
 
     const totals = day.types.reduce((sum, t) => addCounts(sum, t.ingest), emptyCounts());
     logger.info('workbook written', {

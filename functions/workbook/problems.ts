@@ -1,7 +1,6 @@
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { IgnoredReason, IngestResult, ProblemsSummary, SourceFile } from '../common/contracts.ts';
 import { maxCellCharacters } from '../common/excel.ts';
-import { isTransientAwsError, retry } from '../common/retry.ts';
 import { formatCsvRow, parseCsv } from '../ingest/csv.ts';
 import { decodeChunks } from '../ingest/decode.ts';
 import { cutCell } from './xlsx.ts';
@@ -170,9 +169,7 @@ export function problemsSummary(problems: RunProblems): ProblemsSummary | undefi
 
 /** The records of a rejects object after its header (`line, reason, <original cells>`). */
 export async function* rejectRecords(s3: S3Client, bucket: string, key: string): AsyncGenerator<string[]> {
-  const object = await retry(() => s3.send(new GetObjectCommand({ Bucket: bucket, Key: key })), {
-    retryable: isTransientAwsError,
-  });
+  const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
   const body = object.Body as AsyncIterable<Uint8Array> | undefined;
   if (!body) return;
   for await (const batch of parseCsv(decodeChunks(body, 'utf-8'))) {

@@ -32,6 +32,8 @@ export interface IdentityOptions {
   clientId: string;
   /** The audience of the access tokens (the API). */
   audience: string;
+  /** Other resources it issues tokens for, which the API must refuse (the tests ask for them). */
+  otherAudiences?: readonly string[];
   /** Access tokens' lifetime, in seconds. */
   accessTokenSeconds?: number;
 }
@@ -99,10 +101,12 @@ export async function startIdentityProvider(options: IdentityOptions): Promise<L
         defaultResource: () => options.audience,
         useGrantedResource: () => true,
         getResourceServerInfo: (_ctx: Context, resource: string) => {
-          if (resource !== options.audience) throw new errors.InvalidTarget();
+          if (resource !== options.audience && !options.otherAudiences?.includes(resource)) {
+            throw new errors.InvalidTarget();
+          }
           return {
             scope: 'openid email profile',
-            audience: options.audience,
+            audience: resource,
             accessTokenFormat: 'jwt',
             accessTokenTTL: options.accessTokenSeconds ?? 3600,
             jwt: { sign: { alg: 'RS256' } },

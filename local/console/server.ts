@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { extname, join, normalize, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
 import { createRemoteJWKSet, type JWTPayload, jwtVerify } from 'jose';
 import type { ExecutionControl } from '../../functions/actions/executions.ts';
@@ -13,6 +12,7 @@ import type { ConsoleSettings } from '../../functions/console-api/contract.ts';
 import { handleConsoleRequest } from '../../functions/console-api/router.ts';
 import type { DeliverDeps } from '../../functions/deliver/deliver.ts';
 import { apiCors, securityHeaders } from '../../lib/console-policy.ts';
+import { buildConsole } from '../../web/build.ts';
 import type { ExecutionRecords } from '../kept.ts';
 import { keptWorkbookVersions } from '../report-versions.ts';
 import type { LocalStack } from '../stack.ts';
@@ -27,9 +27,14 @@ export interface LocalConsoleOptions {
   mailFor: MailForDay;
   /** The app's built files; default: the app built from web/ into a folder of its own. */
   appDir?: string;
-  /** Access tokens' lifetime (tests make it short). */
+  /** Access tokens' lifetime. */
   accessTokenSeconds?: number;
+  /** Resources the provider also issues tokens for, which the API refuses (tests). */
+  otherAudiences?: readonly string[];
+  /** The business clock of the API (the center's today). */
   now?: () => number;
+  /** The authorizer's clock, checking tokens' expiry; default the real one (tests move it past an expiry). */
+  tokenClock?: () => number;
 }
 
 export interface LocalConsole {
@@ -71,6 +76,7 @@ export async function startLocalConsole(options: LocalConsoleOptions): Promise<L
       clientId,
       audience,
       ...(options.accessTokenSeconds ? { accessTokenSeconds: options.accessTokenSeconds } : {}),
+      ...(options.otherAudiences ? { otherAudiences: options.otherAudiences } : {}),
     });
     opened.push({ close: identity.stop });
     const app = options.appDir ? { dir: options.appDir, remove: () => undefined } : await buildApp();
@@ -107,7 +113,8 @@ export async function startLocalConsole(options: LocalConsoleOptions): Promise<L
     };
     const jwks = createRemoteJWKSet(new URL(await jwksUri(identity.issuer)));
     apiServer.on('request', (req, res) => {
-      serveApi(req, res, { consoleOrigin, issuer: identity.issuer, audience, jwks }, (event) =>
+      const clock = options.tokenClock ?? Date.now;
+      serveApi(req, res, { consoleOrigin, issuer: identity.issuer, audience, jwks, clock }, (event) =>
         handleConsoleRequest(event, deps),
       ).catch((error: unknown) => {
         res.writeHead(500, { 'content-type': 'application/json' });
@@ -147,18 +154,8 @@ export async function startLocalConsole(options: LocalConsoleOptions): Promise<L
 /** The app as web/build.ts builds it, in a folder removed on close. */
 async function buildApp(): Promise<{ dir: string; remove: () => void }> {
   const dir = mkdtempSync(join(tmpdir(), 'charlie-console-'));
-  const remove = () => rmSync(dir, { recursive: true, force: true });
-  const builder = fileURLToPath(new URL('../../web/build.ts', import.meta.url));
-  if (existsSync(builder)) {
-    const { buildConsole } = (await import(builder)) as { buildConsole(outDir: string): Promise<unknown> };
-    await buildConsole(dir);
-  } else {
-    writeFileSync(
-      join(dir, 'index.html'),
-      '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Charlie Reporting</title></head><body><main><h1>Charlie Reporting</h1><p>The console app is not part of this checkout: its API serves at the URL in /config.json.</p></main></body></html>\n',
-    );
-  }
-  return { dir, remove };
+  await buildConsole(dir);
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 async function jwksUri(issuer: string): Promise<string> {
@@ -172,6 +169,7 @@ interface Authorizer {
   issuer: string;
   audience: string;
   jwks: ReturnType<typeof createRemoteJWKSet>;
+  clock: () => number;
 }
 
 /**
@@ -277,6 +275,7 @@ async function verify(header: string | undefined, authorizer: Authorizer): Promi
       issuer: authorizer.issuer,
       audience: authorizer.audience,
       algorithms: ['RS256'],
+      currentDate: new Date(authorizer.clock()),
     });
     return payload;
   } catch {

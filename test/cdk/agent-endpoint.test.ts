@@ -38,8 +38,6 @@ describe('agent endpoint', () => {
         's3:PutObject',
         'logs:CreateLogStream',
         'logs:PutLogEvents',
-        'xray:PutTraceSegments',
-        'xray:PutTelemetryRecords',
       ].sort(),
     );
     const objects = statements.find((s) => JSON.stringify(s.Action).includes('s3:PutObject'));

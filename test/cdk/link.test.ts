@@ -12,7 +12,7 @@ function deliverEnvironment(): Record<string, unknown> {
   return environment?.Variables ?? {};
 }
 
-const common = ['logs:CreateLogStream', 'logs:PutLogEvents', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments'];
+const common = ['logs:CreateLogStream', 'logs:PutLogEvents'];
 
 describe('download links', () => {
   const fn = logicalId(stack.links.function.function);

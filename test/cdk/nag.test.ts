@@ -53,6 +53,12 @@ describe('cdk-nag AwsSolutions', () => {
       expect(matching, `${id} acknowledged at ${path}`).not.toEqual([]);
     }
     for (const finding of raw) {
+      // The console's hosting: CloudFront without a custom domain, WAF or geo rules; Cognito's
+      // Essentials plan; CDK's own BucketDeployment handler (its managed policy, wildcards, runtime).
+      if (/ at Charlie\/(Console\/|Custom::CDKBucketDeployment)/.test(finding)) {
+        expect(finding).toMatch(/^(error|warning) AwsSolutions-(IAM5\[.*\]|IAM4\[.*\]|L1|COG8|CFR[1-4]) at /);
+        continue;
+      }
       expect(finding).toMatch(/^error AwsSolutions-(IAM5\[Resource::.*\]|SQS3|SMG4) at /);
     }
   });

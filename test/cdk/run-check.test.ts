@@ -53,13 +53,7 @@ describe('run check', () => {
       { Action: 'states:ListExecutions', Effect: 'Allow', Resource: { Ref: logicalId(stack.workflow.stateMachine) } },
     ]);
     expect(actionsOf(statements)).toEqual(
-      [
-        'logs:CreateLogStream',
-        'logs:PutLogEvents',
-        'states:ListExecutions',
-        'xray:PutTelemetryRecords',
-        'xray:PutTraceSegments',
-      ].sort(),
+      ['logs:CreateLogStream', 'logs:PutLogEvents', 'states:ListExecutions'].sort(),
     );
   });
 

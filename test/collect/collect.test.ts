@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
 import type { MailSource } from '../../functions/collect/mail.ts';
+import { asStateError } from '../../functions/common/errors.ts';
 import { rawKey } from '../../functions/common/keys.ts';
 import type { FakeGraphOptions } from '../../local/graph-server.ts';
 import { type SampleEmail, writeSampleMailbox } from '../../local/sample-day.ts';
@@ -319,7 +320,10 @@ describe('Graph client', () => {
     const fake = await fakeGraph({ messages: [csvMessage('one')], throttle: { requests: 3, status: 503 } });
     const waits: number[] = [];
     const mail = graphSource(fake, { retry: { attempts: 3, baseMs: 100, sleep: async (ms) => void waits.push(ms) } });
-    await expect(collectMessages(mail)).rejects.toMatchObject({ name: 'TransientError', status: 503 });
+    const failure = await collectMessages(mail).catch((error: unknown) => error);
+    // Marked transient, it leaves the stage as the TransientError the state machine retries.
+    expect(failure).toMatchObject({ name: 'GraphError', transient: true, status: 503 });
+    expect(asStateError(failure)).toMatchObject({ name: 'TransientError', cause: failure });
     expect(fake.requests.filter((r) => r.status === 503)).toHaveLength(3);
     expect(waits).toHaveLength(2);
     // At least the base delay, and longer each time.

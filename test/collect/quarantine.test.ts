@@ -2,6 +2,7 @@ import { strToU8, zipSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
 import type { MailSource } from '../../functions/collect/mail.ts';
 import type { CollectResult } from '../../functions/common/contracts.ts';
+import { asStateError } from '../../functions/common/errors.ts';
 import { rawKey } from '../../functions/common/keys.ts';
 import { maxMetadataBytes } from '../../functions/common/objects.ts';
 import { listQuarantined, type QuarantineRecord } from '../../functions/common/quarantine.ts';
@@ -149,7 +150,9 @@ describe('quarantine in collect', () => {
 
     const failing = { status: 500, code: 'InternalServerError', message: 'Try again.' };
     const down = await h.fakeGraph({ messages: [csvMessage('good'), csvMessage('failing', { failWith: failing })] });
-    await expect(h.run(h.graphSource(down))).rejects.toMatchObject({ name: 'TransientError', status: 500 });
+    const failure = await h.run(h.graphSource(down)).catch((error: unknown) => error);
+    expect(failure).toMatchObject({ name: 'GraphError', transient: true, status: 500 });
+    expect(asStateError(failure)).toMatchObject({ name: 'TransientError' });
   });
 
   it('keeps a message with a zip that cannot be read aside, and stores its other attachments', async () => {

@@ -1,7 +1,11 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { GraphError } from '../../functions/collect/graph-error.ts';
+import { CharlieError, TransientError } from '../../functions/common/errors.ts';
 import { stageHandler } from '../../functions/common/handler.ts';
 import { logger, metrics } from '../../functions/common/observability.ts';
-import { TransientError } from '../../functions/common/retry.ts';
+import { fromRoot } from '../../lib/paths.ts';
 
 /** The parts of a Lambda context the middlewares read. */
 function lambdaContext(requestId: string) {
@@ -88,5 +92,65 @@ describe('stageHandler', () => {
     const other = await broken({}, lambdaContext('r4') as never).catch((e: unknown) => e);
     expect(other).not.toBeInstanceOf(TransientError);
     expect((other as Error).message).toContain('2026-02-30');
+  });
+
+  it('flushes metrics to the stream it is given instead of stdout, as a local run does', async () => {
+    const sink: string[] = [];
+    metrics.writeTo(
+      new Writable({
+        decodeStrings: false,
+        write(chunk, _encoding, done) {
+          sink.push(String(chunk));
+          done();
+        },
+      }),
+    );
+    const handler = stageHandler(async (event: { n: number }) => {
+      metrics.addMetric('Things', 'Count', event.n);
+      return event.n;
+    });
+
+    try {
+      await handler({ n: 5 }, lambdaContext('r5') as never);
+    } finally {
+      metrics.writeTo(process.stdout);
+    }
+
+    expect(lines.filter((line) => '_aws' in line)).toEqual([]);
+    expect(sink.map((line) => JSON.parse(line).Things)).toEqual([5]);
+  });
+
+  it('hands Step Functions an error marked transient as TransientError, and any other by its own name', async () => {
+    const down = new GraphError('Microsoft Graph failed while listing messages: 503', {
+      status: 503,
+      code: 'ServiceUnavailable',
+      transient: true,
+    });
+    const refused = new GraphError('Microsoft Graph failed while listing messages: 403', {
+      status: 403,
+      code: 'ErrorAccessDenied',
+    });
+    const stage = (error: Error) =>
+      stageHandler(async () => {
+        throw error;
+      })({}, lambdaContext('r5') as never).catch((e: unknown) => e);
+
+    const retried = await stage(down);
+    expect(retried).toMatchObject({ name: 'TransientError', message: down.message, cause: down });
+    const failed = await stage(refused);
+    expect(failed).toBe(refused);
+    expect(failed).toMatchObject({ name: 'GraphError' });
+    expect(refused).toBeInstanceOf(CharlieError);
+  });
+
+  it('every error class of the functions extends CharlieError', () => {
+    const direct = readdirSync(fromRoot('functions'), { recursive: true, encoding: 'utf8' })
+      .filter((file) => file.endsWith('.ts'))
+      .flatMap((file) =>
+        [...readFileSync(fromRoot('functions', file), 'utf8').matchAll(/class (\w+) extends Error\b/g)].map(
+          (match) => `${file}: ${match[1]}`,
+        ),
+      );
+    expect(direct).toEqual(['common/errors.ts: CharlieError']);
   });
 });

@@ -18,12 +18,13 @@ export interface ConsoleStack {
 }
 
 /** The sample day run on the local stack, kept up, with the console served over it. */
-export async function startConsoleStack(): Promise<ConsoleStack> {
+export async function startConsoleStack(
+  options: Pick<Parameters<typeof startLocalConsole>[0], 'otherAudiences' | 'tokenClock'> = {},
+): Promise<ConsoleStack> {
   const out = mkdtempSync(join(tmpdir(), 'charlie-console-test-'));
   const run = await runLocally({ config, date, outDir: out, keepRunning: true, now });
   if (!run.execution.succeeded) throw new Error(`The sample day failed: ${run.execution.error?.message}`);
-  const appDir = mkdtempSync(join(tmpdir(), 'charlie-console-app-'));
-  const console = await startLocalConsole({ config, ...run, appDir, now });
+  const console = await startLocalConsole({ config, ...run, now, ...options });
   return {
     run,
     console,
@@ -31,7 +32,6 @@ export async function startConsoleStack(): Promise<ConsoleStack> {
       await console.close();
       await run.stop();
       rmSync(out, { recursive: true, force: true });
-      rmSync(appDir, { recursive: true, force: true });
     },
   };
 }

@@ -17,9 +17,9 @@ import type {
   RowCounts,
   Run,
 } from '../../functions/common/contracts.ts';
+import { TransientError } from '../../functions/common/errors.ts';
 import { deliveryKey, reportKey } from '../../functions/common/keys.ts';
 import { logger } from '../../functions/common/observability.ts';
-import { TransientError } from '../../functions/common/retry.ts';
 import {
   type DeliverDeps,
   type DeliveryRecord,

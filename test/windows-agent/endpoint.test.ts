@@ -13,7 +13,7 @@ import {
   verifyAgentToken,
 } from '../../functions/agent-upload/tokens.ts';
 import { loadConfigFile } from '../../functions/common/config.ts';
-import { AGENT_TOKENS_PARTITION } from '../../functions/common/keys.ts';
+import { AGENT_TOKENS_PARTITION } from '../../functions/common/names.ts';
 import { readMetadata } from '../../functions/common/objects.ts';
 import { logger } from '../../functions/common/observability.ts';
 import { type LocalAgentEndpoint, startAgentEndpoint } from '../../local/agent-endpoint-server.ts';

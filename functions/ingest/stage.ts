@@ -1,0 +1,39 @@
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { ManifestEntryInput, ObjectRef, RowCounts, RunManifest } from '../common/contracts.ts';
+import type { Invocation } from '../common/handler.ts';
+import { EXPORT_TYPE_DIMENSION, METRIC, ROW_COUNT_METRIC } from '../common/names.ts';
+import { logger, metrics } from '../common/observability.ts';
+import type { IngestDeps } from './ingest.ts';
+import { runManifestEntry } from './manifest-entry.ts';
+
+export interface IngestStageDeps extends Omit<IngestDeps, 'lease'> {
+  manifests: (ref: ObjectRef) => Promise<RunManifest>;
+}
+
+/** One iteration of the Map states; its result is stored in S3 (manifest-entry.ts), so the state gets null. */
+export function ingestStage(deps: IngestStageDeps) {
+  return async (event: ManifestEntryInput, invocation: Invocation) => {
+    // The file's leases last until Lambda has certainly stopped this invocation (see lease.ts).
+    const lease = { stopsAt: Date.now() + invocation.getRemainingTimeInMillis() };
+    const outcome = await runManifestEntry(event, { ...deps, lease });
+    if (outcome.kind === 'removed') {
+      const removal = outcome.result;
+      logger.info('undone file taken out', { ...removal });
+      metrics.addDimension(EXPORT_TYPE_DIMENSION, removal.type);
+      metrics.addMetric(METRIC.rowsRemoved, MetricUnit.Count, removal.removed);
+      return null;
+    }
+    const result = outcome.result;
+    logger.info('file ingested', {
+      key: result.key,
+      type: result.type,
+      counts: result.counts,
+      fileRejected: result.fileRejected,
+      quarantined: result.quarantined,
+    });
+    metrics.addDimension(EXPORT_TYPE_DIMENSION, result.type);
+    for (const [counted, count] of Object.entries(result.counts) as [keyof RowCounts, number][])
+      metrics.addMetric(ROW_COUNT_METRIC[counted], MetricUnit.Count, count);
+    return null;
+  };
+}
