@@ -10,6 +10,7 @@ const unitTests = [
   'test/asl.test.ts',
   'test/collect/manifest.test.ts',
   'test/collect/run.test.ts',
+  'test/common/centers.test.ts',
   'test/common/config.test.ts',
   'test/common/handler.test.ts',
   'test/common/time.test.ts',

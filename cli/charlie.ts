@@ -18,14 +18,15 @@ import { ActionError, rerunInput, startRun, undoInput } from '../functions/actio
 import { stepFunctionsControl } from '../functions/actions/executions.ts';
 import { createGraphMailSource, graphCredentialExample, readGraphCredential } from '../functions/collect/graph.ts';
 import { describeIgnored } from '../functions/collect/manifest.ts';
-import { createDynamoDbClient, createS3Client } from '../functions/common/clients.ts';
 import {
-  type Config,
-  ConfigError,
-  defaultConfigPath,
-  loadConfigFile,
-  maxLinkExpiryHours,
-} from '../functions/common/config.ts';
+  type ConfigChoice,
+  centerDataDir,
+  chooseConfig,
+  chooseConfigPath,
+  defaultCentersDir,
+} from '../functions/common/centers.ts';
+import { createDynamoDbClient, createS3Client } from '../functions/common/clients.ts';
+import { type Config, ConfigError, defaultConfigPath, maxLinkExpiryHours } from '../functions/common/config.ts';
 import type {
   MailSummary,
   ObjectRef,
@@ -67,6 +68,10 @@ const usage = `charlie — run and operate Charlie Reporting
 Common options: --config FILE (default ${defaultConfigPath}), --state-machine ARN (default: found by name),
 --region R (default: the AWS SDK's). AWS credentials come from the usual AWS SDK sources.
 
+--center NAME: act on that center, configured in ${defaultCentersDir}/NAME.json (or --centers DIR/NAME.json):
+its stack and state machine, its kept local stack (DIR/NAME under --local DIR). Where ${defaultCentersDir}/
+exists, every command names its center.
+
 --local DIR: status, rerun, undo and link act on the local stack kept in DIR (npm start -- --data DIR)
 instead of AWS; rerun and undo run there and then, link needs DIR served (npm start -- --data DIR --serve).
 `;
@@ -102,6 +107,8 @@ export async function main(argv: string[]): Promise<number> {
       time: { type: 'string' },
       hours: { type: 'string' },
       config: { type: 'string' },
+      center: { type: 'string' },
+      centers: { type: 'string' },
       'state-machine': { type: 'string' },
       region: { type: 'string' },
       local: localOption,
@@ -111,9 +118,12 @@ export async function main(argv: string[]): Promise<number> {
   if (values.date !== undefined && !isDate(values.date))
     throw new UsageError(`--date must look like 2026-03-09, not "${values.date}"`);
   const region = values.region ? { region: values.region } : {};
-  if (command === 'doctor') return doctor(values.config ?? defaultConfigPath, values.local === true, region);
-  const kept = typeof values.local === 'string' ? values.local : undefined;
-  const config = loadConfigFile(values.config ?? defaultConfigPath);
+  const choice: ConfigChoice = { center: values.center, centersDir: values.centers, config: values.config };
+  if (command === 'doctor') return doctor(chooseConfigPath(choice).path, values.local === true, region);
+  const { config, center } = chooseConfig(choice);
+  // --local names the folder a run was given with --data; a center's stack is kept in its own folder under it.
+  const local = typeof values.local === 'string' ? values.local : undefined;
+  const kept = local === undefined ? undefined : centerDataDir(local, center);
   const sfn = new SFNClient(region);
   const stateMachine = async () => values['state-machine'] ?? (await findStateMachine(sfn, config));
 
@@ -126,7 +136,7 @@ export async function main(argv: string[]): Promise<number> {
         ...(values['no-deliver'] ? { deliver: false } : {}),
         ...(values.release?.length ? { release: values.release } : {}),
       });
-      if (kept) return runKept(kept, values.config, input);
+      if (local) return runKept(local, choice, input);
       return start(sfn, await stateMachine(), input, 'rerun');
     }
     case 'status': {
@@ -141,7 +151,7 @@ export async function main(argv: string[]): Promise<number> {
         ...(values.date ? { date: values.date } : {}),
         ...(values.force ? { force: true } : {}),
       });
-      if (kept) return runKept(kept, values.config, input);
+      if (local) return runKept(local, choice, input);
       return start(sfn, await stateMachine(), input, 'undo');
     }
     case 'link': {
@@ -376,15 +386,17 @@ async function* keptExecutions(dir: string): AsyncGenerator<ListedExecution> {
   }
 }
 
-/** Runs an execution on a kept local stack, there and then, as the local run does. */
-function runKept(dir: string, configPath: string | undefined, input: RunInput): number {
+/** Runs an execution on a kept local stack (with a center, its folder in `dir`), there and then, as the local run does. */
+function runKept(dir: string, choice: ConfigChoice, input: RunInput): number {
   const runner = fileURLToPath(new URL('../local/run.ts', import.meta.url));
   const args = [
     '--data',
     dir,
     '--date',
     input.date as string,
-    ...(configPath ? ['--config', configPath] : []),
+    ...(choice.config ? ['--config', choice.config] : []),
+    ...(choice.center ? ['--center', choice.center] : []),
+    ...(choice.centersDir ? ['--centers', choice.centersDir] : []),
     ...(input.reports ? ['--reports', input.reports.join(',')] : []),
     ...(input.force ? ['--force'] : []),
     ...(input.deliver === false ? ['--no-deliver'] : []),

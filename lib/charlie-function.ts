@@ -6,7 +6,7 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { Resources } from '../functions/common/clients.ts';
 import type { Config } from '../functions/common/config.ts';
-import { ENV, METRIC_NAMESPACE, SERVICE_NAME } from '../functions/common/names.ts';
+import { ENV, METRIC_NAMESPACE, serviceName } from '../functions/common/names.ts';
 import type { StageKey } from '../functions/stages.ts';
 import { fromRoot, repoRoot } from './paths.ts';
 
@@ -94,7 +94,7 @@ export class CharlieFunction extends Construct implements IGrantable {
         [ENV.dataBucket]: props.resources.dataBucket,
         [ENV.reportsBucket]: props.resources.reportsBucket,
         [ENV.table]: props.resources.table,
-        [ENV.powertoolsServiceName]: SERVICE_NAME,
+        [ENV.powertoolsServiceName]: serviceName(props.config),
         [ENV.powertoolsMetricsNamespace]: METRIC_NAMESPACE,
         [ENV.powertoolsLogLevel]: 'INFO',
         NODE_OPTIONS: ['--enable-source-maps', ...(props.nodeFlags ?? [])].join(' '),

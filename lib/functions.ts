@@ -74,6 +74,8 @@ export class Functions extends Construct {
     storage.grantRowWrite(this.ingest);
     storage.grantLeaseTake(this.ingest);
     storage.grantRowAndLeaseDeletes(this.ingest);
+    // Row digests (rowDigests.enabled): a snapshot per day and type, and its generation, under the lease.
+    storage.grantRowDigests(this.ingest);
 
     this.workbook = stage('workbook');
     storage.grantRowQuery(this.workbook);
@@ -96,6 +98,10 @@ export class Functions extends Construct {
     storage.grantDayStatusUpdate(this.deliver);
     // ses:SendEmail and ses:SendRawEmail on the sender identity only.
     sender.grantSendEmail(this.deliver);
+    // The Teams webhook's URL, only where Teams is configured; the operator stores it, as the Graph secret.
+    if (config.teams) {
+      Secret.fromSecretNameV2(this, 'TeamsWebhookSecret', config.teams.webhookSecretName).grantRead(this.deliver);
+    }
   }
 
   get all(): CharlieFunction[] {

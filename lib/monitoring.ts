@@ -25,7 +25,7 @@ import {
   METRIC_NAMESPACE,
   type MetricName,
   ROW_COUNT_METRIC,
-  SERVICE_NAME,
+  serviceName,
 } from '../functions/common/names.ts';
 import type { CharlieFunction } from './charlie-function.ts';
 
@@ -38,9 +38,6 @@ export interface MonitoringProps {
   /** The check that a run succeeded after each scheduled time. */
   readonly runCheck: CharlieFunction;
 }
-
-/** Powertools publishes every stage's metrics in METRIC_NAMESPACE, with the `service` dimension. */
-const SERVICE = { service: SERVICE_NAME };
 
 const rowOutcomes = ['inserted', 'updated', 'unchanged', 'stale', 'rejected'] as const;
 
@@ -57,6 +54,8 @@ export class Monitoring extends Construct {
   constructor(scope: Construct, id: string, props: MonitoringProps) {
     super(scope, id);
     const { config, stateMachine } = props;
+    // Powertools publishes every stage's metrics in METRIC_NAMESPACE, with the deployment's `service` dimension.
+    const service = { service: serviceName(config) };
 
     // CloudWatch cannot publish to a topic under the AWS-managed SNS key, so the topic has its own key.
     const key = new Key(this, 'AlarmsKey', { enableKeyRotation: true, description: `${config.name} alarm topic` });
@@ -81,7 +80,7 @@ export class Monitoring extends Construct {
         new Metric({
           namespace: METRIC_NAMESPACE,
           metricName: METRIC.rowsRejected,
-          dimensionsMap: { ...SERVICE, [EXPORT_TYPE_DIMENSION]: spec.type },
+          dimensionsMap: { ...service, [EXPORT_TYPE_DIMENSION]: spec.type },
           statistic: 'Sum',
           period: Duration.hours(1),
           label: spec.type,
@@ -99,7 +98,7 @@ export class Monitoring extends Construct {
     const missing = new Metric({
       namespace: METRIC_NAMESPACE,
       metricName: METRIC.missingExports,
-      dimensionsMap: SERVICE,
+      dimensionsMap: service,
       statistic: 'Maximum',
       period: Duration.hours(1),
       label: 'Missing exports',
@@ -122,7 +121,7 @@ export class Monitoring extends Construct {
     const lateRuns = new Metric({
       namespace: METRIC_NAMESPACE,
       metricName: METRIC.lateRuns,
-      dimensionsMap: SERVICE,
+      dimensionsMap: service,
       statistic: 'Maximum',
       period: Duration.hours(1),
       label: 'Late runs',
@@ -158,7 +157,7 @@ export class Monitoring extends Construct {
             new Metric({
               namespace: METRIC_NAMESPACE,
               metricName: ROW_COUNT_METRIC[outcome],
-              dimensionsMap: { ...SERVICE, [EXPORT_TYPE_DIMENSION]: spec.type },
+              dimensionsMap: { ...service, [EXPORT_TYPE_DIMENSION]: spec.type },
               statistic: 'Sum',
               period: Duration.hours(1),
             }),
@@ -206,7 +205,7 @@ export class Monitoring extends Construct {
           new Metric({
             namespace: METRIC_NAMESPACE,
             metricName: METRIC.workbookBytes,
-            dimensionsMap: SERVICE,
+            dimensionsMap: service,
             statistic: 'Maximum',
             period: Duration.hours(1),
           }),
@@ -234,7 +233,7 @@ export class Monitoring extends Construct {
             new Metric({
               namespace: METRIC_NAMESPACE,
               metricName: name,
-              dimensionsMap: SERVICE,
+              dimensionsMap: service,
               statistic: 'Sum',
               period: Duration.hours(1),
             }),

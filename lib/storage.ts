@@ -81,6 +81,7 @@ export class Storage extends Construct {
         { prefix: PREFIX.rejects, expiration: keepSource },
         { prefix: PREFIX.excluded, expiration: keepSource },
         { prefix: PREFIX.quarantine, expiration: keepSource },
+        { prefix: PREFIX.digests, expiration: keepSource },
         { prefix: PREFIX.runs, expiration: KEEP_RUNS },
         { prefix: config.agentInbox.prefix, expiration: KEEP_INBOX },
         { prefix: config.mailbox.savedMailPrefix, expiration: KEEP_INBOX },
@@ -277,6 +278,29 @@ export class Storage extends Construct {
   /** The day's rows, a partition (day, type, shard) at a time. */
   grantRowQuery(fn: RoleHolder): Grant {
     return allowItems(fn, this.table, [startingWith(PARTITION_PREFIX.row)], ['dynamodb:Query']);
+  }
+
+  /**
+   * Row digests (functions/ingest/digests.ts): each day and type's snapshot read and rewritten,
+   * its generation read and renewed, and the day's row partitions queried to rebuild it.
+   */
+  grantRowDigests(fn: RoleHolder): Grant {
+    return this.objects(
+      fn,
+      this.dataBucket,
+      `${PREFIX.digests}*`,
+      ['s3:GetObject', 's3:PutObject'],
+      'Ingest reads and rewrites the row digest snapshot of each business day and export type it writes, digests/<date>/<type>.gz.',
+    )
+      .combine(
+        allowItems(
+          fn,
+          this.table,
+          [startingWith(PARTITION_PREFIX.digest)],
+          ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+        ),
+      )
+      .combine(this.grantRowQuery(fn));
   }
 
   /** Leases (one writer per day and type), taken with a conditional put. */

@@ -42,6 +42,7 @@ import { startLinkServer } from './link-server.ts';
 import { type ExecutionEvent, type PipelineResult, runPipeline } from './pipeline.ts';
 import { writeSampleMailbox } from './sample-day.ts';
 import { type LocalStack, localCredentials, startLocalStack } from './stack.ts';
+import { startTeamsReceiver, type TeamsPost } from './teams-receiver.ts';
 
 export interface LocalRunOptions {
   config: Config;
@@ -108,6 +109,8 @@ export interface DayRunResult {
   summary?: ExecutionSummary;
   workbookPath?: string;
   emailPaths: string[];
+  /** The Teams posts of the run, as the local webhook receiver took them (with `teams` configured). */
+  teamsPaths: string[];
   /** The metrics the stages flushed, one EMF line each, as the functions' logs would hold them. */
   metricsPath: string;
 }
@@ -170,7 +173,7 @@ export async function runLocally(options: LocalRunOptions): Promise<LocalRunResu
   const { config } = options;
   const now = options.now ?? Date.now;
   const step = options.onStep ?? (() => undefined);
-  const { kept, work, stack, sent, stopAll, stop, links, records } = await openLocalStack(options);
+  const { kept, work, stack, sent, stopAll, stop, links, records, teams } = await openLocalStack(options);
 
   try {
     let graphMail: Parameters<typeof runPipeline>[0]['mail'];
@@ -236,6 +239,7 @@ export async function runLocally(options: LocalRunOptions): Promise<LocalRunResu
         stack,
         mail,
         links,
+        ...(teams ? { teams: { webhookUrl: async () => teams.url } } : {}),
         input,
         executionId,
         now: clock,
@@ -268,7 +272,16 @@ export async function runLocally(options: LocalRunOptions): Promise<LocalRunResu
         ...(execution.error ? { error: execution.error } : {}),
         ...(execution.failedState ? { failedState: execution.failedState } : {}),
       });
-      const result = await writeDayRun(stack, options.outDir, run.date, name, execution, sent.splice(0), kept);
+      const result = await writeDayRun(
+        stack,
+        options.outDir,
+        run.date,
+        name,
+        execution,
+        sent.splice(0),
+        kept,
+        teams?.posts.splice(0) ?? [],
+      );
       results.push(result);
       options.onRun?.(run, result);
     }
@@ -334,7 +347,10 @@ async function openLocalStack(options: Pick<LocalRunOptions, 'config' | 'dataDir
     });
     stopAll.push(linkServer.stop);
     const links = { baseUrl: linkServer.baseUrl, signingKey };
-    return { kept, work, stack, sent, stopAll, stop, links, records };
+    // Teams cards go to a webhook receiver on loopback, its URL given directly.
+    const teams = config.teams ? await startTeamsReceiver() : undefined;
+    if (teams) stopAll.push(teams.stop);
+    return { kept, work, stack, sent, stopAll, stop, links, records, teams };
   } catch (error) {
     await stop();
     throw error;
@@ -384,6 +400,7 @@ async function writeDayRun(
   execution: PipelineResult,
   sent: Buffer[],
   kept: KeptDir | undefined,
+  teamsPosts: TeamsPost[],
 ): Promise<DayRunResult> {
   mkdirSync(outDir, { recursive: true });
   const summary = execution.succeeded ? (execution.output as ExecutionSummary) : undefined;
@@ -401,6 +418,11 @@ async function writeDayRun(
     writeFileSync(path, raw);
     return path;
   });
+  const teamsPaths = teamsPosts.map((post, i) => {
+    const path = join(outDir, `${date}-teams-${i + 1}.json`);
+    writeFileSync(path, `${JSON.stringify(post, null, 2)}\n`);
+    return path;
+  });
   const metricsPath = join(outDir, `${date}-metrics.jsonl`);
   writeFileSync(metricsPath, execution.metrics.map((record) => `${JSON.stringify(record)}\n`).join(''));
   const intradayTime = summary?.workbook.key.match(/-(\d{4})\.xlsx$/)?.[1];
@@ -412,6 +434,7 @@ async function writeDayRun(
     ...(summary ? { summary } : {}),
     ...(workbookPath ? { workbookPath } : {}),
     emailPaths,
+    teamsPaths,
     metricsPath,
   };
 }

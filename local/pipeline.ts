@@ -101,6 +101,8 @@ export interface LocalStageDeps {
   stack: LocalStack;
   mail: CollectStageDeps['mail'];
   links: DeliverDeps['links'];
+  /** Where deliver posts Teams cards, when the configuration has `teams` (local/teams-receiver.ts). */
+  teams?: DeliverDeps['teams'];
   now: () => number;
 }
 
@@ -139,7 +141,7 @@ export const localStages: { readonly [K in StageKey]: (deps: LocalStageDeps) => 
         now: () => new Date(now()),
       }),
     ),
-  deliver: ({ config, stack, links, now }) =>
+  deliver: ({ config, stack, links, teams, now }) =>
     stageHandler(
       deliverStage({
         config,
@@ -148,6 +150,7 @@ export const localStages: { readonly [K in StageKey]: (deps: LocalStageDeps) => 
         dynamodb: stack.clients.dynamodb,
         resources: stack.resources,
         links,
+        ...(teams ? { teams } : {}),
         now: () => new Date(now()),
       }),
     ),
@@ -203,6 +206,8 @@ export interface PipelineOptions {
   mail: CollectStageDeps['mail'];
   /** The download links deliver signs: the local link endpoint and its key. */
   links: DeliverDeps['links'];
+  /** Where deliver posts Teams cards, when the configuration has `teams` (local/teams-receiver.ts). */
+  teams?: DeliverDeps['teams'];
   input: RunInput;
   executionId?: string;
   now?: () => number;
@@ -248,7 +253,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
   // The stages' metrics go to this run's records, as in Lambda they go to the function's log.
   const emitted: EmfRecord[] = [];
   metrics.writeTo(metricsSink(emitted));
-  const deps = { config, stack, mail, links: options.links, now };
+  const deps = { config, stack, mail, links: options.links, ...(options.teams ? { teams: options.teams } : {}), now };
   const handlers = {
     collect: localStages.collect(deps),
     ingest: localStages.ingest(deps),

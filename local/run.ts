@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { relative } from 'node:path';
+import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { describeIgnored } from '../functions/collect/manifest.ts';
-import { type Config, ConfigError, defaultConfigPath, loadConfigFile } from '../functions/common/config.ts';
+import { centerDataDir, chooseConfig, defaultCentersDir } from '../functions/common/centers.ts';
+import { type Config, ConfigError, defaultConfigPath } from '../functions/common/config.ts';
 import type { RowCounts } from '../functions/common/contracts.ts';
 import { logger } from '../functions/common/observability.ts';
 import { isDate } from '../functions/common/time.ts';
@@ -19,6 +20,7 @@ import {
   serveKeptStack,
 } from './local-run.ts';
 import type { ExecutionEvent } from './pipeline.ts';
+import type { TeamsPost } from './teams-receiver.ts';
 
 const usage = `Runs the Charlie Reporting workflow on this machine, against in-process emulators.
 
@@ -38,6 +40,9 @@ Usage: npm start -- [options]
   --no-deliver        build the workbook without emailing it
   --force             email even if the day was already delivered
   --config FILE       configuration file (default: ${defaultConfigPath})
+  --center NAME       run that center, configured in ${defaultCentersDir}/NAME.json (or --centers DIR/NAME.json);
+                      its stack is kept in DIR/NAME under --data DIR, its files written to out/NAME.
+                      Where ${defaultCentersDir}/ exists, a run names its center
   --out DIR           where the workbook and the delivered email are written (default: out)
   --serve             keep the emulators up after the run so the download link works, and serve the
                       web console (URL and dev users printed; with --data, over every day the
@@ -104,7 +109,12 @@ async function main(): Promise<number> {
   }
   if (!values.verbose) logger.setLogLevel('SILENT');
 
-  const config = loadConfigFile(values.config ?? defaultConfigPath);
+  const { config, center } = chooseConfig({ center: values.center, centersDir: values.centers, config: values.config });
+  // Centers never share a local stack or an output folder.
+  const dataDir = values.data === undefined ? undefined : centerDataDir(values.data, center);
+  const outDir = values.out ?? (center === undefined ? 'out' : join('out', center));
+  // How `charlie … --local` names this stack.
+  const localArgs = `--local ${values.data}${center === undefined ? '' : ` --center ${center}`}`;
   let graph: GraphEndpoint | undefined;
   try {
     graph = graphEndpoint(values, config);
@@ -125,17 +135,17 @@ async function main(): Promise<number> {
   process.once('SIGINT', interrupt);
   process.once('SIGTERM', interrupt);
   const runsNothing =
-    values.serve && values.data && !values.date && !runs && !values.redrive && !values.undo && !values.release;
-  if (runsNothing) return serveOnly(config, values.data as string, interrupted.signal);
+    values.serve && dataDir && !values.date && !runs && !values.redrive && !values.undo && !values.release;
+  if (runsNothing) return serveOnly(config, dataDir, localArgs, interrupted.signal);
   let result: LocalRunResult;
   try {
     result = await runLocally({
       config,
-      outDir: values.out ?? 'out',
+      outDir,
       signal: interrupted.signal,
       ...(values.date ? { date: values.date } : {}),
       ...(runs ? { runs, onRun: runProgress(runs.length) } : {}),
-      ...(values.data ? { dataDir: values.data } : {}),
+      ...(dataDir ? { dataDir } : {}),
       ...(values.redrive ? { redrive: values.redrive } : {}),
       ...(values.undo?.length ? { undo: values.undo } : {}),
       ...(values.release?.length ? { release: values.release } : {}),
@@ -160,8 +170,7 @@ async function main(): Promise<number> {
   }
   if (runs) reportRange(result.runs);
   else report(result, (Date.now() - started) / 1000);
-  if (values.data)
-    say(`The stack is kept in ${values.data}: charlie status --local ${values.data} lists its executions.`);
+  if (dataDir) say(`The stack is kept in ${dataDir}: charlie status ${localArgs} lists its executions.`);
   const succeeded = result.runs.every((run) => run.execution.succeeded);
   if (values.serve && succeeded) {
     const console = await startLocalConsole({ config, ...result });
@@ -196,6 +205,8 @@ function parse() {
       'no-deliver': { type: 'boolean' },
       force: { type: 'boolean' },
       config: { type: 'string' },
+      center: { type: 'string' },
+      centers: { type: 'string' },
       out: { type: 'string' },
       serve: { type: 'boolean' },
       verbose: { type: 'boolean' },
@@ -268,12 +279,10 @@ function progress(): (event: ExecutionEvent) => void {
 }
 
 /** `--data DIR --serve` alone: the kept stack up over its history, nothing run, until Ctrl-C. */
-async function serveOnly(config: Config, dataDir: string, signal: AbortSignal): Promise<number> {
+async function serveOnly(config: Config, dataDir: string, localArgs: string, signal: AbortSignal): Promise<number> {
   const served = await serveKeptStack({ config, dataDir, signal });
   const console = await startLocalConsole({ config, ...served });
-  say(
-    `The stack kept in ${dataDir} is up: its download links work, and charlie link --local ${dataDir} signs new ones.`,
-  );
+  say(`The stack kept in ${dataDir} is up: its download links work, and charlie link ${localArgs} signs new ones.`);
   say(`S3 ${served.stack.endpoints.s3}, DynamoDB ${served.stack.endpoints.dynamodb}, links ${served.links.baseUrl}`);
   announceConsole(console);
   say('Press Ctrl-C to stop.');
@@ -329,6 +338,7 @@ function report(result: LocalRunResult, seconds: number): void {
   if (!execution.succeeded || !summary) {
     say(`\nThe run for ${result.date} failed: ${execution.error?.message ?? 'unknown error'}`);
     for (const path of result.emailPaths) say(`The failure notice sent to the admins: ${relative('.', path)}`);
+    for (const path of result.teamsPaths) say(`The failure card ${teamsDestination(path)}`);
     return;
   }
   const header: (keyof RowCounts)[] = ['read', 'inserted', 'updated', 'unchanged', 'stale', 'rejected', 'blank'];
@@ -375,6 +385,15 @@ function report(result: LocalRunResult, seconds: number): void {
     say(`No email sent: ${delivery.reason ?? 'delivery off'}`);
   }
   for (const path of result.emailPaths) say(`Delivered email: ${relative('.', path)}`);
+  const alerts = delivery.alerts;
+  if (alerts?.messageId) {
+    say(
+      `Threshold alerts (${alerts.fired} breached hours, ${alerts.recovered} recoveries) emailed to ${alerts.recipients?.join(', ')}${alerts.teams ? ' and posted to Teams' : ''}`,
+    );
+  } else if (alerts) {
+    say('Threshold alerts: nothing new to tell');
+  }
+  for (const path of result.teamsPaths) say(`Teams card ${teamsDestination(path)}`);
   const values = result.execution.metrics.flatMap((record) =>
     record._aws.CloudWatchMetrics.flatMap((set) => set.Metrics.map((metric) => metric.Name)),
   );
@@ -382,6 +401,12 @@ function report(result: LocalRunResult, seconds: number): void {
     `Metrics: ${values.length} values of ${new Set(values).size} metrics, in CloudWatch's embedded format: ${relative('.', result.metricsPath)}`,
   );
   say(`Done in ${seconds.toFixed(1)} s.`);
+}
+
+/** Where a recorded Teams post went, and where it is kept. */
+function teamsDestination(path: string): string {
+  const { url } = JSON.parse(readFileSync(path, 'utf8')) as TeamsPost;
+  return `posted to ${url} (the local webhook receiver): ${relative('.', path)}`;
 }
 
 main().then(

@@ -317,6 +317,68 @@ const consoleSchema = z
     }
   });
 
+/** The figures an alert rule watches, per completed hour of its export type (docs/delivery.md#threshold-alerts). */
+export const alertMetrics = ['handled', 'avgHandleSeconds', 'onQueuePercent', 'rejectedRows'] as const;
+export type AlertMetric = (typeof alertMetrics)[number];
+
+/** The columns each metric reads from the rule's export type. */
+export const alertMetricColumns: Record<AlertMetric, readonly string[]> = {
+  handled: [],
+  avgHandleSeconds: ['Handle', 'Avg Handle'],
+  onQueuePercent: ['Logged In', 'On Queue'],
+  rejectedRows: [],
+};
+
+/** The most rules a configuration may hold: each rule's day travels in the state payload (contracts.ts AlertsStatus). */
+export const maxAlertRules = 20;
+
+const alertRuleSchema = z
+  .object({
+    /** Unique; names the rule in the email, the card and the Summary. */
+    name: z.string().min(1).max(60),
+    /** The export type whose hourly figures it watches. */
+    type: z.string(),
+    metric: z.enum(alertMetrics),
+    /** Fires when the hour's figure is below this value… */
+    below: z.number().optional(),
+    /** …or above it; exactly one of the two. */
+    above: z.number().optional(),
+    /** Local hours it covers: those starting at or after `from` and before `to` (default the whole day). */
+    hours: z.object({ from: timeOfDay, to: timeOfDay }).optional(),
+    /** No firing for an hour with fewer agents in the type's rows. */
+    minAgents: z.number().int().min(0).default(0),
+    /** No firing for an hour with a smaller volume (interactions handled where the type has Handle, else rows). */
+    minVolume: z.number().int().min(0).default(0),
+  })
+  .superRefine((rule, ctx) => {
+    if ((rule.below === undefined) === (rule.above === undefined)) {
+      ctx.addIssue({ code: 'custom', message: 'give exactly one of "below" and "above"' });
+    }
+    if (rule.hours && rule.hours.from >= rule.hours.to) {
+      ctx.addIssue({ code: 'custom', path: ['hours'], message: '"from" must be before "to"' });
+    }
+  });
+
+export type AlertRule = z.infer<typeof alertRuleSchema>;
+
+const alertsSchema = z.object({
+  /** Who is emailed the firings and recoveries; default delivery.admins. */
+  recipients: z.array(email).min(1).optional(),
+  rules: z.array(alertRuleSchema).max(maxAlertRules, { message: `at most ${maxAlertRules} rules` }),
+});
+
+/** Posts to a Teams channel through a Workflows webhook whose URL is kept in Secrets Manager. */
+const teamsSchema = z.object({
+  /** The Secrets Manager secret holding `{"url":"https://…"}`, the webhook of a "When a Teams webhook request is received" workflow. */
+  webhookSecretName: z.string().min(1),
+  /** A summary card after each report is emailed. */
+  postSummary: z.boolean().default(true),
+  /** Alert firings and recoveries. */
+  postAlerts: z.boolean().default(true),
+  /** Failed executions. */
+  postFailures: z.boolean().default(true),
+});
+
 export const configSchema = z
   .object({
     /** Short name used in resource names and the email subject. */
@@ -368,9 +430,23 @@ export const configSchema = z
         keepDays: z.number().int().min(1).default(400),
       })
       .default({ shards: 8, keepDays: 400 }),
+    rowDigests: z
+      .object({
+        /**
+         * Ingest decides rows against a snapshot of what is stored for the day and type, kept in
+         * S3 under digests/ (functions/ingest/digests.ts), instead of reading each row from the
+         * table. Off by default; turned off and on again, delete digests/ first.
+         */
+        enabled: z.boolean().default(false),
+      })
+      .default({ enabled: false }),
     workbook: workbookSchema.default({ durations: 'excel', lateAfterMinutes: 90, kpis: {} }),
     /** The web console; absent: none is deployed (the local stack serves one with --serve either way). */
     console: consoleSchema.optional(),
+    /** Threshold alerts on the hourly figures; off when absent. */
+    alerts: alertsSchema.optional(),
+    /** A Teams channel for summary cards, alerts and failures; off when absent. */
+    teams: teamsSchema.optional(),
   })
   .superRefine((config, ctx) => {
     const seen = new Map<string, number>();
@@ -380,6 +456,25 @@ export const configSchema = z
         ctx.addIssue({ code: 'custom', path: ['workbook', 'kpis', role], message: `"${type}" is not an export type` });
       }
     }
+    config.alerts?.rules.forEach((rule, i) => {
+      const path = ['alerts', 'rules', i];
+      const spec = config.exports.find((e) => e.type === rule.type);
+      if (!spec) {
+        ctx.addIssue({ code: 'custom', path: [...path, 'type'], message: `"${rule.type}" is not an export type` });
+      } else {
+        const missing = alertMetricColumns[rule.metric].filter((name) => !spec.columns.some((c) => c.name === name));
+        if (missing.length > 0) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [...path, 'metric'],
+            message: `${rule.metric} needs the columns ${missing.join(', ')}, which ${rule.type} does not have`,
+          });
+        }
+      }
+      if (config.alerts?.rules.findIndex((other) => other.name === rule.name) !== i) {
+        ctx.addIssue({ code: 'custom', path: [...path, 'name'], message: 'names another rule too' });
+      }
+    });
     config.exports.forEach((spec, i) => {
       const first = seen.get(spec.type.toLowerCase());
       if (first !== undefined) {

@@ -207,6 +207,12 @@ export interface IngestResult {
    * only repeat, in this run or an earlier one (then nothing of it is counted); skipped until released.
    */
   quarantined?: boolean;
+  /**
+   * DynamoDB items ingest read to decide the file's rows: keys asked for by BatchGetItem, or,
+   * with row digests (`rowDigests.enabled`), one generation per day and type and the rows of a
+   * snapshot rebuilt from the table. Absent when nothing was read.
+   */
+  tableReads?: number;
 }
 
 export interface BuildInput {
@@ -283,6 +289,38 @@ export interface BuildResult {
   kpis?: DayKpis;
   /** What went wrong in the run, for the email's attention block; absent when nothing did. */
   problems?: ProblemsSummary;
+  /** The day's threshold alerts (functions/workbook/alerts.ts); absent when no rule is configured. */
+  alerts?: AlertsStatus;
+}
+
+/** One completed hour of a rule: its figure and the sample it was taken over. */
+export interface AlertHour {
+  /** `10:00`; `01:00 CST` on the hour that repeats when the clocks go back. */
+  hour: string;
+  /** The figure in the rule's unit (docs/delivery.md#threshold-alerts). */
+  value: number;
+  agents: number;
+  /** Interactions handled where the type has Handle, else rows. */
+  volume: number;
+}
+
+/** A rule over the day's completed hours: the hours that crossed its threshold and those it recovered at. */
+export interface RuleStatus {
+  rule: string;
+  type: string;
+  metric: string;
+  condition: 'below' | 'above';
+  threshold: number;
+  /** Completed hours the rule covers; hours short of the minimum sample are counted, neither breached nor fine. */
+  evaluated: number;
+  tooSmall: number;
+  breached: AlertHour[];
+  /** The first fine hour after breached ones, each time. */
+  recovered: AlertHour[];
+}
+
+export interface AlertsStatus {
+  rules: RuleStatus[];
 }
 
 /**
@@ -331,6 +369,8 @@ export interface DeliveryResult {
   kind?: 'daily' | 'intraday';
   /** The missing-exports alert this run sent the admins, if it sent one. */
   alertMessageId?: string;
+  /** The threshold alerts this run told, when rules are configured (functions/deliver/alerts.ts). */
+  alerts?: { messageId?: string; recipients?: string[]; fired: number; recovered: number; teams?: boolean };
 }
 
 /** What the failure path receives from a Catch. */

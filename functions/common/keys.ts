@@ -99,6 +99,19 @@ export function leaseKey(date: string, type: string): { pk: string; sk: string }
   return { pk: `${PARTITION_PREFIX.lease}${date}#${type}`, sk: 'LEASE' };
 }
 
+/**
+ * The generation of a business day's row digests of one export type (functions/ingest/digests.ts):
+ * the snapshot in S3 is trusted only while it carries the generation recorded here.
+ */
+export function digestGenerationKey(date: string, type: string): { pk: string; sk: string } {
+  return { pk: `${PARTITION_PREFIX.digest}${date}#${type}`, sk: 'GENERATION' };
+}
+
+/** The snapshot of what is stored for a business day's rows of one export type (functions/ingest/digests.ts). */
+export function rowDigestsKey(date: string, type: string): string {
+  return `${PREFIX.digests}${date}/${type}.gz`;
+}
+
 /** A row's sort key: the UTC instant of its date column first, so a partition reads back in time order. */
 export function rowSortKey(instantIso: string, identityHash: string): string {
   return `${instantIso}#${identityHash}`;
@@ -106,7 +119,8 @@ export function rowSortKey(instantIso: string, identityHash: string): string {
 
 /**
  * What was sent for a day, one item per slot: `DAILY` (the day's report), `INTRADAY#<execution>`
- * (a report of the day so far), `MISSING` (the admins' missing-exports alert).
+ * (a report of the day so far), `MISSING` (the admins' missing-exports alert), `ALERTS` (the
+ * threshold alerts told, functions/deliver/alerts.ts).
  */
 export function deliveryKey(date: string, slot = 'DAILY'): { pk: string; sk: string } {
   return { pk: `${PARTITION_PREFIX.delivery}${date}`, sk: slot };

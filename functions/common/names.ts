@@ -24,8 +24,17 @@ export const ENV = {
   powertoolsLogLevel: 'POWERTOOLS_LOG_LEVEL',
 } as const;
 
-/** The `service` of every log line and metric. */
+/** The `service` of every log line and metric where no deployment names it (the local stack). */
 export const SERVICE_NAME = 'charlie';
+
+/**
+ * A deployment's `service` (its functions' POWERTOOLS_SERVICE_NAME): the configuration's name,
+ * `charlie` by default, so that the metrics of centers deployed in one account, and the alarms
+ * watching them, stay apart.
+ */
+export function serviceName(config: { name: string }): string {
+  return config.name;
+}
 
 /** Where every function's metrics are published, with the `service` dimension. */
 export const METRIC_NAMESPACE = 'Charlie';
@@ -51,6 +60,8 @@ export const METRIC = {
   rowsRejected: 'RowsRejected',
   rowsBlank: 'RowsBlank',
   rowsRemoved: 'RowsRemoved',
+  /** DynamoDB items read to decide a file's rows (contracts.ts `IngestResult.tableReads`). */
+  tableReads: 'TableReads',
   // workbook
   workbookBytes: 'WorkbookBytes',
   workbookRows: 'WorkbookRows',
@@ -61,6 +72,7 @@ export const METRIC = {
   reportsAttached: 'ReportsAttached',
   missingExportAlertsSent: 'MissingExportAlertsSent',
   failureNoticesSent: 'FailureNoticesSent',
+  thresholdAlertsFired: 'ThresholdAlertsFired',
   // link
   linksFollowed: 'LinksFollowed',
   linksRefused: 'LinksRefused',
@@ -89,6 +101,8 @@ export const PREFIX = {
   reports: 'reports/',
   runs: 'runs/',
   quarantine: 'quarantine/',
+  /** Row digest snapshots, one per business day and export type (functions/ingest/digests.ts). */
+  digests: 'digests/',
 } as const;
 
 /** The table's key attributes (CDK and the local stack create the same table). */
@@ -100,6 +114,7 @@ export const PARTITION_PREFIX = {
   lease: 'LEASE#',
   delivery: 'DELIVERY#',
   agent: 'AGENT#',
+  digest: 'DIGEST#',
   /** The console's audit log, per business day. */
   audit: 'AUDIT#',
 } as const;

@@ -2,7 +2,7 @@ import { Console } from 'node:console';
 import type { Writable } from 'node:stream';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { METRIC_NAMESPACE, SERVICE_NAME } from './names.ts';
+import { ENV, METRIC_NAMESPACE, SERVICE_NAME } from './names.ts';
 
 /**
  * Powertools sets the level back to the one it started with at each warm invocation
@@ -13,8 +13,11 @@ class StageLogger extends Logger {
   override refreshSampleRateCalculation(): void {}
 }
 
+/** The deployment's name (lib/charlie-function.ts sets it); the local stack has none. */
+const service = process.env[ENV.powertoolsServiceName] || SERVICE_NAME;
+
 /** The one logger. Logs carry ids and counts, never row contents (agent names are PII). */
-export const logger = new StageLogger({ serviceName: SERVICE_NAME });
+export const logger = new StageLogger({ serviceName: service });
 
 /**
  * Metrics, flushed as CloudWatch embedded metric format (EMF) lines: to stdout in Lambda, where
@@ -34,4 +37,4 @@ class StageMetrics extends Metrics {
 }
 
 // Its warnings (no metric to flush after a stage failed, a dimension set twice) go through the logger.
-export const metrics = new StageMetrics({ namespace: METRIC_NAMESPACE, serviceName: SERVICE_NAME, logger });
+export const metrics = new StageMetrics({ namespace: METRIC_NAMESPACE, serviceName: service, logger });

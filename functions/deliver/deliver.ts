@@ -18,13 +18,16 @@ import { linkUrl, signLinkToken } from '../common/link-token.ts';
 import { logger } from '../common/observability.ts';
 import { isTransientAwsError, retry } from '../common/retry.ts';
 import { isDate, localDate, previousLocalDate } from '../common/time.ts';
+import { notifyAlerts } from './alerts.ts';
 import {
   type ComposedMessage,
   composeFailureMessage,
   composeMissingExportsAlert,
   composeReportMessage,
+  executionConsoleUrl,
   type ReportKind,
 } from './message.ts';
+import { failureCard, postToTeams, summaryCard, type TeamsDeps } from './teams.ts';
 
 export interface DeliverDeps {
   config: Config;
@@ -36,12 +39,14 @@ export interface DeliverDeps {
   links: { baseUrl: string; signingKey: () => Promise<string> };
   /** The SES configuration set that records bounces and complaints; none on the local stack. */
   configurationSet?: string;
+  /** The Teams channel's webhook, when `teams` is configured. */
+  teams?: TeamsDeps;
   now?: () => Date;
 }
 
 /** One message sent: what, to whom, from which workbook version, by which execution. */
 export interface SentMessage {
-  kind: ReportKind | 'missing-exports';
+  kind: ReportKind | 'missing-exports' | 'alerts';
   date: string;
   messageId: string;
   recipients: string[];
@@ -128,6 +133,11 @@ async function deliverReport(input: DeliverInput, deps: DeliverDeps): Promise<De
     await record(deps, reportSlot, reportClaim.revision, sent.record);
     if (kind === 'daily') await recordDayDelivered(deps.dynamodb, deps.resources.table, run.date, at);
     result = sent.result;
+    // Posted once the email is recorded: a post that hangs cannot make a retry send the email twice.
+    if (deps.config.teams?.postSummary && result.link) {
+      const card = summaryCard(deps.config, report, { date: run.date, kind, link: result.link, sentAt: at });
+      await postToTeams(deps.teams, card, 'summary');
+    }
   } else {
     logger.info('report not sent', { date: run.date, slot: reportSlot.sk, reason: reportClaim.reason });
     result = { sent: false, reason: reportClaim.reason, recipients: [], attached: false, kind };
@@ -156,7 +166,8 @@ async function deliverReport(input: DeliverInput, deps: DeliverDeps): Promise<De
       result = { ...result, alertMessageId: messageId };
     }
   }
-  return result;
+  const alerts = await notifyAlerts(input, deps, at);
+  return alerts ? { ...result, alerts } : result;
 }
 
 async function sendReport(
@@ -237,7 +248,7 @@ type Claim = { claimed: true; revision: number } | { claimed: false; reason: str
  * Takes the slot for this execution, or says why it must not send. A conditional write on the
  * revision read makes two executions racing for the same slot send once: the loser retries.
  */
-async function claim(deps: DeliverDeps, key: { pk: string; sk: string }, run: Run, at: Date): Promise<Claim> {
+export async function claim(deps: DeliverDeps, key: { pk: string; sk: string }, run: Run, at: Date): Promise<Claim> {
   const table = deps.resources.table;
   const existing = await retry(
     () => deps.dynamodb.send(new GetCommand({ TableName: table, Key: key, ConsistentRead: true })),
@@ -316,6 +327,9 @@ async function notifyFailure(input: FailureInput, deps: DeliverDeps): Promise<De
       error: input.error.Error ?? 'unknown',
     });
   }
+  if (deps.config.teams?.postFailures) {
+    await postToTeams(deps.teams, failureCard(input, executionConsoleUrl(input.executionId)), 'failure');
+  }
   logger.error('execution failed; admins notified', {
     executionId: input.executionId,
     error: input.error.Error,
@@ -358,7 +372,7 @@ function versionOf(object: { VersionId?: string; ETag?: string }): { versionId?:
 }
 
 /** Raw MIME keeps the attachment; the envelope lists Bcc, which the headers do not. */
-async function send(deps: DeliverDeps, message: ComposedMessage): Promise<string> {
+export async function send(deps: DeliverDeps, message: ComposedMessage): Promise<string> {
   const result = await retry(
     () =>
       deps.sesv2.send(

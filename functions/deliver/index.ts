@@ -13,6 +13,7 @@ import { linkKeySecretExample, linkKeySecretName, readLinkKeySecret } from '../c
 import { ENV } from '../common/names.ts';
 import { cachedSecret } from '../common/secrets.ts';
 import { deliverStage } from './stage.ts';
+import { readTeamsWebhookSecret, teamsWebhookSecretExample } from './teams.ts';
 
 const config = loadBundledConfig();
 
@@ -36,5 +37,18 @@ export const handler = stageHandler(
       ),
     },
     configurationSet: fromEnvironment(ENV.sesConfigurationSet),
+    // The webhook URL is a credential: read from its secret when a card is first posted, never logged.
+    ...(config.teams
+      ? {
+          teams: {
+            webhookUrl: cachedSecret(
+              createSecretsClient(),
+              config.teams.webhookSecretName,
+              readTeamsWebhookSecret,
+              teamsWebhookSecretExample,
+            ),
+          },
+        }
+      : {}),
   }),
 );

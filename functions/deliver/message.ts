@@ -1,4 +1,5 @@
 import MailComposer, { type MailComposerOptions } from 'nodemailer/lib/mail-composer';
+import { describeRule, firingLine, recoveryLine } from '../common/alerts.ts';
 import type { Config } from '../common/config.ts';
 import type {
   BuildResult,
@@ -151,7 +152,7 @@ ${section(`<p style="margin:0;color:#666666;font-size:12px">Times are local to $
         }
       : {}),
   };
-  return { raw: await build(options), subject, to: audience.to, cc: audience.cc, bcc: audience.bcc };
+  return { raw: await composeMime(options), subject, to: audience.to, cc: audience.cc, bcc: audience.bcc };
 }
 
 export interface MissingExportsAlert {
@@ -186,7 +187,7 @@ ${lines.map((line) => `<p>${escapeHtml(line)}</p>`).join('\n')}
 ${htmlTable(summary[0] ?? [], summary.slice(1), [false, true, true, false])}
 <p>Execution: ${consoleUrl ? `<a href="${escapeHtml(consoleUrl)}">${escapeHtml(alert.executionId)}</a>` : escapeHtml(alert.executionId)}</p>
 </body></html>`;
-  const raw = await build({
+  const raw = await composeMime({
     from: config.delivery.from,
     to: config.delivery.admins,
     subject,
@@ -231,7 +232,7 @@ ${consoleUrl ? `<p><a href="${escapeHtml(consoleUrl)}">Open the execution in the
 <p>Cause:</p><pre ${pre}>${escapeHtml(cause)}</pre>
 <p>Execution input:</p><pre ${pre}>${escapeHtml(input)}</pre>
 </body></html>`;
-  const raw = await build({
+  const raw = await composeMime({
     from: config.delivery.from,
     to: config.delivery.admins,
     subject,
@@ -334,6 +335,17 @@ function attentionBlock(report: ReportMessage['report']): Attention | undefined 
   }
   if (report.late && report.late.length > 0) {
     kinds.push({ title: `Late exports (no recent data): ${report.late.map(tabOf).join(', ')}`, lines: [] });
+  }
+  for (const rule of report.alerts?.rules ?? []) {
+    if (rule.breached.length === 0) continue;
+    add(
+      `Alert ${rule.rule}: ${describeRule(rule)}`,
+      [
+        ...rule.breached.map((hour) => firingLine(rule, hour)),
+        ...rule.recovered.map((hour) => recoveryLine(rule, hour)),
+      ],
+      rule.breached.length + rule.recovered.length,
+    );
   }
   if (kinds.length === 0) return undefined;
   const tab = problems || (quarantined && quarantined.count > 0) ? 'Problems' : 'Summary';
@@ -530,7 +542,7 @@ ${bodyRows}
 </table>`;
 }
 
-function build(options: MailComposerOptions): Promise<Buffer> {
+export function composeMime(options: MailComposerOptions): Promise<Buffer> {
   // The message is built from the strings and buffers given here, never from files or URLs.
   return new MailComposer({ ...options, disableFileAccess: true, disableUrlAccess: true }).compile().build();
 }
@@ -571,7 +583,7 @@ function formatBytes(bytes: number): string {
   return bytes >= 1024 * 1024 ? `${(bytes / (1024 * 1024)).toFixed(1)} MB` : `${Math.ceil(bytes / 1024)} KB`;
 }
 
-function escapeHtml(value: string): string {
+export function escapeHtml(value: string): string {
   return value.replace(
     /[&<>"']/g,
     (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch] ?? ch,

@@ -15,6 +15,7 @@ export function deliverStage(deps: DeliverDeps) {
       metrics.addMetric(METRIC.reportsSent, MetricUnit.Count, result.sent ? 1 : 0);
       metrics.addMetric(METRIC.reportsAttached, MetricUnit.Count, result.attached ? 1 : 0);
       metrics.addMetric(METRIC.missingExportAlertsSent, MetricUnit.Count, result.alertMessageId ? 1 : 0);
+      if (result.alerts) metrics.addMetric(METRIC.thresholdAlertsFired, MetricUnit.Count, result.alerts.fired);
     }
     return result;
   };

@@ -10,7 +10,7 @@ export const handler = stageHandler(
   ingestStage({
     config: loadBundledConfig(),
     s3,
-    // Every row, lease and removal request loops in store.ts, lease.ts and remove.ts.
+    // Every row, lease, removal and row digest request loops in store.ts, lease.ts, remove.ts and digests.ts.
     dynamodb: createDynamoDbClient({}, LOOPED_ATTEMPTS),
     resources: resourcesFromEnvironment(),
     manifests: manifestReader(s3),

@@ -28,12 +28,15 @@ export function ingestStage(deps: IngestStageDeps) {
       key: result.key,
       type: result.type,
       counts: result.counts,
+      tableReads: result.tableReads,
       fileRejected: result.fileRejected,
       quarantined: result.quarantined,
     });
     metrics.addDimension(EXPORT_TYPE_DIMENSION, result.type);
     for (const [counted, count] of Object.entries(result.counts) as [keyof RowCounts, number][])
       metrics.addMetric(ROW_COUNT_METRIC[counted], MetricUnit.Count, count);
+    // DynamoDB items read to decide the rows: the cost row digests save.
+    metrics.addMetric(METRIC.tableReads, MetricUnit.Count, result.tableReads ?? 0);
     return null;
   };
 }

@@ -8,6 +8,7 @@ import { CharlieError, TransientError } from '../common/errors.ts';
 import { TABLE_KEY } from '../common/names.ts';
 import { isTransientAwsError, type RetryOptions, retry } from '../common/retry.ts';
 import type { StoredRow } from '../common/rows.ts';
+import type { RowDigests, Stored } from './digests.ts';
 import type { Leases } from './lease.ts';
 
 /**
@@ -20,12 +21,6 @@ import type { Leases } from './lease.ts';
 export type RowVersion = StoredRow & { rank: string };
 
 export type StoreOutcome = 'inserted' | 'updated' | 'unchanged' | 'stale';
-
-/** What is stored for an identity: enough to decide whether a version replaces it. */
-interface Stored {
-  rank: string;
-  digest: string;
-}
 
 /** The source file's part of a rank (its sha256). */
 function rankSource(rank: string): string {
@@ -67,6 +62,11 @@ export interface RowStore {
   requestsInFlight?: number;
   /** How the backoff waits and draws its jitter (tests record the waits). */
   backoff?: Pick<RetryOptions, 'sleep' | 'random'>;
+  /**
+   * What is stored, known without reading the table (digests.ts): each day's snapshot is loaded
+   * once its lease is held, and rows are decided against it instead of a BatchGetItem.
+   */
+  digests?: RowDigests;
 }
 
 /** Throttling and 5xx: retried with backoff and full jitter by the shared helper. */
@@ -87,6 +87,8 @@ const writeSize = 25;
  * writes those that rank above it with BatchWriteItem, 25 to a request, a bounded number of
  * batches and requests in flight. Unchanged and older rows, most of an hourly "day so far"
  * export, cost a share of one batched read and no write; a file ingested again writes nothing.
+ * With row digests (`digests`, digests.ts) nothing is read row by row: each version is decided
+ * against the day's snapshot, loaded once its lease is held, and what is written is set in it.
  *
  * BatchWriteItem has no conditions: a put replaces whatever is stored when it lands. The
  * decision is right only if no one else writes those rows between the read and the write,
@@ -118,6 +120,8 @@ export class RowWriter {
   /** The business date of the last row queued: its lease is held. */
   private leasedDate = '';
   readonly counts: Record<StoreOutcome, number> = { inserted: 0, updated: 0, unchanged: 0, stale: 0 };
+  /** Rows read from the table to decide them (keys asked for by BatchGetItem, each round). */
+  reads = 0;
 
   constructor(private readonly store: RowStore) {
     this.requests = new Limiter(store.requestsInFlight ?? 16);
@@ -152,6 +156,7 @@ export class RowWriter {
 
   private async leaseThenQueue(row: RowVersion): Promise<void> {
     await this.store.leases.hold(row.date, row.type);
+    await this.store.digests?.load(row.date, row.type);
     this.leasedDate = row.date;
     await this.queue(row);
   }
@@ -197,21 +202,23 @@ export class RowWriter {
   private async storeBatch(rows: RowVersion[]): Promise<StoreOutcome[]> {
     if (this.failure) throw this.failure.error;
     const backoff = this.store.backoff ?? {};
-    const stored = await readStored(rows, this.store, backoff);
+    const digests = this.store.digests;
+    const stored = digests ? undefined : await readStored(rows, this.store, backoff, this);
     const outcomes: StoreOutcome[] = [];
-    const writes: Promise<void>[] = [];
-    let items: RowVersion[] = [];
+    const toWrite: RowVersion[] = [];
     for (const row of rows) {
-      const decision = classify(row, stored.get(keyOf(row)));
+      const decision = classify(row, digests ? digests.get(row) : stored?.get(keyOf(row)));
       outcomes.push(decision.outcome);
       if (!decision.write) continue;
-      items.push(row);
-      if (items.length === writeSize) {
-        writes.push(this.write(items, backoff));
-        items = [];
-      }
+      digests?.set(row);
+      toWrite.push(row);
     }
-    if (items.length > 0) writes.push(this.write(items, backoff));
+    // Each day's new generation is recorded before the first of its rows is written.
+    if (digests) for (const row of uniqueDays(toWrite)) await digests.beforeWrite(row.date, row.type);
+    const writes: Promise<void>[] = [];
+    for (let at = 0; at < toWrite.length; at += writeSize) {
+      writes.push(this.write(toWrite.slice(at, at + writeSize), backoff));
+    }
     // Settled, not raced: a failed batch is over only when none of its writes is still running.
     for (const result of await Promise.allSettled(writes)) if (result.status === 'rejected') throw result.reason;
     return outcomes;
@@ -220,6 +227,13 @@ export class RowWriter {
   private write(rows: RowVersion[], backoff: RowStore['backoff'] & {}): Promise<void> {
     return this.requests.run(() => writeItems(rows, this.store, backoff));
   }
+}
+
+/** One row of each business date and export type among these. */
+function uniqueDays(rows: RowVersion[]): RowVersion[] {
+  const days = new Map<string, RowVersion>();
+  for (const row of rows) days.set(`${row.date}\u0000${row.type}`, row);
+  return [...days.values()];
 }
 
 function sharesKey(keys: Set<string>, running: Set<string>): boolean {
@@ -241,17 +255,20 @@ async function readStored(
   rows: RowVersion[],
   store: RowStore,
   backoff: RowStore['backoff'] & {},
+  counter: { reads: number },
 ): Promise<Map<string, Stored>> {
   const found = new Map<string, Stored>();
   let keys: Record<string, unknown>[] = rows.map((row) => ({ pk: row.pk, sk: row.sk }));
   await untilProcessed('keys unread', 'BatchGetItem', backoff, async () => {
     const result = await retry(
-      () =>
-        store.dynamodb.send(
+      () => {
+        counter.reads += keys.length;
+        return store.dynamodb.send(
           new BatchGetCommand({
             RequestItems: { [store.table]: { Keys: keys, ConsistentRead: true, ...projection } },
           }),
-        ),
+        );
+      },
       { ...transientRetry, ...backoff },
     );
     for (const item of result.Responses?.[store.table] ?? []) {

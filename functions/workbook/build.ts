@@ -69,7 +69,7 @@ export async function buildReport(input: BuildInput, deps: BuildDeps): Promise<B
   try {
     const day = await writeWorkbook(
       config,
-      { run, ingested, mail: input.mail, generatedAt: now(), problems: { run: problems, quarantined } },
+      { run, ingested, mail: input.mail, generatedAt: now(), problems: { run: problems, quarantined }, files },
       (spec) => readRows(spec, run.date, deps),
       path,
       deps.workbook,
@@ -111,6 +111,7 @@ export async function buildReport(input: BuildInput, deps: BuildDeps): Promise<B
       hourly: day.hourly,
       kpis: day.kpis,
       ...(summary ? { problems: summary } : {}),
+      ...(day.alerts ? { alerts: day.alerts } : {}),
       files: ingested.length,
       undone: undoneSummary(removed),
       quarantined: quarantineSummary(quarantined),

@@ -8,7 +8,7 @@ import {
   type TypeSummary,
 } from '../common/contracts.ts';
 import type { CellValue } from '../common/rows.ts';
-import { dayHours, type LocalHour } from '../common/time.ts';
+import { dayHours, dayWindow, type LocalHour } from '../common/time.ts';
 
 /** One row of an export type: its configured columns by name. */
 export type RowValues = Record<string, CellValue | undefined>;
@@ -89,6 +89,21 @@ export interface AgentKpis {
   interacting?: number;
 }
 
+/** One hour of an export type, as the alert rules read it (functions/workbook/alerts.ts). */
+export interface HourFigures {
+  /** Interactions handled where the type has Handle, else rows (the Summary's volume by hour). */
+  volume: number;
+  /** Distinct agents named in the hour's rows. */
+  agents: number;
+  /** Handle over the rows whose Avg Handle is known, and their handle time (Avg Handle × Handle). */
+  handled: number;
+  handleMs: number;
+  loggedInMs: number;
+  onQueueMs: number;
+  /** Rows rejected in the files exported in the hour. */
+  rejectedRows: number;
+}
+
 /** What the workbook tells about the day, beside its rows. */
 export interface DayContent {
   types: TypeSummary[];
@@ -100,6 +115,10 @@ export interface DayContent {
   agents: { agent: string; kpis: AgentKpis }[];
   /** Everyone's, named or not. */
   everyone: AgentKpis;
+  /** Per hour of the day (`hours`), for the export types `DayStats` was asked to watch. */
+  hourFigures: Map<string, HourFigures[]>;
+  /** The day's hours as the clocks show them, with the instant each starts at. */
+  hours: readonly (LocalHour & { startMs: number })[];
 }
 
 function emptyFigures(): AgentFigures {
@@ -131,12 +150,16 @@ export class DayStats {
   /** The day's hours as the clocks show them: 23, 24 or 25. */
   readonly hours: readonly LocalHour[];
   private readonly slotOfHour: number[];
+  private readonly dayStartMs: number;
 
   constructor(
     private readonly config: Config,
     date: string,
+    /** Export types whose hourly figures are kept for the alert rules. */
+    private readonly watched: ReadonlySet<string> = new Set(),
   ) {
     this.hours = dayHours(date, config.timeZone);
+    this.dayStartMs = dayWindow(date, config.timeZone).start;
     // A wall-clock hour the day skips (02:00 when the clocks go forward) counts in the hour after it, as clocks do.
     this.slotOfHour = Array.from({ length: 24 }, (_, hour) => {
       const slot = this.hours.findIndex((h) => h.hour >= hour);
@@ -156,13 +179,19 @@ export class DayStats {
     return match < 0 ? slot : match;
   }
 
+  /** The index in `hours` of the hour an instant falls in; none outside the day. */
+  slotOfInstant(instantMs: number): number | undefined {
+    const slot = Math.floor((instantMs - this.dayStartMs) / 3_600_000);
+    return slot >= 0 && slot < this.hours.length ? slot : undefined;
+  }
+
   /** The tally of an export type; rows are added to it one by one. */
   type(spec: ExportSpec): TypeTally {
     let tally = this.tallies.get(spec.type);
     if (!tally) {
       const roles = Object.entries(this.config.workbook.kpis) as [KpiRole, string | undefined][];
       const role = roles.find(([, type]) => type === spec.type)?.[0];
-      tally = new TypeTally(spec, this, role);
+      tally = new TypeTally(spec, this, role, this.watched.has(spec.type));
       this.tallies.set(spec.type, tally);
     }
     return tally;
@@ -221,6 +250,10 @@ export class DayStats {
         .sort(collator.compare)
         .map((agent) => ({ agent, kpis: this.kpisOf(this.agents.get(agent) ?? emptyFigures()) })),
       everyone,
+      hourFigures: new Map(
+        tallies.flatMap((t) => (t.hourFigures ? [[t.spec.type, t.hourFigures.map((h) => h.figures())]] : [])),
+      ),
+      hours: this.hours.map((h, slot) => ({ ...h, startMs: this.dayStartMs + slot * 3_600_000 })),
     };
   }
 
@@ -256,6 +289,8 @@ export class TypeTally {
   lastExportMs = Number.NEGATIVE_INFINITY;
   /** Per hour of the day (DayStats.hours) of the date column: the sum of Handle where the type has it, else rows. */
   readonly hourly: number[];
+  /** Per hour, what the alert rules read; only for a watched type. */
+  readonly hourFigures: HourTally[] | undefined;
   private readonly volumeColumn: string | undefined;
   private readonly agentColumn: string | undefined;
 
@@ -263,12 +298,21 @@ export class TypeTally {
     readonly spec: ExportSpec,
     private readonly day: DayStats,
     private readonly role: KpiRole | undefined,
+    watched = false,
   ) {
     this.volumeColumn = spec.columns.some((c) => c.name === figureColumns.handle && c.kind === 'count')
       ? figureColumns.handle
       : undefined;
     this.agentColumn = agentColumn(spec);
     this.hourly = new Array<number>(day.hours.length).fill(0);
+    this.hourFigures = watched ? Array.from(day.hours, () => new HourTally()) : undefined;
+  }
+
+  /** Rows rejected in a file of the type, in the hour it was exported. */
+  addRejected(exportedAt: string, rows: number): void {
+    const slot = this.day.slotOfInstant(Date.parse(exportedAt));
+    const hour = slot === undefined ? undefined : this.hourFigures?.[slot];
+    if (hour) hour.rejectedRows += rows;
   }
 
   add(row: SourceRow): void {
@@ -283,7 +327,9 @@ export class TypeTally {
     }
     const slot = this.day.slotOf(values[this.spec.dateColumn]);
     if (slot !== undefined) {
-      this.hourly[slot] = (this.hourly[slot] ?? 0) + (this.volumeColumn ? number(values[this.volumeColumn]) : 1);
+      const volume = this.volumeColumn ? number(values[this.volumeColumn]) : 1;
+      this.hourly[slot] = (this.hourly[slot] ?? 0) + volume;
+      this.hourFigures?.[slot]?.add(values, volume, this.agentColumn);
     }
     if (this.role) {
       this.day.roles.add(this.role);
@@ -291,6 +337,36 @@ export class TypeTally {
       const agent = this.agentColumn ? values[this.agentColumn] : undefined;
       if (typeof agent === 'string' && agent !== '') addFigures(this.role, values, this.day.agent(agent));
     }
+  }
+}
+
+/** One hour of a watched type, row by row. */
+class HourTally {
+  volume = 0;
+  handled = 0;
+  handleMs = 0;
+  loggedInMs = 0;
+  onQueueMs = 0;
+  rejectedRows = 0;
+  private readonly agents = new Set<string>();
+
+  add(values: RowValues, volume: number, agentColumn: string | undefined): void {
+    this.volume += volume;
+    const agent = agentColumn ? values[agentColumn] : undefined;
+    if (typeof agent === 'string' && agent !== '') this.agents.add(agent);
+    const avgHandle = values[figureColumns.avgHandle];
+    if (typeof avgHandle === 'number') {
+      const handled = number(values[figureColumns.handle]);
+      this.handled += handled;
+      this.handleMs += avgHandle * handled;
+    }
+    this.loggedInMs += number(values[figureColumns.loggedIn]);
+    this.onQueueMs += number(values[figureColumns.onQueue]);
+  }
+
+  figures(): HourFigures {
+    const { volume, handled, handleMs, loggedInMs, onQueueMs, rejectedRows } = this;
+    return { volume, agents: this.agents.size, handled, handleMs, loggedInMs, onQueueMs, rejectedRows };
   }
 }
 

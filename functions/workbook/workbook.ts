@@ -1,12 +1,14 @@
 import { createWriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
+import { describeRule, formatValue } from '../common/alerts.ts';
 import type { ColumnSpec, Config, ExportSpec } from '../common/config.ts';
-import type { CollectSummary, HourlyVolume, IngestResult, Run } from '../common/contracts.ts';
+import type { AlertsStatus, CollectSummary, HourlyVolume, IngestResult, Run, SourceFile } from '../common/contracts.ts';
 import { continuationTabName, maxTabsPerExport } from '../common/excel.ts';
 import { workbookName } from '../common/keys.ts';
 import { logger } from '../common/observability.ts';
 import type { QuarantineRecord } from '../common/quarantine.ts';
 import { instantToIso } from '../common/time.ts';
+import { evaluateAlerts } from './alerts.ts';
 import { hasProblems, PROBLEM_LIMITS, type RunProblems } from './problems.ts';
 import { agentColumn, type DayContent, DayStats, figureColumnsOf, type RowValues, type SourceRow } from './stats.ts';
 import { type CellInput, columnNumber, type SheetLayout, type SheetWriter, styleTable, XlsxWriter } from './xlsx.ts';
@@ -27,7 +29,12 @@ export interface WorkbookRun {
   generatedAt: Date;
   /** What went wrong: with any, a Problems tab follows the Summary. */
   problems?: { run: RunProblems; quarantined: readonly QuarantineRecord[] };
+  /** The files ingested, by key: when each was exported places its rejected rows in an hour, for the alert rules. */
+  files?: readonly SourceFile[];
 }
+
+/** What the workbook tells about the day, and the day's threshold alerts when rules are configured. */
+export type WorkbookContent = DayContent & { alerts?: AlertsStatus };
 
 const msPerDay = 86_400_000;
 /** Excel's serial of 1970-01-01. */
@@ -84,7 +91,7 @@ export async function writeWorkbook(
   rowsOf: RowSource,
   destination: string | Writable,
   options: WorkbookOptions = {},
-): Promise<DayContent> {
+): Promise<WorkbookContent> {
   const output =
     typeof destination === 'string' ? createWriteStream(destination, { highWaterMark: 1 << 20 }) : destination;
   const { run, problems } = report;
@@ -98,13 +105,17 @@ export async function writeWorkbook(
     compressionLevel: 1,
   });
   try {
-    const day = new DayStats(config, run.date);
+    const rules = config.alerts?.rules ?? [];
+    const day = new DayStats(config, run.date, new Set(rules.map((rule) => rule.type)));
     const continuations = new Map<string, string[]>();
     for (const spec of config.exports) {
       const more = await writeExportTab(book, config, spec, rowsOf(spec), day, options.maxRowsPerTab);
       if (more.length > 0) continuations.set(spec.type, more);
     }
-    const content = day.content(report.ingested);
+    addRejectedRows(config, day, report);
+    const dayContent = day.content(report.ingested);
+    const content: WorkbookContent =
+      rules.length > 0 ? { ...dayContent, alerts: evaluateAlerts(rules, dayContent) } : dayContent;
     await writeSummary(book, config, report, content, continuations);
     if (withProblems) await writeProblems(book, config, problems.run, problems.quarantined);
     await book.finish();
@@ -120,6 +131,16 @@ export async function writeWorkbook(
     book.abort();
     output.destroy();
     throw error;
+  }
+}
+
+/** Each ingested file's rejected rows, in the hour it was exported. */
+function addRejectedRows(config: Config, day: DayStats, report: WorkbookRun): void {
+  const exportedAt = new Map(report.files?.map((file) => [file.key, file.exportedAt]));
+  for (const result of report.ingested) {
+    const spec = config.exports.find((e) => e.type === result.type);
+    const at = exportedAt.get(result.key);
+    if (spec && at && result.counts.rejected > 0) day.type(spec).addRejected(at, result.counts.rejected);
   }
 }
 
@@ -329,7 +350,7 @@ async function writeSummary(
   book: XlsxWriter,
   config: Config,
   report: WorkbookRun,
-  day: DayContent,
+  day: WorkbookContent,
   continuations: ReadonlyMap<string, readonly string[]>,
 ): Promise<void> {
   const { run, mail, ingested } = report;
@@ -374,6 +395,11 @@ async function writeSummary(
     day.late.length > 0 ? style.lateText : 0,
   );
   sheet.skip();
+
+  if (day.alerts) {
+    await writeAlerts(row, day.alerts);
+    sheet.skip();
+  }
 
   await row(['Exports'], [style.section]);
   await row(
@@ -521,6 +547,36 @@ async function writeSummary(
     autoFilter: { firstRow: agentHeaderRow, firstColumn: 1, lastRow: lastAgentRow, lastColumn: agentHeaders.length },
     dataBars,
   });
+}
+
+/** The Summary's Alerts block: each rule, the completed hours that crossed it and the hours it recovered at. */
+async function writeAlerts(
+  row: (values: CellInput[], styles: number[], height?: number) => Promise<void>,
+  alerts: AlertsStatus,
+): Promise<void> {
+  await row(
+    ['Alerts', 'completed hours of each rule; an hour short of the minimum sample is neither'],
+    [style.section, style.note],
+  );
+  const headers = ['Rule', 'Condition', 'Hours checked', 'Breached', 'Recovered at'];
+  await row(
+    headers,
+    headers.map((_, i) => (i === 2 ? style.headerRight : style.header)),
+    30,
+  );
+  for (const status of alerts.rules) {
+    const breached = status.breached.map((h) => `${h.hour} (${formatValue(status.metric, h.value)})`).join(', ');
+    await row(
+      [
+        status.rule,
+        describeRule(status),
+        status.evaluated,
+        breached || 'none',
+        status.recovered.map((h) => h.hour).join(', ') || null,
+      ],
+      [0, style.wrapped, style.number, breached ? style.missingText : style.wrapped, style.wrapped],
+    );
+  }
 }
 
 const problemWidths = [18, 48, 30, 36, 70];

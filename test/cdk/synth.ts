@@ -2,8 +2,9 @@ import { readFileSync } from 'node:fs';
 import { App, type CfnElement, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
+import type { Center } from '../../functions/common/centers.ts';
 import { type Config, type ConfigInput, parseConfig } from '../../functions/common/config.ts';
-import { createApp } from '../../lib/app.ts';
+import { type CentersApp, createApp, createCentersApp } from '../../lib/app.ts';
 import type { CharlieStack } from '../../lib/charlie-stack.ts';
 import { fromRoot } from '../../lib/paths.ts';
 
@@ -36,6 +37,12 @@ export interface Synthesized {
 export function build(config: Config = testConfig()): { app: App; stack: CharlieStack } {
   const app = new App({ context: { ...cdkJsonContext, 'aws:cdk:bundling-stacks': [] } });
   return createApp(config, { app });
+}
+
+/** One stack per center, not yet synthesized, with Lambda bundling skipped. */
+export function buildCenters(centers: readonly Center[]): CentersApp {
+  const app = new App({ context: { ...cdkJsonContext, 'aws:cdk:bundling-stacks': [] } });
+  return createCentersApp(centers, { app });
 }
 
 /** The synthesized stack; synthesis runs the cdk-nag checks and throws on an unacknowledged error. */
