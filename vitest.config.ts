@@ -14,6 +14,7 @@ const unitTests = [
   'test/common/config.test.ts',
   'test/common/handler.test.ts',
   'test/common/time.test.ts',
+  'test/console/auth.test.ts',
   'test/deliver/message.test.ts',
   'test/deliver/sharepoint-message.test.ts',
   'test/ingest/csv.test.ts',

@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { ConsoleSettings, MeResponse } from '../../functions/console-api/contract.ts';
 import type { ApiClient } from './api.ts';
-import { ErrorNote, Loading } from './components/notes.tsx';
+import { ErrorNote } from './components/notes.tsx';
 import { useLoad } from './load.ts';
 import { DayPage } from './pages/day.tsx';
 import { DaysPage } from './pages/days.tsx';
@@ -35,6 +35,8 @@ export function App(props: { api: ApiClient; settings: ConsoleSettings; signOut(
   const me = useLoad(() => api.get<MeResponse>('/me'), 'me');
   const route = useRoute();
   const operator = me.data?.roles.includes('operator') ?? false;
+  // The page loads beside /me rather than after it; it goes if /me finds no role.
+  const shown = me.error === undefined && (me.data === undefined || me.data.roles.length > 0);
   const link = (page: Route['page'], href: string, label: string) => (
     <a href={href} aria-current={route.page === page ? 'page' : undefined}>
       {label}
@@ -68,13 +70,21 @@ export function App(props: { api: ApiClient; settings: ConsoleSettings; signOut(
       </header>
       <main id="main">
         <ErrorNote error={me.error} />
-        {!me.data && !me.error && <Loading what="your account" />}
-        {me.data && route.page === 'days' && <DaysPage api={api} settings={settings} />}
-        {me.data && route.page === 'day' && (
+        {me.data && me.data.roles.length === 0 && (
+          <>
+            <h1>No access yet</h1>
+            <p role="alert">
+              You are signed in, but your account has no role in the console. Ask an administrator to add you to the
+              viewers or the operators.
+            </p>
+          </>
+        )}
+        {shown && route.page === 'days' && <DaysPage api={api} settings={settings} />}
+        {shown && route.page === 'day' && (
           <DayPage key={route.date} api={api} settings={settings} date={route.date} operator={operator} />
         )}
-        {me.data && route.page === 'today' && <TodayPage api={api} settings={settings} />}
-        {me.data && route.page === 'health' && <HealthPage api={api} settings={settings} />}
+        {shown && route.page === 'today' && <TodayPage api={api} settings={settings} />}
+        {shown && route.page === 'health' && <HealthPage api={api} settings={settings} />}
       </main>
     </>
   );

@@ -1,6 +1,7 @@
 import { useState } from 'preact/hooks';
 import type { AgentTable } from '../../../functions/console-api/contract.ts';
 import { count } from '../format.ts';
+import { ScrollBox } from './scroll-box.tsx';
 
 type Cell = string | number | null;
 
@@ -27,7 +28,7 @@ export function AgentsTable({ table }: { table: AgentTable }) {
           {rows.length} of {table.rows.length} agents
         </span>
       </p>
-      <div class="table-wrap">
+      <ScrollBox label="Agents' KPIs">
         <table>
           <caption class="visually-hidden">Agents' KPIs, sortable by column</caption>
           <thead>
@@ -62,7 +63,7 @@ export function AgentsTable({ table }: { table: AgentTable }) {
             ))}
           </tbody>
         </table>
-      </div>
+      </ScrollBox>
     </div>
   );
 }

@@ -1,5 +1,6 @@
 import type { HourVolume } from '../../../functions/console-api/contract.ts';
 import { count } from '../format.ts';
+import { ScrollBox } from './scroll-box.tsx';
 
 const width = 720;
 const height = 220;
@@ -67,7 +68,7 @@ export function VolumeChart({ hours, title }: { hours: HourVolume[]; title: stri
       </ul>
       <details>
         <summary>The numbers</summary>
-        <div class="table-wrap">
+        <ScrollBox label="Rows per hour">
           <table>
             <thead>
               <tr>
@@ -92,7 +93,7 @@ export function VolumeChart({ hours, title }: { hours: HourVolume[]; title: stri
               ))}
             </tbody>
           </table>
-        </div>
+        </ScrollBox>
       </details>
     </figure>
   );

@@ -1,3 +1,4 @@
+import type { ComponentChildren } from 'preact';
 import { useCallback, useState } from 'preact/hooks';
 import type {
   ActionAccepted,
@@ -14,6 +15,7 @@ import { VolumeChart } from '../components/chart.tsx';
 import { ConfirmDialog } from '../components/dialog.tsx';
 import { ErrorNote, Loading, StatusBadge } from '../components/notes.tsx';
 import { ExecutionProgress } from '../components/progress.tsx';
+import { ScrollBox } from '../components/scroll-box.tsx';
 import { bytes, count, duration, instant, weekday } from '../format.ts';
 import { useLoad } from '../load.ts';
 import { PageTitle } from './title.tsx';
@@ -29,7 +31,7 @@ interface PageProps {
 interface AskedAction {
   title: string;
   confirmLabel: string;
-  body: preact.ComponentChildren;
+  body: ComponentChildren;
   send(form: FormData): Promise<ActionAccepted>;
 }
 
@@ -177,60 +179,64 @@ function DayDetails(props: {
 
   return (
     <>
-      <Download api={api} date={day.date} tz={tz} />
-      <section aria-labelledby="reconciliation">
-        <h2 id="reconciliation">Rows per export</h2>
-        <p class="small">read = inserted + updated + unchanged + stale + rejected; blank padding apart.</p>
-        <div class="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Export</th>
-                {countColumns.map((c) => (
-                  <th scope="col" class="num" key={c}>
-                    {c}
-                  </th>
-                ))}
-              </tr>
-            </thead>
-            <tbody>
-              {day.types.map((t) => (
-                <tr key={t.type}>
-                  <th scope="row">{t.type}</th>
-                  {countColumns.map((column) => (
-                    <td class="num" key={column}>
-                      {count(t[column])}
-                    </td>
+      <div class="columns">
+        <div>
+          <Download api={api} date={day.date} tz={tz} />
+          <section aria-labelledby="reconciliation">
+            <h2 id="reconciliation">Rows per export</h2>
+            <p class="small">read = inserted + updated + unchanged + stale + rejected; blank padding apart.</p>
+            <ScrollBox label="Rows per export">
+              <table>
+                <thead>
+                  <tr>
+                    <th scope="col">Export</th>
+                    {countColumns.map((c) => (
+                      <th scope="col" class="num" key={c}>
+                        {c}
+                      </th>
+                    ))}
+                  </tr>
+                </thead>
+                <tbody>
+                  {day.types.map((t) => (
+                    <tr key={t.type}>
+                      <th scope="row">{t.type}</th>
+                      {countColumns.map((column) => (
+                        <td class="num" key={column}>
+                          {count(t[column])}
+                        </td>
+                      ))}
+                    </tr>
                   ))}
-                </tr>
-              ))}
-            </tbody>
-          </table>
+                </tbody>
+              </table>
+            </ScrollBox>
+          </section>
+          <section aria-labelledby="missing">
+            <h2 id="missing">Missing and late exports</h2>
+            {day.missing.length === 0 && day.late.length === 0 ? (
+              <p>Every export arrived in time.</p>
+            ) : (
+              <ul>
+                {day.missing.map((type) => (
+                  <li key={type}>
+                    <strong>{type}</strong>: missing
+                  </li>
+                ))}
+                {day.late.map((late) => (
+                  <li key={late.type}>
+                    <strong>{late.type}</strong>: late (last export {instant(late.lastExportAt, tz)})
+                  </li>
+                ))}
+              </ul>
+            )}
+          </section>
         </div>
-      </section>
-      <section aria-labelledby="missing">
-        <h2 id="missing">Missing and late exports</h2>
-        {day.missing.length === 0 && day.late.length === 0 ? (
-          <p>Every export arrived in time.</p>
-        ) : (
-          <ul>
-            {day.missing.map((type) => (
-              <li key={type}>
-                <strong>{type}</strong>: missing
-              </li>
-            ))}
-            {day.late.map((late) => (
-              <li key={late.type}>
-                <strong>{late.type}</strong>: late (last export {instant(late.lastExportAt, tz)})
-              </li>
-            ))}
-          </ul>
-        )}
-      </section>
-      <section aria-labelledby="volume">
-        <h2 id="volume">Volume by hour</h2>
-        <VolumeChart hours={day.volumeByHour} title={`Rows per hour on ${day.date}, by export type`} />
-      </section>
+        <section aria-labelledby="volume">
+          <h2 id="volume">Volume by hour</h2>
+          <VolumeChart hours={day.volumeByHour} title={`Rows per hour on ${day.date}, by export type`} />
+        </section>
+      </div>
       <section aria-labelledby="rejects">
         <h2 id="rejects">Rejected rows</h2>
         {day.rejectedRowsTotal === 0 ? (
@@ -238,11 +244,11 @@ function DayDetails(props: {
         ) : (
           <>
             <p>
-              {count(day.rejectedRowsTotal)} rows rejected
+              {count(day.rejectedRowsTotal)} {day.rejectedRowsTotal === 1 ? 'row' : 'rows'} rejected
               {day.rejectedRows.length < day.rejectedRowsTotal ? `; the first ${day.rejectedRows.length} below` : ''}.
             </p>
             <RejectsDownload api={api} date={day.date} />
-            <div class="table-wrap">
+            <ScrollBox label="Rejected rows">
               <table>
                 <thead>
                   <tr>
@@ -265,13 +271,13 @@ function DayDetails(props: {
                   ))}
                 </tbody>
               </table>
-            </div>
+            </ScrollBox>
           </>
         )}
         {day.quarantined.length > 0 && (
           <>
             <h3>Inputs kept aside (quarantined)</h3>
-            <div class="table-wrap">
+            <ScrollBox label="Quarantined inputs">
               <table>
                 <thead>
                   <tr>
@@ -292,13 +298,13 @@ function DayDetails(props: {
                   ))}
                 </tbody>
               </table>
-            </div>
+            </ScrollBox>
           </>
         )}
       </section>
       <section aria-labelledby="files">
         <h2 id="files">Files</h2>
-        <div class="table-wrap">
+        <ScrollBox label="Files">
           <table>
             <thead>
               <tr>
@@ -343,14 +349,14 @@ function DayDetails(props: {
               ))}
             </tbody>
           </table>
-        </div>
+        </ScrollBox>
       </section>
       <section aria-labelledby="deliveries">
         <h2 id="deliveries">Deliveries</h2>
         {day.deliveries.length === 0 ? (
           <p>Not delivered.</p>
         ) : (
-          <div class="table-wrap">
+          <ScrollBox label="Deliveries">
             <table>
               <thead>
                 <tr>
@@ -377,12 +383,12 @@ function DayDetails(props: {
                 ))}
               </tbody>
             </table>
-          </div>
+          </ScrollBox>
         )}
       </section>
       <section aria-labelledby="executions">
         <h2 id="executions">Executions</h2>
-        <div class="table-wrap">
+        <ScrollBox label="Executions">
           <table>
             <thead>
               <tr>
@@ -431,7 +437,7 @@ function DayDetails(props: {
               ))}
             </tbody>
           </table>
-        </div>
+        </ScrollBox>
       </section>
       <section aria-labelledby="agents">
         <h2 id="agents">Agents</h2>
@@ -442,7 +448,7 @@ function DayDetails(props: {
         {day.audit.length === 0 ? (
           <p>Nothing recorded for this day.</p>
         ) : (
-          <div class="table-wrap">
+          <ScrollBox label="Who did what">
             <table>
               <thead>
                 <tr>
@@ -465,7 +471,7 @@ function DayDetails(props: {
                 ))}
               </tbody>
             </table>
-          </div>
+          </ScrollBox>
         )}
       </section>
     </>

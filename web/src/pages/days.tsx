@@ -2,6 +2,7 @@ import { useState } from 'preact/hooks';
 import type { ConsoleSettings, DayStatus, DaySummary, DaysResponse } from '../../../functions/console-api/contract.ts';
 import type { ApiClient } from '../api.ts';
 import { dayStatuses, ErrorNote, Loading, StatusBadge, statusText } from '../components/notes.tsx';
+import { ScrollBox } from '../components/scroll-box.tsx';
 import { bytes, count, instant, weekday } from '../format.ts';
 import { useLoad } from '../load.ts';
 import { PageTitle } from './title.tsx';
@@ -84,22 +85,22 @@ export function DaysPage({ api, settings }: { api: ApiClient; settings: ConsoleS
       <ErrorNote error={first.error} />
       {!first.data && !first.error && <Loading what="the days" />}
       {first.data && (
-        <div class="table-wrap">
+        <ScrollBox label="Days">
           <table class="days">
-            <caption class="visually-hidden">Business days, newest first</caption>
+            <caption>Business days, newest first; rows per export type; times in {settings.timeZone}</caption>
             <thead>
               <tr>
                 <th scope="col">Day</th>
                 <th scope="col">Status</th>
                 {types.map((type) => (
                   <th scope="col" class="num" key={type}>
-                    {type}
+                    {breakable(type)}
                   </th>
                 ))}
                 <th scope="col" class="num">
                   Rejects
                 </th>
-                <th scope="col">Last export ({settings.timeZone})</th>
+                <th scope="col">Last export</th>
                 <th scope="col" class="num">
                   Intraday runs
                 </th>
@@ -132,7 +133,7 @@ export function DaysPage({ api, settings }: { api: ApiClient; settings: ConsoleS
               ))}
             </tbody>
           </table>
-        </div>
+        </ScrollBox>
       )}
       {first.data && days.length === 0 && <p>No day matches.</p>}
       <ErrorNote error={older.error} />
@@ -145,4 +146,9 @@ export function DaysPage({ api, settings }: { api: ApiClient; settings: ConsoleS
       )}
     </>
   );
+}
+
+/** An export type's name may wrap after its underscores (Campaign_Interactions), keeping the table narrow. */
+function breakable(type: string): string {
+  return type.replaceAll('_', '_\u200b');
 }
