@@ -175,6 +175,7 @@ async function main(): Promise<number> {
   else report(result, (Date.now() - started) / 1000);
   if (dataDir) say(`The stack is kept in ${dataDir}: charlie status ${localArgs} lists its executions.`);
   const succeeded = result.runs.every((run) => run.execution.succeeded);
+  if (!values.serve && succeeded) say('Web console: add --serve to keep the stack up and sign in to it (npm start -- --serve).');
   if (values.serve && succeeded) {
     const console = await startLocalConsole({ config, ...result });
     announceConsole(console);
