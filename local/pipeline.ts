@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
-import { buildReport } from '../functions/workbook/build.ts';
 import { type CollectDeps, collect } from '../functions/collect/collect.ts';
 import { collectOutput } from '../functions/collect/manifest.ts';
 import type { Config } from '../functions/common/config.ts';
@@ -9,6 +8,7 @@ import type {
   BuildInput,
   DeliverInput,
   ExecutionStatusChange,
+  IngestResult,
   ManifestEntryInput,
   RunInput,
 } from '../functions/common/contracts.ts';
@@ -16,6 +16,7 @@ import { asStateError } from '../functions/common/retry.ts';
 import { manifestReader } from '../functions/common/run-records.ts';
 import { type DeliverDeps, deliver, failureNotice } from '../functions/deliver/deliver.ts';
 import { runManifestEntry } from '../functions/ingest/manifest-entry.ts';
+import { buildReport } from '../functions/workbook/build.ts';
 import {
   type AwsLimitError,
   checkLambdaResponse,
@@ -91,6 +92,8 @@ export interface PipelineOptions {
   now?: () => number;
   /** Told of every state entered, exited, retried or caught, as it happens. */
   onEvent?: (event: ExecutionEvent) => void;
+  /** Told of each file ingested, with its counts, as it is. */
+  onIngested?: (result: IngestResult) => void;
   /**
    * Redrives a failed execution: the same execution id and input, resumed at the top-level
    * state that failed with the input that state had (`PipelineResult.failedState`); the states
@@ -132,7 +135,8 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
   const manifests = manifestReader(s3);
   // As the Lambda handlers do (functions/*/index.ts): each iteration's result goes to S3, the state gets null.
   const entry = async (event: ManifestEntryInput) => {
-    await runManifestEntry(event, { ...ingestDeps, manifests });
+    const outcome = await runManifestEntry(event, { ...ingestDeps, manifests });
+    if (outcome.kind === 'ingested') options.onIngested?.(outcome.result);
     return null;
   };
   const handlers = {
