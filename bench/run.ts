@@ -9,6 +9,7 @@ const benchmarks: Record<string, string> = {
   bundles: 'bench/bundles.ts',
   workbook: 'bench/workbook.ts',
   ingest: 'bench/ingest.ts',
+  cost: 'bench/cost.ts',
 };
 
 const { values } = parseArgs({ options: { only: { type: 'string' } } });

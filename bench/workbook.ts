@@ -5,10 +5,10 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import ExcelJS from 'exceljs';
-import type { SourceRow } from '../functions/workbook/stats.ts';
-import { tabColumns, wallTimeSerial, writeWorkbook } from '../functions/workbook/workbook.ts';
 import { type ColumnSpec, type Config, loadConfigFile, parseConfig } from '../functions/common/config.ts';
 import { emptyCollectSummary } from '../functions/common/contracts.ts';
+import type { SourceRow } from '../functions/workbook/stats.ts';
+import { tabColumns, wallTimeSerial, writeWorkbook } from '../functions/workbook/workbook.ts';
 import { peakRssMb } from './report.ts';
 
 /**

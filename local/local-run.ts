@@ -71,6 +71,8 @@ export interface LocalRunOptions {
   now?: () => number;
   onEvent?: (event: ExecutionEvent) => void;
   onStep?: (message: string) => void;
+  /** Told of the local stack once its emulators are up, before anything runs on it. */
+  onStack?: (stack: LocalStack) => void;
   /** Told as the sample day is written, its mail collected and its files ingested. */
   onProgress?: (progress: LocalProgress) => void;
   /** Aborted (Ctrl-C), the emulators stop and close their files, and no further run starts. */
@@ -173,6 +175,7 @@ export async function runLocally(options: LocalRunOptions): Promise<LocalRunResu
   const { kept, work, stack, sent, stopAll, stop, links } = await openLocalStack(options);
 
   try {
+    options.onStack?.(stack);
     let graphMail: Parameters<typeof runPipeline>[0]['mail'];
     if (options.graph) {
       const { credential, ...endpoint } = options.graph;
