@@ -107,16 +107,26 @@ export class Functions extends Construct {
     // A file whose reading fails is quarantined, and skipped while its record stands. Listing lets
     // a missing record read as 404 rather than 403.
     allowObjects(this.ingest, dataBucket, `${PREFIX.quarantine}*`, ['s3:GetObject', 's3:PutObject']);
+    // Row digests (rowDigests.enabled): a snapshot per day and type, read and rewritten under the lease.
+    allowObjects(this.ingest, dataBucket, `${PREFIX.digests}*`, ['s3:GetObject', 's3:PutObject']);
     allowList(this.ingest, dataBucket);
-    // Rows: batch lookups and batch puts, never the delivery records or agent tokens beside them.
+    // Rows: batch lookups and batch puts, never the delivery records or agent tokens beside them; a
+    // day's partitions are queried to rebuild its row digests.
     allowItems(
       this.ingest,
       table,
       [startingWith(PARTITION_PREFIX.row)],
-      ['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem'],
+      ['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:Query'],
     );
     // Leases (one writer per day and type): taken with a conditional put.
     allowItems(this.ingest, table, [startingWith(PARTITION_PREFIX.lease)], ['dynamodb:PutItem']);
+    // Row digests: the generation of each day and type is read and renewed.
+    allowItems(
+      this.ingest,
+      table,
+      [startingWith(PARTITION_PREFIX.digest)],
+      ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+    );
     // A lease is released, and an undone file's rows are taken out, with conditional deletes.
     allowItems(
       this.ingest,
@@ -135,6 +145,10 @@ export class Functions extends Construct {
       },
       { finding: `Resource::${arnRef(dataBucket)}/${PREFIX.runs}*`, reason: runsReason },
       { finding: `Resource::${arnRef(dataBucket)}/${PREFIX.quarantine}*`, reason: quarantineReason },
+      {
+        finding: `Resource::${arnRef(dataBucket)}/${PREFIX.digests}*`,
+        reason: 'Ingest reads and rewrites the row digest snapshot of each business day and export type it writes.',
+      },
     ]);
 
     this.workbook = new CharlieFunction(this, 'Build', {

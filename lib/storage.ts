@@ -14,6 +14,7 @@ export const PREFIX = {
   reports: 'reports/',
   runs: 'runs/',
   quarantine: 'quarantine/',
+  digests: 'digests/',
 } as const;
 
 /**
@@ -65,6 +66,7 @@ export class Storage extends Construct {
         { prefix: PREFIX.rejects, expiration: keepSource },
         { prefix: PREFIX.excluded, expiration: keepSource },
         { prefix: PREFIX.quarantine, expiration: keepSource },
+        { prefix: PREFIX.digests, expiration: keepSource },
         { prefix: PREFIX.runs, expiration: KEEP_RUNS },
         { prefix: config.agentInbox.prefix, expiration: KEEP_INBOX },
         { prefix: config.mailbox.savedMailPrefix, expiration: KEEP_INBOX },

@@ -309,6 +309,16 @@ export const configSchema = z
         keepDays: z.number().int().min(1).default(400),
       })
       .default({ shards: 8, keepDays: 400 }),
+    rowDigests: z
+      .object({
+        /**
+         * Ingest decides rows against a snapshot of what is stored for the day and type, kept in
+         * S3 under digests/ (functions/ingest/digests.ts), instead of reading each row from the
+         * table. Off by default; turned off and on again, delete digests/ first.
+         */
+        enabled: z.boolean().default(false),
+      })
+      .default({ enabled: false }),
     workbook: workbookSchema.default({ durations: 'excel', lateAfterMinutes: 90, kpis: {} }),
   })
   .superRefine((config, ctx) => {

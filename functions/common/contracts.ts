@@ -205,6 +205,12 @@ export interface IngestResult {
    * only repeat, in this run or an earlier one (then nothing of it is counted); skipped until released.
    */
   quarantined?: boolean;
+  /**
+   * DynamoDB items ingest read to decide the file's rows: keys asked for by BatchGetItem, or,
+   * with row digests (`rowDigests.enabled`), one generation per day and type and the rows of a
+   * snapshot rebuilt from the table. Absent when nothing was read.
+   */
+  tableReads?: number;
 }
 
 export interface BuildInput {

@@ -76,7 +76,13 @@ export function reportKey(date: string, intradayTime?: string): string {
 }
 
 /** How each kind of item's partition key begins (IAM conditions on the leading key use them too). */
-export const PARTITION_PREFIX = { row: 'ROW#', lease: 'LEASE#', delivery: 'DELIVERY#', agent: 'AGENT#' } as const;
+export const PARTITION_PREFIX = {
+  row: 'ROW#',
+  lease: 'LEASE#',
+  delivery: 'DELIVERY#',
+  agent: 'AGENT#',
+  digest: 'DIGEST#',
+} as const;
 
 /** Rows of one export type and day are spread over `shards` partitions. */
 export function rowPartition(date: string, type: string, shard: number): string {
@@ -86,6 +92,19 @@ export function rowPartition(date: string, type: string, shard: number): string 
 /** The one writer of a business day's rows of one export type (functions/ingest/lease.ts). */
 export function leaseKey(date: string, type: string): { pk: string; sk: string } {
   return { pk: `${PARTITION_PREFIX.lease}${date}#${type}`, sk: 'LEASE' };
+}
+
+/**
+ * The generation of a business day's row digests of one export type (functions/ingest/digests.ts):
+ * the snapshot in S3 is trusted only while it carries the generation recorded here.
+ */
+export function digestGenerationKey(date: string, type: string): { pk: string; sk: string } {
+  return { pk: `${PARTITION_PREFIX.digest}${date}#${type}`, sk: 'GENERATION' };
+}
+
+/** The snapshot of what is stored for a business day's rows of one export type (functions/ingest/digests.ts). */
+export function rowDigestsKey(date: string, type: string): string {
+  return `digests/${date}/${type}.gz`;
 }
 
 /** A row's sort key: the UTC instant of its date column first, so a partition reads back in time order. */

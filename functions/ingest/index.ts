@@ -30,11 +30,14 @@ export const handler = stageHandler(async (event: ManifestEntryInput, invocation
     key: result.key,
     type: result.type,
     counts: result.counts,
+    tableReads: result.tableReads,
     fileRejected: result.fileRejected,
     quarantined: result.quarantined,
   });
   metrics.addDimension('exportType', result.type);
   for (const [counted, count] of Object.entries(result.counts))
     metrics.addMetric(`Rows${counted[0]?.toUpperCase()}${counted.slice(1)}`, MetricUnit.Count, count);
+  // DynamoDB items read to decide the rows: the cost row digests save.
+  metrics.addMetric('TableReads', MetricUnit.Count, result.tableReads ?? 0);
   return null;
 });

@@ -21,6 +21,7 @@ import {
   readsAsUtf8,
   scanUtf8,
 } from './decode.ts';
+import { RowDigests } from './digests.ts';
 import { type LeaseOptions, withLeases } from './lease.ts';
 import {
   decimalReading,
@@ -168,8 +169,26 @@ async function readFile(input: IngestInput, deps: IngestDeps, counts: RowCounts)
     }
   };
   const table = deps.resources.table;
+  const digests = deps.config.rowDigests.enabled
+    ? new RowDigests({
+        s3: deps.s3,
+        bucket: deps.resources.dataBucket,
+        dynamodb: deps.dynamodb,
+        table,
+        shards: deps.config.storage.shards,
+        keepDays: deps.config.storage.keepDays,
+        clock: () => (deps.now?.() ?? new Date()).getTime(),
+        ...(deps.store?.backoff ? { backoff: deps.store.backoff } : {}),
+      })
+    : undefined;
   return withLeases({ dynamodb: deps.dynamodb, table, heldFor: file.key, ...deps.lease }, async (leases) => {
-    const writer = new RowWriter({ dynamodb: deps.dynamodb, table, leases, ...deps.store });
+    const writer = new RowWriter({
+      dynamodb: deps.dynamodb,
+      table,
+      leases,
+      ...deps.store,
+      ...(digests ? { digests } : {}),
+    });
     const rejects = new RejectsWriter(deps.s3, file.bucket, file.key, header?.cells ?? []);
     let line: number | undefined;
     try {
@@ -195,9 +214,17 @@ async function readFile(input: IngestInput, deps: IngestDeps, counts: RowCounts)
       await ingest(records);
       for await (const batch of batches) await ingest(batch);
       const stored = await writer.finish();
+      await digests?.save(leases);
       for (const outcome of ['inserted', 'updated', 'unchanged', 'stale'] as const) counts[outcome] = stored[outcome];
       const rejectsObject = await rejects.close();
-      return { key: file.key, type: file.type, counts, ...(rejectsObject ? { rejectsKey: rejectsObject } : {}) };
+      const reads = writer.reads + (digests?.reads ?? 0);
+      return {
+        key: file.key,
+        type: file.type,
+        counts,
+        ...(rejectsObject ? { rejectsKey: rejectsObject } : {}),
+        ...(reads > 0 ? { tableReads: reads } : {}),
+      };
     } catch (error) {
       // No write may still be running when the leases are released.
       await writer.settle();

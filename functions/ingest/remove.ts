@@ -5,6 +5,7 @@ import { rowPartition, TABLE_KEY } from '../common/keys.ts';
 import { backoffDelay, isTransientAwsError, retry, sleep, TransientError } from '../common/retry.ts';
 import { CsvParser, type CsvRecord, parseCsv, readAhead } from './csv.ts';
 import { decodeChunks } from './decode.ts';
+import { retireRowDigests } from './digests.ts';
 import { fileRowReader, type IngestDeps, openDecoded } from './ingest.ts';
 import { type Leases, withLeases } from './lease.ts';
 import { decimalSampleRows, layoutHeader, type RowOutcome, type RowReader } from './rows.ts';
@@ -27,16 +28,29 @@ const transientRetry = { retryable: isTransientAwsError, attempts: 10, baseMs: 5
  * version came from this file, holding the lease of the row's day and type as ingest does
  * (lease.ts), so that no ingest decides on a row while it goes. The delete is also
  * conditional on that lineage. The day's other files are ingested next and put back the
- * best version each of them holds: the row as it was before.
+ * best version each of them holds: the row as it was before. With row digests, each day's
+ * generation is renewed before its first delete: the snapshot, which still lists the rows,
+ * is rebuilt from the table by the next ingest.
  */
 export async function removeFileRows(input: IngestInput, deps: IngestDeps): Promise<RemoveResult> {
   const { file } = input;
   const spec = exportSpec(deps.config, file.type);
   const result: RemoveResult = { key: file.key, type: file.type, read: 0, removed: 0 };
   const table = deps.resources.table;
+  const retired = new Set<string>();
   return withLeases({ dynamodb: deps.dynamodb, table, heldFor: file.key, ...deps.lease }, async (leases) => {
     const flush = async (keys: Map<string, RowKey>) => {
-      for (const key of keys.values()) await leases.hold(key.date, file.type);
+      for (const key of keys.values()) {
+        await leases.hold(key.date, file.type);
+        if (deps.config.rowDigests.enabled && !retired.has(key.date)) {
+          await retireRowDigests(
+            { dynamodb: deps.dynamodb, table, keepDays: deps.config.storage.keepDays, ...deps.store },
+            key.date,
+            file.type,
+          );
+          retired.add(key.date);
+        }
+      }
       result.removed += await removeBatch([...keys.values()], file.key, deps, leases);
     };
     let pending = new Map<string, RowKey>();

@@ -7,6 +7,7 @@ import {
 import { TABLE_KEY } from '../common/keys.ts';
 import { isTransientAwsError, type RetryOptions, retry, TransientError } from '../common/retry.ts';
 import type { StoredRow } from '../common/rows.ts';
+import type { RowDigests, Stored } from './digests.ts';
 import type { Leases } from './lease.ts';
 
 /**
@@ -19,12 +20,6 @@ import type { Leases } from './lease.ts';
 export type RowVersion = StoredRow & { rank: string };
 
 export type StoreOutcome = 'inserted' | 'updated' | 'unchanged' | 'stale';
-
-/** What is stored for an identity: enough to decide whether a version replaces it. */
-interface Stored {
-  rank: string;
-  digest: string;
-}
 
 /** The source file's part of a rank (its sha256). */
 function rankSource(rank: string): string {
@@ -66,6 +61,11 @@ export interface RowStore {
   requestsInFlight?: number;
   /** How the backoff waits and draws its jitter (tests record the waits). */
   backoff?: Pick<RetryOptions, 'sleep' | 'random'>;
+  /**
+   * What is stored, known without reading the table (digests.ts): each day's snapshot is loaded
+   * once its lease is held, and rows are decided against it instead of a BatchGetItem.
+   */
+  digests?: RowDigests;
 }
 
 /** Throttling and 5xx: retried with backoff and full jitter by the shared helper. */
@@ -86,6 +86,8 @@ const writeSize = 25;
  * writes those that rank above it with BatchWriteItem, 25 to a request, a bounded number of
  * batches and requests in flight. Unchanged and older rows, most of an hourly "day so far"
  * export, cost a share of one batched read and no write; a file ingested again writes nothing.
+ * With row digests (`digests`, digests.ts) nothing is read row by row: each version is decided
+ * against the day's snapshot, loaded once its lease is held, and what is written is set in it.
  *
  * BatchWriteItem has no conditions: a put replaces whatever is stored when it lands. The
  * decision is right only if no one else writes those rows between the read and the write,
@@ -117,6 +119,8 @@ export class RowWriter {
   /** The business date of the last row queued: its lease is held. */
   private leasedDate = '';
   readonly counts: Record<StoreOutcome, number> = { inserted: 0, updated: 0, unchanged: 0, stale: 0 };
+  /** Rows read from the table to decide them (keys asked for by BatchGetItem, each round). */
+  reads = 0;
 
   constructor(private readonly store: RowStore) {
     this.requests = new Limiter(store.requestsInFlight ?? 16);
@@ -151,6 +155,7 @@ export class RowWriter {
 
   private async leaseThenQueue(row: RowVersion): Promise<void> {
     await this.store.leases.hold(row.date, row.type);
+    await this.store.digests?.load(row.date, row.type);
     this.leasedDate = row.date;
     await this.queue(row);
   }
@@ -196,14 +201,20 @@ export class RowWriter {
   private async storeBatch(rows: RowVersion[]): Promise<StoreOutcome[]> {
     if (this.failure) throw this.failure.error;
     const backoff = this.store.backoff ?? {};
-    const stored = await readStored(rows, this.store, backoff);
+    const digests = this.store.digests;
+    const stored = digests ? undefined : await readStored(rows, this.store, backoff, this);
     const outcomes: StoreOutcome[] = [];
     const writes: Promise<void>[] = [];
     let items: RowVersion[] = [];
     for (const row of rows) {
-      const decision = classify(row, stored.get(keyOf(row)));
+      const decision = classify(row, digests ? digests.get(row) : stored?.get(keyOf(row)));
       outcomes.push(decision.outcome);
       if (!decision.write) continue;
+      if (digests) {
+        digests.set(row);
+        // The day's new generation is recorded before its first row is written.
+        await digests.beforeWrite(row.date, row.type);
+      }
       items.push(row);
       if (items.length === writeSize) {
         writes.push(this.write(items, backoff));
@@ -240,17 +251,20 @@ async function readStored(
   rows: RowVersion[],
   store: RowStore,
   backoff: RowStore['backoff'] & {},
+  counter: { reads: number },
 ): Promise<Map<string, Stored>> {
   const found = new Map<string, Stored>();
   let keys: Record<string, unknown>[] = rows.map((row) => ({ pk: row.pk, sk: row.sk }));
   await untilProcessed('keys unread', 'BatchGetItem', backoff, async () => {
     const result = await retry(
-      () =>
-        store.dynamodb.send(
+      () => {
+        counter.reads += keys.length;
+        return store.dynamodb.send(
           new BatchGetCommand({
             RequestItems: { [store.table]: { Keys: keys, ConsistentRead: true, ...projection } },
           }),
-        ),
+        );
+      },
       { ...transientRetry, ...backoff },
     );
     for (const item of result.Responses?.[store.table] ?? []) {

@@ -160,7 +160,7 @@ describe('function roles', () => {
     expect(JSON.stringify(secret?.Resource)).toContain(':secret:charlie/graph-??????');
   });
 
-  it('ingest reads raw/, writes rejects/, reads the run manifest and writes its result, reads and writes quarantine records and rows; no mail, no secret', () => {
+  it('ingest reads raw/, writes rejects/, reads the run manifest and writes its result, reads and writes quarantine records, row digests and rows; no mail, no secret', () => {
     const all = statements('ingest');
     expect(actionsOf(all)).toEqual(
       [
@@ -168,7 +168,10 @@ describe('function roles', () => {
         'dynamodb:BatchGetItem',
         'dynamodb:BatchWriteItem',
         'dynamodb:DeleteItem',
+        'dynamodb:GetItem',
         'dynamodb:PutItem',
+        'dynamodb:Query',
+        'dynamodb:UpdateItem',
         's3:GetObject',
         's3:ListBucket',
         's3:PutObject',
@@ -180,11 +183,17 @@ describe('function roles', () => {
     expect(all.filter((s) => actionsOf([s]).some((a) => a.startsWith('dynamodb:')))).toEqual([
       {
         Effect: 'Allow',
-        Action: ['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem'],
+        Action: ['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:Query'],
         Resource: table,
         Condition: onItems(['ROW#*']),
       },
       { Effect: 'Allow', Action: 'dynamodb:PutItem', Resource: table, Condition: onItems(['LEASE#*']) },
+      {
+        Effect: 'Allow',
+        Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+        Resource: table,
+        Condition: onItems(['DIGEST#*']),
+      },
       { Effect: 'Allow', Action: 'dynamodb:DeleteItem', Resource: table, Condition: onItems(['ROW#*', 'LEASE#*']) },
     ]);
     const data = logicalId(stack.storage.dataBucket);
@@ -201,6 +210,7 @@ describe('function roles', () => {
         expect.objectContaining({
           Action: ['s3:GetObject', 's3:PutObject'],
           Resource: [
+            { 'Fn::Join': ['', [{ 'Fn::GetAtt': [data, 'Arn'] }, '/digests/*']] },
             { 'Fn::Join': ['', [{ 'Fn::GetAtt': [data, 'Arn'] }, '/quarantine/*']] },
             { 'Fn::Join': ['', [{ 'Fn::GetAtt': [data, 'Arn'] }, '/runs/*']] },
           ],

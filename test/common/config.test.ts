@@ -33,6 +33,11 @@ describe('configuration', () => {
     expect(config.exports.find((e) => e.type === 'Campaign_Interactions')?.firstColumn).toBe('D');
   });
 
+  it('keeps row digests off unless configured', () => {
+    expect(loadConfigFile().rowDigests).toEqual({ enabled: false });
+    expect(parseConfig(withChange((c) => (c.rowDigests = { enabled: true }))).rowDigests).toEqual({ enabled: true });
+  });
+
   it.each([
     ['timeZone', (c: typeof raw) => (c.timeZone = 'Mars/Base'), /timeZone: unknown IANA time zone/],
     ['schedule time', (c: typeof raw) => (c.schedule.daily = '25:00'), /schedule\.daily: expected a local time/],
@@ -112,6 +117,11 @@ describe('configuration', () => {
       'decimal mark',
       (c: typeof raw) => (c.exports[3].decimal = ';'),
       /exports\[3\]\.decimal: Invalid option: expected one of "auto"\|"\."\|","/,
+    ],
+    [
+      'row digests switch',
+      (c: typeof raw) => (c.rowDigests = { enabled: 'yes' }),
+      /rowDigests\.enabled: Invalid input: expected boolean/,
     ],
   ])('names the bad field: %s', (_name, change, message) => {
     expect(() => parseConfig(withChange(change))).toThrow(ConfigError);

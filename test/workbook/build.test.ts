@@ -5,7 +5,6 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { BatchWriteCommand, type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildReport } from '../../functions/workbook/build.ts';
 import { mailSummary } from '../../functions/collect/manifest.ts';
 import { loadConfigFile } from '../../functions/common/config.ts';
 import {
@@ -20,6 +19,7 @@ import {
 import { reportKey, rowPartition, rowSortKey } from '../../functions/common/keys.ts';
 import type { CellValue, StoredRow } from '../../functions/common/rows.ts';
 import { writeManifest, writeRunResult } from '../../functions/common/run-records.ts';
+import { buildReport } from '../../functions/workbook/build.ts';
 import { type LocalStack, startLocalStack } from '../../local/stack.ts';
 
 const config = loadConfigFile();

@@ -1,9 +1,9 @@
-import type { RunProblems } from '../../functions/workbook/problems.ts';
-import type { SourceRow } from '../../functions/workbook/stats.ts';
-import type { WorkbookRun } from '../../functions/workbook/workbook.ts';
 import { type Config, loadConfigFile, parseConfig } from '../../functions/common/config.ts';
 import { emptyCounts, type IngestResult } from '../../functions/common/contracts.ts';
 import type { CellValue } from '../../functions/common/rows.ts';
+import type { RunProblems } from '../../functions/workbook/problems.ts';
+import type { SourceRow } from '../../functions/workbook/stats.ts';
+import type { WorkbookRun } from '../../functions/workbook/workbook.ts';
 
 const shipped = loadConfigFile();
 

@@ -6,8 +6,6 @@ import type { SendEmailCommandInput } from '@aws-sdk/client-sesv2';
 import ExcelJS from 'exceljs';
 import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildReport } from '../../functions/workbook/build.ts';
-import { reasonGroup } from '../../functions/workbook/problems.ts';
 import { loadConfigFile } from '../../functions/common/config.ts';
 import {
   type BuildInput,
@@ -24,6 +22,8 @@ import { quarantine } from '../../functions/common/quarantine.ts';
 import { writeManifest, writeRunResult } from '../../functions/common/run-records.ts';
 import { deliver } from '../../functions/deliver/deliver.ts';
 import { ingestFile } from '../../functions/ingest/ingest.ts';
+import { buildReport } from '../../functions/workbook/build.ts';
+import { reasonGroup } from '../../functions/workbook/problems.ts';
 import { type LocalStack, startLocalStack } from '../../local/stack.ts';
 import { AGENT_1, AGENT_2, IB_HEADER, ibLine, putSource } from '../ingest/files.ts';
 

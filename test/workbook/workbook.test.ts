@@ -6,11 +6,11 @@ import { Writable } from 'node:stream';
 import ExcelJS from 'exceljs';
 import { strFromU8, unzipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../functions/common/config.ts';
+import { maxCellCharacters, maxSheetRows } from '../../functions/common/excel.ts';
 import type { DayContent, SourceRow } from '../../functions/workbook/stats.ts';
 import { writeWorkbook } from '../../functions/workbook/workbook.ts';
 import { columnLetter, columnNumber, cutCell, XlsxWriter } from '../../functions/workbook/xlsx.ts';
-import { parseConfig } from '../../functions/common/config.ts';
-import { maxCellCharacters, maxSheetRows } from '../../functions/common/excel.ts';
 import { config, DAY, fixtureRows, report, rowsByType } from './fixtures.ts';
 
 const msPerDay = 86_400_000;
