@@ -31,7 +31,8 @@ import { emptyUsage, storedBytes, type Usage, UsageMeter } from './usage.ts';
  * with AWS's public us-east-1 prices (bench/aws-prices.ts). Markdown on stdout.
  */
 
-const config = loadConfigFile();
+/** The repository's configuration with the row digest snapshot on: unchanged rows are decided without reading the table. */
+const config: Config = { ...loadConfigFile(), rowDigests: { enabled: true } };
 const date = '2026-03-09';
 const daysPerMonth = 30;
 /** Lambda's START, END and REPORT lines (with the X-Ray trace id) per invocation, bytes. */
@@ -411,7 +412,7 @@ async function main(): Promise<void> {
   out('## Cost');
   out();
   out(
-    `What a day costs in AWS, counted on the local stack (\`npm run bench -- --only cost\`): the sample day (${scenarios.sample.agents} agents, hourly intervals) and the large day (${n(scenarios.large.agents)} agents, 15-minute intervals, zipped hourly exports of the day so far) run end to end, every S3, DynamoDB and SES request counted by middleware on the clients, DynamoDB units as dynalite reports them (\`ReturnConsumedCapacity\`), state transitions and Lambda invocations from the execution's events, log bytes and custom metrics from the stages' output, and the monthly resources from the synthesized template. Priced at AWS's public us-east-1 list prices as of ${pricesAsOf} (sources below), free tiers left out.`,
+    `What a day costs in AWS, counted on the local stack (\`npm run bench -- --only cost\`): the sample day (${scenarios.sample.agents} agents, hourly intervals) and the large day (${n(scenarios.large.agents)} agents, 15-minute intervals, zipped hourly exports of the day so far) run end to end, every S3, DynamoDB and SES request counted by middleware on the clients, DynamoDB units as dynalite reports them (\`ReturnConsumedCapacity\`), state transitions and Lambda invocations from the execution's events, log bytes and custom metrics from the stages' output, and the monthly resources from the synthesized template. The configuration is the repository's with \`rowDigests.enabled\` (ingest decides unchanged rows against the day's digest snapshot in S3, not by reading the table). Priced at AWS's public us-east-1 list prices as of ${pricesAsOf} (sources below), free tiers left out.`,
   );
   out();
 
