@@ -3,10 +3,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfigFile } from '../../functions/common/config.ts';
-import type { RowCounts } from '../../functions/common/contracts.ts';
+import type { TypeSummary } from '../../functions/common/contracts.ts';
 import { logger } from '../../functions/common/observability.ts';
 import { type ExecutionSummary, type LocalRunResult, runLocally } from '../../local/local-run.ts';
-import { type SampleDay, type SampleScale, scenarios, writeSampleDay } from '../../local/sample-day.ts';
+import {
+  type SampleDay,
+  type SampleScale,
+  type SampleTypeCounts,
+  scenarios,
+  writeSampleDay,
+} from '../../local/sample-day.ts';
 
 const config = loadConfigFile();
 const date = '2026-03-09';
@@ -55,17 +61,18 @@ describe('the large day at 24 agents through the local pipeline', () => {
   it('reconciles per type: every row read is counted once, and the rows kept are the distinct rows generated', () => {
     const summary = run.summary as ExecutionSummary;
     for (const spec of config.exports) {
-      const generated = day.types[spec.type];
-      const type = summary.types.find((t) => t.type === spec.type);
+      const generated = day.types[spec.type] as SampleTypeCounts;
+      const type = summary.types.find((t) => t.type === spec.type) as TypeSummary;
       expect(generated, spec.type).toBeDefined();
-      const { read, inserted, updated, unchanged, stale, rejected } = type?.ingest as RowCounts;
+      expect(type, spec.type).toBeDefined();
+      const { read, inserted, updated, unchanged, stale, rejected } = type.ingest;
       expect(read, spec.type).toBe(inserted + updated + unchanged + stale + rejected);
       expect(rejected, spec.type).toBe(0);
-      expect(read, spec.type).toBe(generated?.rows);
-      expect(type?.files, spec.type).toBe(generated?.files);
-      expect(type?.rows, spec.type).toBe(generated?.distinct);
+      expect(read, spec.type).toBe(generated.rows);
+      expect(type.files, spec.type).toBe(generated.files);
+      expect(type.rows, spec.type).toBe(generated.distinct);
       // Hourly exports of the day so far: each row is read many times over, and kept once.
-      expect(read, spec.type).toBeGreaterThan(5 * (generated?.distinct ?? 0));
+      expect(read, spec.type).toBeGreaterThan(5 * generated.distinct);
     }
   });
 
