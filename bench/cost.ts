@@ -192,6 +192,7 @@ async function measure(
         if (!done.execution.succeeded || !summary) {
           throw new Error(`${name}: the run failed: ${done.execution.error?.message ?? 'unknown error'}`);
         }
+        meter.takeMetrics(done.execution.metrics);
         const usage = meter.usage;
         usage.executions = 1;
         usage.rows = summary.totals;

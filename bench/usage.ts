@@ -1,14 +1,14 @@
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { type Clients, createS3Client } from '../functions/common/clients.ts';
 import type { RowCounts } from '../functions/common/contracts.ts';
-import type { ExecutionEvent } from '../local/pipeline.ts';
+import type { EmfRecord, ExecutionEvent } from '../local/pipeline.ts';
 import type { LocalStack } from '../local/stack.ts';
 
 /**
  * What AWS would bill for, counted on the local stack as the pipeline runs: SDK middleware on
  * the S3, DynamoDB and SESv2 clients the stack builds; the execution's event log for state
- * transitions, Lambda invocations and their time; the stages' log output for log bytes and
- * the metrics they emit (CloudWatch embedded metric format).
+ * transitions, Lambda invocations and their time; the stages' log output and the metrics
+ * they flush (CloudWatch embedded metric format) for log bytes and custom metrics.
  */
 export interface Usage {
   executions: number;
@@ -94,7 +94,8 @@ const tier1S3 = /^(Put|Copy|CreateMultipartUpload|UploadPart|CompleteMultipartUp
 /**
  * Counts what the pipeline asks of AWS into `usage` (swap `meter.usage` to count a run apart).
  * `attach` adds the middleware to a stack's clients; `onEvent` takes the execution's events;
- * `captureLogs` swallows the stages' log output while a run goes, counting it.
+ * `captureLogs` swallows the stages' log output while a run goes, counting it; `takeMetrics`
+ * counts what an execution's stages flushed.
  */
 export class UsageMeter {
   usage = emptyUsage();
@@ -222,7 +223,14 @@ export class UsageMeter {
     if (!line.trim()) return;
     this.usage.logBytes += Buffer.byteLength(line, 'utf8') + 1;
     this.usage.logRecords++;
-    for (const metric of emittedMetrics(line)) this.usage.metrics.add(metric);
+  }
+
+  /** Takes the metrics an execution's stages flushed: lines of their logs in Lambda, and the custom metrics they define. */
+  takeMetrics(records: EmfRecord[]): void {
+    for (const record of records) {
+      this.logLine(JSON.stringify(record));
+      for (const metric of metricsOf(record)) this.usage.metrics.add(metric);
+    }
   }
 }
 
@@ -267,29 +275,15 @@ export function dynamoItemBytes(value: unknown): number {
   );
 }
 
-/** The custom metrics a log line carries in CloudWatch's embedded metric format. */
-function emittedMetrics(line: string): string[] {
-  if (!line.includes('"CloudWatchMetrics"')) return [];
-  let record: Record<string, unknown>;
-  try {
-    record = JSON.parse(line) as Record<string, unknown>;
-  } catch {
-    return [];
-  }
-  const directives = (record._aws as { CloudWatchMetrics?: EmfDirective[] } | undefined)?.CloudWatchMetrics ?? [];
-  return directives.flatMap((directive) =>
+/** The custom metrics of an embedded metric format record: namespace, name, and each dimension with its value. */
+function metricsOf(record: EmfRecord): string[] {
+  return record._aws.CloudWatchMetrics.flatMap((directive) =>
     directive.Dimensions.flatMap((dimensions) =>
       directive.Metrics.map((metric) =>
         [directive.Namespace, metric.Name, ...dimensions.map((d) => `${d}=${String(record[d])}`)].join('|'),
       ),
     ),
   );
-}
-
-interface EmfDirective {
-  Namespace: string;
-  Dimensions: string[][];
-  Metrics: { Name: string }[];
 }
 
 /**

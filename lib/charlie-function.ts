@@ -6,9 +6,8 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { Resources } from '../functions/common/clients.ts';
 import type { Config } from '../functions/common/config.ts';
+import type { StageKey } from '../functions/stages.ts';
 import { fromRoot, repoRoot } from './paths.ts';
-
-export type StageName = 'collect' | 'ingest' | 'workbook' | 'deliver';
 
 /** Functions outside the workflow, called over HTTP. */
 export type EndpointName = 'agent-upload' | 'link';
@@ -18,7 +17,7 @@ export type ScheduledName = 'run-check';
 
 export interface CharlieFunctionProps {
   /** The folder under functions/ whose index.ts exports `handler`. */
-  readonly stage: StageName | EndpointName | ScheduledName;
+  readonly stage: StageKey | EndpointName | ScheduledName;
   readonly description: string;
   readonly memorySize: number;
   /** Node.js flags beside `--enable-source-maps` (heap sizes), set through NODE_OPTIONS. */
@@ -51,7 +50,7 @@ export function configDefine(config: Config): Record<string, string> {
 
 /**
  * `/tmp` of the functions that keep little on disk: build's workbook (about 45 MB at a million
- * rows) and ingest's streams fit many times over. Collect sets its own (lib/functions.ts).
+ * rows) and ingest's streams fit many times over. Collect sets its own (functions/stages.ts).
  */
 const DEFAULT_EPHEMERAL_MIB = 512;
 

@@ -4,12 +4,11 @@ import { type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { EmailIdentity } from 'aws-cdk-lib/aws-ses';
 import { Construct, type IConstruct } from 'constructs';
-import { scratchMebibytes } from '../functions/collect/spool.ts';
 import type { Resources } from '../functions/common/clients.ts';
 import type { Config } from '../functions/common/config.ts';
 import { PARTITION_PREFIX } from '../functions/common/keys.ts';
+import { STAGES, type StageKey } from '../functions/stages.ts';
 import { CharlieFunction } from './charlie-function.ts';
-import { INGEST_HEAP_FLAGS, INGEST_MEMORY_MB } from './ingest-runtime.ts';
 import { allowList, allowObjects, PREFIX, type Storage } from './storage.ts';
 
 export interface FunctionsProps {
@@ -36,17 +35,22 @@ export class Functions extends Construct {
       reportsBucket: reportsBucket.bucketName,
       table: table.tableName,
     };
-    const common = { config, resources: this.resources };
+    // Each stage's function as the registry declares it (functions/stages.ts).
+    const stage = (key: StageKey) => {
+      const facts = STAGES[key];
+      return new CharlieFunction(this, facts.constructId, {
+        config,
+        resources: this.resources,
+        stage: key,
+        description: facts.description,
+        memorySize: facts.memoryMiB,
+        timeout: Duration.seconds(facts.timeoutSeconds),
+        ...(facts.nodeFlags ? { nodeFlags: facts.nodeFlags } : {}),
+        ...(facts.ephemeralStorageMiB ? { ephemeralStorageMiB: facts.ephemeralStorageMiB(config) } : {}),
+      });
+    };
 
-    this.collect = new CharlieFunction(this, 'Collect', {
-      ...common,
-      stage: 'collect',
-      description: 'Reads the mailbox, saved mail and the agent inbox; stores the day’s CSV files under raw/',
-      memorySize: 512,
-      timeout: Duration.minutes(5),
-      // Attachments are spooled to /tmp while hashed: one per message read at once must fit (1 GiB by default).
-      ephemeralStorageMiB: scratchMebibytes(config.mailbox.maxAttachmentBytes),
-    });
+    this.collect = stage('collect');
     // The operator creates this secret before the first deploy; referenced by name, its value never passes through CDK.
     const graphSecret = Secret.fromSecretNameV2(this, 'GraphSecret', config.mailbox.secretName);
     graphSecret.grantRead(this.collect);
@@ -92,14 +96,7 @@ export class Functions extends Construct {
       { finding: `Resource::${arnRef(dataBucket)}/${PREFIX.rejects}${PREFIX.quarantine}*`, reason: quarantineReason },
     ]);
 
-    this.ingest = new CharlieFunction(this, 'Ingest', {
-      ...common,
-      stage: 'ingest',
-      description: 'Parses one stored CSV, stores its rows deduplicated in DynamoDB, writes rejects',
-      memorySize: INGEST_MEMORY_MB,
-      nodeFlags: INGEST_HEAP_FLAGS,
-      timeout: Duration.minutes(5),
-    });
+    this.ingest = stage('ingest');
     allowObjects(this.ingest, dataBucket, `${PREFIX.raw}*`, ['s3:GetObject']);
     allowObjects(this.ingest, dataBucket, `${PREFIX.rejects}*`, ['s3:PutObject']);
     // Reads its file's entry in the run's manifest, stores its result beside it.
@@ -151,13 +148,7 @@ export class Functions extends Construct {
       },
     ]);
 
-    this.workbook = new CharlieFunction(this, 'Build', {
-      ...common,
-      stage: 'workbook',
-      description: 'Reads the day from DynamoDB and writes the workbook under reports/',
-      memorySize: 1024,
-      timeout: Duration.minutes(5),
-    });
+    this.workbook = stage('workbook');
     // The day's rows, a partition (day, type, shard) at a time; never delivery records or agent tokens.
     allowItems(this.workbook, table, [startingWith(PARTITION_PREFIX.row)], ['dynamodb:Query']);
     // The run's manifest and the results its ingests stored, listed under the execution's prefix.
@@ -183,13 +174,7 @@ export class Functions extends Construct {
       },
     ]);
 
-    this.deliver = new CharlieFunction(this, 'Deliver', {
-      ...common,
-      stage: 'deliver',
-      description: 'Emails the workbook and a download link; emails admins when a run fails',
-      memorySize: 256,
-      timeout: Duration.minutes(1),
-    });
+    this.deliver = stage('deliver');
     // Reads the workbook to attach it, and signs the download link (pinned to the object version) with this role.
     allowObjects(this.deliver, reportsBucket, `${PREFIX.reports}*`, ['s3:GetObject', 's3:GetObjectVersion']);
     // Delivery records: the day's slots, read before sending and written after, and its history of messages.
@@ -211,6 +196,11 @@ export class Functions extends Construct {
 
   get all(): CharlieFunction[] {
     return [this.collect, this.ingest, this.workbook, this.deliver];
+  }
+
+  /** The function of a stage of the registry. */
+  of(key: StageKey): CharlieFunction {
+    return { collect: this.collect, ingest: this.ingest, workbook: this.workbook, deliver: this.deliver }[key];
   }
 
   private acknowledgeObjectWildcards(fn: CharlieFunction, findings: { finding: string; reason: string }[]): void {

@@ -3,6 +3,7 @@ import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { STAGE_KEYS, STAGES } from '../functions/stages.ts';
 import type { Functions } from './functions.ts';
 import { fromRoot } from './paths.ts';
 
@@ -21,7 +22,6 @@ export class Workflow extends Construct {
 
   constructor(scope: Construct, id: string, props: WorkflowProps) {
     super(scope, id);
-    const { collect, ingest, workbook, deliver } = props.functions;
 
     this.logGroup = new LogGroup(this, 'Logs', { retention: RetentionDays.THREE_MONTHS });
 
@@ -29,12 +29,10 @@ export class Workflow extends Construct {
       stateMachineName: props.stateMachineName,
       stateMachineType: StateMachineType.STANDARD,
       definitionBody: DefinitionBody.fromFile(DEFINITION_FILE),
-      definitionSubstitutions: {
-        CollectFunctionArn: collect.functionArn,
-        IngestFunctionArn: ingest.functionArn,
-        BuildFunctionArn: workbook.functionArn,
-        DeliverFunctionArn: deliver.functionArn,
-      },
+      // Each stage's placeholder, filled with its function's ARN (functions/stages.ts).
+      definitionSubstitutions: Object.fromEntries(
+        STAGE_KEYS.map((key) => [STAGES[key].substitution, props.functions.of(key).functionArn]),
+      ),
       // Payloads stay in the execution history; the log carries events, not mail metadata.
       logs: { destination: this.logGroup, level: LogLevel.ALL, includeExecutionData: false },
       tracingEnabled: true,

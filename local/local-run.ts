@@ -14,8 +14,7 @@ import { basename, dirname, join } from 'node:path';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { SendEmailCommandInput } from '@aws-sdk/client-sesv2';
 import { mapPool } from '../functions/collect/concurrency.ts';
-import { createGraphMailSource, type GraphCredential } from '../functions/collect/graph.ts';
-import type { MailSource } from '../functions/collect/mail.ts';
+import { createGraphMailSource, type GraphCredential, type GraphMailSource } from '../functions/collect/graph.ts';
 import { resolveRun } from '../functions/collect/run.ts';
 import type { Config } from '../functions/common/config.ts';
 import type {
@@ -116,6 +115,8 @@ export interface DayRunResult {
   summary?: ExecutionSummary;
   workbookPath?: string;
   emailPaths: string[];
+  /** The metrics the stages flushed, one EMF line each, as the functions' logs would hold them. */
+  metricsPath: string;
 }
 
 /** The last run's result at the top, as for a single run, and every run in `runs`. */
@@ -363,7 +364,7 @@ function announceServing(kept: KeptDir | undefined, stack: LocalStack, links: De
   });
 }
 
-/** The workbook and the emails of one execution, written to `outDir` (and the emails kept in the kept folder). */
+/** The workbook, the emails and the metrics of one execution, written to `outDir` (and the emails kept in the kept folder). */
 async function writeDayRun(
   stack: LocalStack,
   outDir: string,
@@ -389,6 +390,8 @@ async function writeDayRun(
     writeFileSync(path, raw);
     return path;
   });
+  const metricsPath = join(outDir, `${date}-metrics.jsonl`);
+  writeFileSync(metricsPath, execution.metrics.map((record) => `${JSON.stringify(record)}\n`).join(''));
   const intradayTime = summary?.workbook.key.match(/-(\d{4})\.xlsx$/)?.[1];
   return {
     date,
@@ -398,6 +401,7 @@ async function writeDayRun(
     ...(summary ? { summary } : {}),
     ...(workbookPath ? { workbookPath } : {}),
     emailPaths,
+    metricsPath,
   };
 }
 
@@ -475,13 +479,22 @@ function scaleSuffix(scale: SampleScale): string {
 }
 
 /** The mailbox, telling as each message's attachments have been read. */
-function collectProgress(source: MailSource, total: number, onProgress: (progress: LocalProgress) => void): MailSource {
+function collectProgress(
+  source: GraphMailSource,
+  total: number,
+  onProgress: (progress: LocalProgress) => void,
+): GraphMailSource {
   let done = 0;
   const { messageCollected } = source;
   return {
     name: source.name,
     origin: source.origin,
+    get throttled() {
+      return source.throttled;
+    },
     messages: (window) => source.messages(window),
+    attachments: (messageId) => source.attachments(messageId),
+    download: (messageId, attachmentId, consume) => source.download(messageId, attachmentId, consume),
     async eachAttachment(messageId, visit) {
       await source.eachAttachment(messageId, visit);
       onProgress({ stage: 'collecting', done: ++done, total });
@@ -490,10 +503,13 @@ function collectProgress(source: MailSource, total: number, onProgress: (progres
   };
 }
 
-/** The pipeline's event and ingest observers: the caller's, and the ingest progress (files of the Map, rows read). */
+/**
+ * The pipeline's observers: the caller's events, and the ingest progress — files from the
+ * Map's iterations, rows read from the metrics each ingest flushes.
+ */
 function ingestProgress(
   options: Pick<LocalRunOptions, 'onEvent' | 'onProgress'>,
-): Pick<PipelineOptions, 'onEvent' | 'onIngested'> {
+): Pick<PipelineOptions, 'onEvent' | 'onMetrics'> {
   const { onEvent, onProgress } = options;
   if (!onProgress) return onEvent ? { onEvent } : {};
   let total = 0;
@@ -504,12 +520,14 @@ function ingestProgress(
       if (event.type === 'StateExited' && event.index === undefined && event.state.name === 'Collect') {
         total = (event.state.output as unknown as CollectOutput).files.length;
       }
+      if (event.type === 'MapIterationSucceeded' && event.parentState.name === 'IngestFiles') {
+        done++;
+        onProgress({ stage: 'ingesting', done, total, rows });
+      }
       onEvent?.(event);
     },
-    onIngested: (result) => {
-      done++;
-      rows += result.counts.read;
-      onProgress({ stage: 'ingesting', done, total, rows });
+    onMetrics: (record) => {
+      if (typeof record.RowsRead === 'number') rows += record.RowsRead;
     },
   };
 }

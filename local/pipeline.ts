@@ -1,22 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { Writable } from 'node:stream';
+import type { Context } from 'aws-lambda';
 import { ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
-import { type CollectDeps, collect } from '../functions/collect/collect.ts';
-import { collectOutput } from '../functions/collect/manifest.ts';
+import { type CollectStageDeps, collectStage } from '../functions/collect/stage.ts';
 import type { Config } from '../functions/common/config.ts';
-import type {
-  BuildInput,
-  DeliverInput,
-  ExecutionStatusChange,
-  IngestResult,
-  ManifestEntryInput,
-  RunInput,
-} from '../functions/common/contracts.ts';
-import { asStateError } from '../functions/common/retry.ts';
+import type { ExecutionStatusChange, RunInput } from '../functions/common/contracts.ts';
+import { stageHandler } from '../functions/common/handler.ts';
+import { metrics } from '../functions/common/observability.ts';
 import { manifestReader } from '../functions/common/run-records.ts';
-import { type DeliverDeps, deliver, failureNotice } from '../functions/deliver/deliver.ts';
-import { runManifestEntry } from '../functions/ingest/manifest-entry.ts';
-import { buildReport } from '../functions/workbook/build.ts';
+import type { DeliverDeps } from '../functions/deliver/deliver.ts';
+import { deliverStage } from '../functions/deliver/stage.ts';
+import { ingestStage } from '../functions/ingest/stage.ts';
+import { STAGES, type StageKey, stageOfSubstitution } from '../functions/stages.ts';
+import { workbookStage } from '../functions/workbook/stage.ts';
 import {
   type AwsLimitError,
   checkLambdaResponse,
@@ -29,12 +26,10 @@ import type { LocalStack } from './stack.ts';
 /** The definition CDK deploys, read from the same file. */
 export const definitionPath = new URL('../stepfunctions/charlie.asl.json', import.meta.url);
 
-const functionNames = {
-  CollectFunctionArn: 'collect',
-  IngestFunctionArn: 'ingest',
-  BuildFunctionArn: 'build',
-  DeliverFunctionArn: 'deliver',
-};
+/** A stage's function as the local definition names it. */
+export function localFunctionArn(stage: StageKey): string {
+  return `arn:aws:lambda:us-east-1:000000000000:function:charlie-${stage}`;
+}
 
 /**
  * The ASL with its CDK substitutions filled in with local function ARNs; `startAt` starts it at
@@ -42,9 +37,9 @@ const functionNames = {
  */
 export function localDefinition(startAt?: string): StateMachineDefinition {
   const text = readFileSync(definitionPath, 'utf8').replace(/\$\{(\w+)\}/g, (_, name: string) => {
-    const fn = functionNames[name as keyof typeof functionNames];
-    if (!fn) throw new Error(`The state machine definition uses an unknown substitution \${${name}}`);
-    return `arn:aws:lambda:us-east-1:000000000000:function:charlie-${fn}`;
+    const stage = stageOfSubstitution(name);
+    if (!stage) throw new Error(`The state machine definition uses a substitution no stage fills: \${${name}}`);
+    return localFunctionArn(stage);
   });
   const definition = JSON.parse(text) as StateMachineDefinition;
   if (startAt === undefined) return definition;
@@ -77,6 +72,132 @@ function isString(value: unknown): value is string {
   return typeof value === 'string';
 }
 
+/** A state of the definition, as far as tasks and Map item processors go. */
+interface DefinitionState {
+  Type: string;
+  Resource?: string;
+  ItemProcessor?: { States: Record<string, DefinitionState> };
+  Iterator?: { States: Record<string, DefinitionState> };
+}
+
+/** Each Task state of a local definition, Map item processors included, and the stage its function is. */
+export function taskStages(definition: StateMachineDefinition): Map<string, StageKey> {
+  const tasks = new Map<string, StageKey>();
+  const visit = (states: Record<string, DefinitionState>) => {
+    for (const [name, state] of Object.entries(states)) {
+      const stage = (Object.keys(STAGES) as StageKey[]).find((key) => state.Resource === localFunctionArn(key));
+      if (state.Type === 'Task' && stage) tasks.set(name, stage);
+      const inner = state.ItemProcessor ?? state.Iterator;
+      if (inner) visit(inner.States);
+    }
+  };
+  visit(definition.States as Record<string, DefinitionState>);
+  return tasks;
+}
+
+/** What the local stages are built from: the emulators' clients instead of the environment's. */
+export interface LocalStageDeps {
+  config: Config;
+  stack: LocalStack;
+  mail: CollectStageDeps['mail'];
+  links: DeliverDeps['links'];
+  now: () => number;
+}
+
+/** A Lambda handler as the local runner invokes it. */
+export type LocalHandler = (event: never, context: Context) => Promise<unknown>;
+
+/**
+ * Each stage's Lambda handler on the local stack: the wrapper Lambda runs (stageHandler: error
+ * names, the run's keys on every log line, metrics flushed after each invocation) around the
+ * same stage, given the emulators' clients and the run's clock. Lambda gives each of a Map's
+ * concurrent iterations an environment of its own; here they share the process's logger, so a
+ * log line of one ingest may carry another's request id, or lose the run's keys when another
+ * ends first (each flushes its own metrics).
+ */
+export const localStages: { readonly [K in StageKey]: (deps: LocalStageDeps) => LocalHandler } = {
+  collect: ({ config, stack, mail, now }) =>
+    stageHandler(collectStage({ config, s3: stack.clients.s3, resources: stack.resources, mail, now })),
+  ingest: ({ config, stack, now }) =>
+    stageHandler(
+      ingestStage({
+        config,
+        s3: stack.clients.s3,
+        dynamodb: stack.clients.dynamodb,
+        resources: stack.resources,
+        manifests: manifestReader(stack.clients.s3),
+        now: () => new Date(now()),
+      }),
+    ),
+  workbook: ({ config, stack, now }) =>
+    stageHandler(
+      workbookStage({
+        config,
+        s3: stack.clients.s3,
+        dynamodb: stack.clients.dynamodb,
+        resources: stack.resources,
+        now: () => new Date(now()),
+      }),
+    ),
+  deliver: ({ config, stack, links, now }) =>
+    stageHandler(
+      deliverStage({
+        config,
+        s3: stack.clients.s3,
+        sesv2: stack.clients.sesv2,
+        dynamodb: stack.clients.dynamodb,
+        resources: stack.resources,
+        links,
+        now: () => new Date(now()),
+      }),
+    ),
+};
+
+/**
+ * The Lambda context of one local invocation: what the wrapper's middlewares read (Powertools'
+ * logger and metrics, middy's early timeout) and the time left by the stage's timeout.
+ */
+export function invocationContext(stage: StageKey): Context {
+  const functionName = `charlie-${stage}`;
+  const awsRequestId = randomUUID();
+  const stopsAt = Date.now() + STAGES[stage].timeoutSeconds * 1000;
+  return {
+    callbackWaitsForEmptyEventLoop: true,
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: localFunctionArn(stage),
+    memoryLimitInMB: String(STAGES[stage].memoryMiB),
+    awsRequestId,
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: `local/[$LATEST]${awsRequestId}`,
+    getRemainingTimeInMillis: () => Math.max(0, stopsAt - Date.now()),
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+/** One CloudWatch embedded metric format (EMF) line, as a stage's invocation flushed it. */
+export type EmfRecord = Record<string, unknown> & {
+  _aws: { CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string }[] }[] };
+};
+
+/** Collects the EMF lines the stages flush, which in Lambda would go to the function's log. */
+function metricsSink(records: EmfRecord[], onRecord?: (record: EmfRecord) => void): Writable {
+  return new Writable({
+    decodeStrings: false,
+    write(chunk, _encoding, done) {
+      for (const line of String(chunk).split('\n')) {
+        if (!line.trim()) continue;
+        const record = JSON.parse(line) as EmfRecord;
+        records.push(record);
+        onRecord?.(record);
+      }
+      done();
+    },
+  });
+}
+
 type Execution = ReturnType<StateMachine['run']>;
 export type ExecutionEvent = Execution['eventLogs'] extends AsyncGenerator<infer E> ? E : never;
 
@@ -84,7 +205,7 @@ export interface PipelineOptions {
   config: Config;
   stack: LocalStack;
   /** The Graph mailbox collect reads; none means only saved mail and the agent inbox. */
-  mail: CollectDeps['mail'];
+  mail: CollectStageDeps['mail'];
   /** The download links deliver signs: the local link endpoint and its key. */
   links: DeliverDeps['links'];
   input: RunInput;
@@ -92,8 +213,8 @@ export interface PipelineOptions {
   now?: () => number;
   /** Told of every state entered, exited, retried or caught, as it happens. */
   onEvent?: (event: ExecutionEvent) => void;
-  /** Told of each file ingested, with its counts, as it is. */
-  onIngested?: (result: IngestResult) => void;
+  /** Told of each stage's metrics as its invocation flushes them (one EMF line). */
+  onMetrics?: (record: EmfRecord) => void;
   /**
    * Redrives a failed execution: the same execution id and input, resumed at the top-level
    * state that failed with the input that state had (`PipelineResult.failedState`); the states
@@ -113,6 +234,8 @@ export interface PipelineResult {
   failedState?: { state: string; input: unknown };
   /** The largest state input or output of the execution, Map iterations included. */
   largestPayload: LargestPayload;
+  /** The metrics the stages flushed, one EMF line per invocation (and the cold start's), in order. */
+  metrics: EmfRecord[];
 }
 
 /**
@@ -123,29 +246,19 @@ export interface PipelineResult {
  */
 export async function runPipeline(options: PipelineOptions): Promise<PipelineResult> {
   const { config, stack, mail } = options;
-  const { s3, dynamodb, sesv2 } = stack.clients;
-  const { resources } = stack;
   const now = options.now ?? Date.now;
   const executionId =
     options.executionId ?? `arn:aws:states:us-east-1:000000000000:execution:charlie-local:${randomUUID()}`;
 
-  const clock = () => new Date(now());
-  const deliverDeps = { config, s3, sesv2, dynamodb, resources, links: options.links, now: clock };
-  const ingestDeps = { config, s3, dynamodb, resources, now: clock };
-  const manifests = manifestReader(s3);
-  // As the Lambda handlers do (functions/*/index.ts): each iteration's result goes to S3, the state gets null.
-  const entry = async (event: ManifestEntryInput) => {
-    const outcome = await runManifestEntry(event, { ...ingestDeps, manifests });
-    if (outcome.kind === 'ingested') options.onIngested?.(outcome.result);
-    return null;
-  };
+  // The stages' metrics go to this run's records, as in Lambda they go to the function's log.
+  const emitted: EmfRecord[] = [];
+  metrics.writeTo(metricsSink(emitted, options.onMetrics));
+  const deps = { config, stack, mail, links: options.links, now };
   const handlers = {
-    Collect: async (event: { input: RunInput; executionId: string }) =>
-      collectOutput(s3, resources.dataBucket, await collect(event, { config, s3, resources, mail, now })),
-    Ingest: entry,
-    Remove: entry,
-    Build: (event: BuildInput) => buildReport(event, ingestDeps),
-    Deliver: (input: DeliverInput) => deliver(input, deliverDeps),
+    collect: localStages.collect(deps),
+    ingest: localStages.ingest(deps),
+    workbook: localStages.workbook(deps),
+    deliver: localStages.deliver(deps),
   };
 
   // What the event log shows over Step Functions' limit fails the execution; tasks wait until it has been read.
@@ -157,19 +270,15 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     if (overLimit) throw overLimit.error;
   };
 
-  // As in Lambda (stageHandler), a transient AWS error leaves a stage as TransientError.
+  const definition = localDefinition(options.redrive?.state);
+  const stagesOfTasks = [...taskStages(definition)];
   const tasks = Object.fromEntries(
-    Object.entries(handlers).map(([state, handler]) => [
+    stagesOfTasks.map(([state, stage]) => [
       state,
       async (event: never) => {
         await limitChecked();
         checkStateData(state, 'was given an input', event);
-        let result: unknown;
-        try {
-          result = await handler(event);
-        } catch (error) {
-          throw asStateError(error);
-        }
+        const result = await handlers[stage](event, invocationContext(stage));
         checkLambdaResponse(state, result);
         checkStateData(state, 'returned a result', result);
         return result;
@@ -177,13 +286,13 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     ]),
   );
 
-  const machine = new StateMachine(localDefinition(options.redrive?.state));
+  const machine = new StateMachine(definition);
   const startInput = options.redrive ? options.redrive.input : options.input;
   const execution = machine.run(startInput as Record<string, never>, {
     overrides: {
       taskResourceLocalHandlers: tasks as unknown as Record<string, (input: unknown) => Promise<never>>,
       // The definition's Retry intervals are seconds; locally a retry need not wait that long.
-      retryIntervalOverrides: Object.fromEntries(Object.keys(handlers).map((state) => [state, 10])),
+      retryIntervalOverrides: Object.fromEntries(stagesOfTasks.map(([state]) => [state, 10])),
     },
     context: {
       Execution: {
@@ -220,7 +329,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
   await events.catch(() => undefined);
   // The last state's output is read after the engine has finished: over the limit, the execution still fails.
   if ('output' in ended && !overLimit) {
-    return { executionId, succeeded: true, output: ended.output, largestPayload: meter.largest };
+    return { executionId, succeeded: true, output: ended.output, largestPayload: meter.largest, metrics: emitted };
   }
   const error = 'error' in ended ? ended.error : undefined;
   if (!overLimit && !(error instanceof ExecutionError)) throw error;
@@ -229,19 +338,17 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     overLimit?.error ??
     (error instanceof ExecutionError && error.cause instanceof Error ? error.cause : (error as Error));
   const failedState = overLimit ? overLimit.failedState : current;
-  // As in AWS: EventBridge reports the failed execution, and deliver mails the admins.
-  await deliver(
-    failureNotice(
-      statusChange({
-        executionId,
-        input: options.input,
-        startedAt,
-        stoppedAt: now(),
-        error: stageError.name,
-        cause: stageError.message,
-      }),
-    ),
-    deliverDeps,
+  // As in AWS: EventBridge reports the failed execution to the deliver function, which mails the admins.
+  await handlers.deliver(
+    statusChange({
+      executionId,
+      input: options.input,
+      startedAt,
+      stoppedAt: now(),
+      error: stageError.name,
+      cause: stageError.message,
+    }) as never,
+    invocationContext('deliver'),
   );
   return {
     executionId,
@@ -250,6 +357,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     error: { name: stageError.name, message: stageError.message },
     ...(failedState ? { failedState } : {}),
     largestPayload: meter.largest,
+    metrics: emitted,
   };
 }
 

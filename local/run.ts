@@ -387,6 +387,12 @@ function report(result: LocalRunResult, seconds: number): void {
     say(`No email sent: ${delivery.reason ?? 'delivery off'}`);
   }
   for (const path of result.emailPaths) say(`Delivered email: ${relative('.', path)}`);
+  const values = result.execution.metrics.flatMap((record) =>
+    record._aws.CloudWatchMetrics.flatMap((set) => set.Metrics.map((metric) => metric.Name)),
+  );
+  say(
+    `Metrics: ${values.length} values of ${new Set(values).size} metrics, in CloudWatch's embedded format: ${relative('.', result.metricsPath)}`,
+  );
   say(`Done in ${seconds.toFixed(1)} s.`);
 }
 

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
+import { STAGE_KEYS, STAGES, stageOfSubstitution } from '../functions/stages.ts';
 import { DEFINITION_FILE } from '../lib/workflow.ts';
 
 interface AslValidation {
@@ -12,6 +13,7 @@ const validate = createRequire(import.meta.url)('asl-validator') as (definition:
 
 interface State {
   Type: string;
+  Resource?: string;
   ItemsPath?: string;
   ItemSelector?: Record<string, unknown>;
   ResultPath?: string | null;
@@ -29,13 +31,11 @@ interface Machine {
 }
 
 const text = readFileSync(DEFINITION_FILE, 'utf8');
+// Each stage of the registry (functions/stages.ts) fills its placeholder with its function's ARN.
 const sampleArn = (name: string) => `arn:aws:lambda:us-east-1:123456789012:function:charlie-${name}`;
-const substitutions: Record<string, string> = {
-  CollectFunctionArn: sampleArn('collect'),
-  IngestFunctionArn: sampleArn('ingest'),
-  BuildFunctionArn: sampleArn('build'),
-  DeliverFunctionArn: sampleArn('deliver'),
-};
+const substitutions: Record<string, string> = Object.fromEntries(
+  STAGE_KEYS.map((key) => [STAGES[key].substitution, sampleArn(key)]),
+);
 
 /** The definition as CloudFormation deploys it: placeholders replaced by function ARNs. */
 function substituted(): Machine {
@@ -65,9 +65,25 @@ describe('stepfunctions/charlie.asl.json', () => {
     expect(result.isValid).toBe(true);
   });
 
-  it('uses only the four function placeholders', () => {
+  it("uses exactly the registry's function placeholders", () => {
     const used = new Set([...text.matchAll(/\$\{(\w+)\}/g)].map((m) => m[1]));
+
     expect([...used].sort()).toEqual(Object.keys(substitutions).sort());
+  });
+
+  it('gives every Task the Retry its stage declares in the registry', () => {
+    const tasks = [...text.matchAll(/\$\{(\w+)\}/g)].length;
+    const machine: Machine = JSON.parse(text);
+
+    const { top, nested } = statesOf(machine);
+    const checked = [...top, ...nested].filter(([, state]) => state.Type === 'Task');
+
+    expect(checked).toHaveLength(tasks);
+    for (const [name, state] of checked) {
+      const stage = stageOfSubstitution(state.Resource?.match(/^\$\{(\w+)\}$/)?.[1] ?? '');
+      expect(stage, `${name} invokes a stage's function`).toBeDefined();
+      expect(state.Retry, `${name} Retry`).toEqual(STAGES[stage as keyof typeof STAGES].retry);
+    }
   });
 
   it('uses JSONPath, not JSONata', () => {

@@ -1,4 +1,3 @@
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { loadBundledConfig } from '../common/bundled-config.ts';
 import {
   createDynamoDbClient,
@@ -8,41 +7,31 @@ import {
   fromEnvironment,
   resourcesFromEnvironment,
 } from '../common/clients.ts';
-import type { DeliverInput, ExecutionStatusChange } from '../common/contracts.ts';
 import { stageHandler } from '../common/handler.ts';
 import { linkKeySecretExample, linkKeySecretName, readLinkKeySecret } from '../common/link-token.ts';
-import { metrics } from '../common/observability.ts';
 import { cachedSecret } from '../common/secrets.ts';
-import { deliver, failureNotice, isStatusChange } from './deliver.ts';
+import { deliverStage } from './stage.ts';
 
 const config = loadBundledConfig();
-const s3 = createS3Client();
-const sesv2 = createSesClient();
-const dynamodb = createDynamoDbClient();
-const resources = resourcesFromEnvironment();
-const links = {
-  baseUrl: fromEnvironment('LINK_BASE_URL'),
-  // Read again every minute, as the link function does: a replaced key signs new links at once.
-  signingKey: cachedSecret(
-    createSecretsClient(),
-    linkKeySecretName(config),
-    readLinkKeySecret,
-    linkKeySecretExample,
-    60_000,
-  ),
-};
-const configurationSet = fromEnvironment('SES_CONFIGURATION_SET');
 
-/** The Deliver state's input, or an execution's failure from the EventBridge rule (lib/failure-notices.ts). */
-export const handler = stageHandler(async (event: DeliverInput | ExecutionStatusChange) => {
-  const input = isStatusChange(event) ? failureNotice(event) : event;
-  const result = await deliver(input, { config, s3, sesv2, dynamodb, resources, links, configurationSet });
-  if (isStatusChange(event)) {
-    metrics.addMetric('FailureNoticesSent', MetricUnit.Count, 1);
-  } else {
-    metrics.addMetric('ReportsSent', MetricUnit.Count, result.sent ? 1 : 0);
-    metrics.addMetric('ReportsAttached', MetricUnit.Count, result.attached ? 1 : 0);
-    metrics.addMetric('MissingExportAlertsSent', MetricUnit.Count, result.alertMessageId ? 1 : 0);
-  }
-  return result;
-});
+export const handler = stageHandler(
+  deliverStage({
+    config,
+    s3: createS3Client(),
+    sesv2: createSesClient(),
+    dynamodb: createDynamoDbClient(),
+    resources: resourcesFromEnvironment(),
+    links: {
+      baseUrl: fromEnvironment('LINK_BASE_URL'),
+      // Read again every minute, as the link function does: a replaced key signs new links at once.
+      signingKey: cachedSecret(
+        createSecretsClient(),
+        linkKeySecretName(config),
+        readLinkKeySecret,
+        linkKeySecretExample,
+        60_000,
+      ),
+    },
+    configurationSet: fromEnvironment('SES_CONFIGURATION_SET'),
+  }),
+);

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import type { StageName } from '../../lib/charlie-function.ts';
+import { STAGE_KEYS, STAGES, type StageKey } from '../../functions/stages.ts';
 import { actionsOf, logicalId, roleStatements, synth, testConfig } from './synth.ts';
 
 const config = testConfig();
 const { stack, template } = synth(config);
-const stages: StageName[] = ['collect', 'ingest', 'workbook', 'deliver'];
+const stages = STAGE_KEYS;
 
 interface FunctionProperties {
   Runtime: string;
@@ -19,13 +19,13 @@ interface FunctionProperties {
   Environment: { Variables: Record<string, unknown> };
 }
 
-function properties(stage: StageName): FunctionProperties {
-  const id = logicalId(stack.functions[stage].function);
+function properties(stage: StageKey): FunctionProperties {
+  const id = logicalId(stack.functions.of(stage).function);
   return template.toJSON().Resources[id].Properties as FunctionProperties;
 }
 
-function statements(stage: StageName) {
-  return roleStatements(template, logicalId(stack.functions[stage].role));
+function statements(stage: StageKey) {
+  return roleStatements(template, logicalId(stack.functions.of(stage).role));
 }
 
 describe('functions', () => {
@@ -42,14 +42,14 @@ describe('functions', () => {
     expect(fn.Handler).toBe('index.handler');
   });
 
-  it.each([
-    ['collect', 512, 300],
-    ['ingest', 1024, 300],
-    ['workbook', 1024, 300],
-    ['deliver', 256, 60],
-  ] as const)('%s has %i MB and %i s', (stage, memory, timeout) => {
-    expect(properties(stage).MemorySize).toBe(memory);
-    expect(properties(stage).Timeout).toBe(timeout);
+  it.each(stages)('%s has the memory, timeout and description the registry declares', (stage) => {
+    const fn = properties(stage);
+
+    expect(fn.MemorySize).toBe(STAGES[stage].memoryMiB);
+    expect(fn.Timeout).toBe(STAGES[stage].timeoutSeconds);
+    expect(template.toJSON().Resources[logicalId(stack.functions.of(stage).function)].Properties.Description).toBe(
+      STAGES[stage].description,
+    );
   });
 
   it.each([
@@ -68,7 +68,7 @@ describe('functions', () => {
   });
 
   it.each(stages)('%s logs to its own log group kept 90 days', (stage) => {
-    const logs = logicalId(stack.functions[stage].logGroup);
+    const logs = logicalId(stack.functions.of(stage).logGroup);
     expect(properties(stage).LoggingConfig).toEqual({ LogGroup: { Ref: logs } });
     expect(template.toJSON().Resources[logs].Properties.RetentionInDays).toBe(90);
   });
@@ -110,9 +110,9 @@ describe('functions', () => {
 
 describe('function roles', () => {
   it.each(stages)('%s has its own role with no managed policy', (stage) => {
-    const role = template.toJSON().Resources[logicalId(stack.functions[stage].role)];
+    const role = template.toJSON().Resources[logicalId(stack.functions.of(stage).role)];
     expect(role.Properties.ManagedPolicyArns).toBeUndefined();
-    expect(properties(stage).Role).toEqual({ 'Fn::GetAtt': [logicalId(stack.functions[stage].role), 'Arn'] });
+    expect(properties(stage).Role).toEqual({ 'Fn::GetAtt': [logicalId(stack.functions.of(stage).role), 'Arn'] });
   });
 
   it.each(stages)('%s has no wildcard action', (stage) => {
@@ -287,7 +287,7 @@ describe('function roles', () => {
   });
 
   it.each(stages)('%s has no reserved concurrency: the pipeline takes from the account’s pool', (stage) => {
-    expect(template.toJSON().Resources[logicalId(stack.functions[stage].function)].Properties).not.toHaveProperty(
+    expect(template.toJSON().Resources[logicalId(stack.functions.of(stage).function)].Properties).not.toHaveProperty(
       'ReservedConcurrentExecutions',
     );
   });
@@ -297,7 +297,7 @@ describe('function roles', () => {
     const invoke = roleStatements(template, machineRole).find((s) => s.Action === 'lambda:InvokeFunction');
     expect(invoke?.Resource).toEqual(
       expect.arrayContaining(
-        stages.map((stage) => ({ 'Fn::GetAtt': [logicalId(stack.functions[stage].function), 'Arn'] })),
+        stages.map((stage) => ({ 'Fn::GetAtt': [logicalId(stack.functions.of(stage).function), 'Arn'] })),
       ),
     );
     expect(invoke?.Resource).toHaveLength(4);
@@ -305,7 +305,7 @@ describe('function roles', () => {
     // one permission naming a stage lets the failure-notice rule invoke deliver.
     const permissions = Object.values(template.findResources('AWS::Lambda::Permission')).map((p) => p.Properties);
     const ofStages = permissions.filter((p) =>
-      stages.some((stage) => JSON.stringify(p.FunctionName).includes(logicalId(stack.functions[stage].function))),
+      stages.some((stage) => JSON.stringify(p.FunctionName).includes(logicalId(stack.functions.of(stage).function))),
     );
     expect(ofStages).toEqual([
       {

@@ -39,19 +39,6 @@ describe('state machine', () => {
     expect(template.toJSON().Resources[logs].Properties.RetentionInDays).toBe(90);
   });
 
-  it('substitutes every placeholder of the definition with its function ARN', () => {
-    const placeholders = [...definitionText.matchAll(/\$\{(\w+)\}/g)].map((m) => m[1]);
-    const { functions } = stack;
-    const expected = {
-      CollectFunctionArn: { 'Fn::GetAtt': [logicalId(functions.collect.function), 'Arn'] },
-      IngestFunctionArn: { 'Fn::GetAtt': [logicalId(functions.ingest.function), 'Arn'] },
-      BuildFunctionArn: { 'Fn::GetAtt': [logicalId(functions.workbook.function), 'Arn'] },
-      DeliverFunctionArn: { 'Fn::GetAtt': [logicalId(functions.deliver.function), 'Arn'] },
-    };
-    expect(machineProperties()?.DefinitionSubstitutions).toEqual(expected);
-    expect([...new Set(placeholders)].sort()).toEqual(Object.keys(expected).sort());
-  });
-
   it('deploys the definition file unchanged, with the ASL state names', () => {
     const location = machineProperties()?.DefinitionS3Location as { Key: string };
     expect(location.Key).toMatch(/\.json$/);

@@ -1,3 +1,4 @@
+import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { stageHandler } from '../../functions/common/handler.ts';
 import { logger, metrics } from '../../functions/common/observability.ts';
@@ -88,5 +89,31 @@ describe('stageHandler', () => {
     const other = await broken({}, lambdaContext('r4') as never).catch((e: unknown) => e);
     expect(other).not.toBeInstanceOf(TransientError);
     expect((other as Error).message).toContain('2026-02-30');
+  });
+
+  it('flushes metrics to the stream it is given instead of stdout, as a local run does', async () => {
+    const sink: string[] = [];
+    metrics.writeTo(
+      new Writable({
+        decodeStrings: false,
+        write(chunk, _encoding, done) {
+          sink.push(String(chunk));
+          done();
+        },
+      }),
+    );
+    const handler = stageHandler(async (event: { n: number }) => {
+      metrics.addMetric('Things', 'Count', event.n);
+      return event.n;
+    });
+
+    try {
+      await handler({ n: 5 }, lambdaContext('r5') as never);
+    } finally {
+      metrics.writeTo(process.stdout);
+    }
+
+    expect(lines.filter((line) => '_aws' in line)).toEqual([]);
+    expect(sink.map((line) => JSON.parse(line).Things)).toEqual([5]);
   });
 });
