@@ -1,4 +1,4 @@
-import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { ListObjectsCommand } from '@aws-sdk/client-s3';
 import { type Clients, createS3Client } from '../functions/common/clients.ts';
 import type { RowCounts } from '../functions/common/contracts.ts';
 import type { EmfRecord, ExecutionEvent } from '../local/pipeline.ts';
@@ -321,20 +321,20 @@ function workflowLogRecord(event: ExecutionEvent): { count: number; bytes: numbe
 
 /** The bytes stored in a bucket, by the first part of their keys. */
 export async function storedBytes(stack: LocalStack, bucket: string): Promise<Record<string, number>> {
-  // A client of its own: listing what is stored is not the pipeline's request.
+  // A client of its own: listing what is stored is not the pipeline's request. ListObjects (v1):
+  // s3rver fails a v2 listing that has more than one page.
   const s3 = createS3Client(stack.endpoints);
   const bytes: Record<string, number> = {};
-  let token: string | undefined;
-  do {
-    const page = await s3.send(
-      new ListObjectsV2Command({ Bucket: bucket, ...(token ? { ContinuationToken: token } : {}) }),
-    );
+  let marker: string | undefined;
+  for (;;) {
+    const page = await s3.send(new ListObjectsCommand({ Bucket: bucket, ...(marker ? { Marker: marker } : {}) }));
     for (const object of page.Contents ?? []) {
       const prefix = `${(object.Key ?? '').split('/')[0]}/`;
       bytes[prefix] = (bytes[prefix] ?? 0) + (object.Size ?? 0);
     }
-    token = page.NextContinuationToken;
-  } while (token);
+    marker = page.Contents?.at(-1)?.Key;
+    if (!page.IsTruncated || !marker) break;
+  }
   s3.destroy();
   return bytes;
 }
