@@ -287,8 +287,8 @@ export class RowDigests {
         if (decoded.generation === generation) snapshot = decoded.snapshot;
         else problem = `the snapshot is of generation ${decoded.generation}, the table's is ${generation}`;
       } catch (error) {
-        if (!(error instanceof SnapshotCorrupt)) throw error;
-        problem = `the snapshot is corrupt: ${error.message}`;
+        // Decoding does no I/O: whatever fails in it is the bytes'.
+        problem = `the snapshot is corrupt: ${(error as Error).message}`;
       }
     }
     if (snapshot) {

@@ -204,24 +204,20 @@ export class RowWriter {
     const digests = this.store.digests;
     const stored = digests ? undefined : await readStored(rows, this.store, backoff, this);
     const outcomes: StoreOutcome[] = [];
-    const writes: Promise<void>[] = [];
-    let items: RowVersion[] = [];
+    const toWrite: RowVersion[] = [];
     for (const row of rows) {
       const decision = classify(row, digests ? digests.get(row) : stored?.get(keyOf(row)));
       outcomes.push(decision.outcome);
       if (!decision.write) continue;
-      if (digests) {
-        digests.set(row);
-        // The day's new generation is recorded before its first row is written.
-        await digests.beforeWrite(row.date, row.type);
-      }
-      items.push(row);
-      if (items.length === writeSize) {
-        writes.push(this.write(items, backoff));
-        items = [];
-      }
+      digests?.set(row);
+      toWrite.push(row);
     }
-    if (items.length > 0) writes.push(this.write(items, backoff));
+    // Each day's new generation is recorded before the first of its rows is written.
+    if (digests) for (const row of uniqueDays(toWrite)) await digests.beforeWrite(row.date, row.type);
+    const writes: Promise<void>[] = [];
+    for (let at = 0; at < toWrite.length; at += writeSize) {
+      writes.push(this.write(toWrite.slice(at, at + writeSize), backoff));
+    }
     // Settled, not raced: a failed batch is over only when none of its writes is still running.
     for (const result of await Promise.allSettled(writes)) if (result.status === 'rejected') throw result.reason;
     return outcomes;
@@ -230,6 +226,13 @@ export class RowWriter {
   private write(rows: RowVersion[], backoff: RowStore['backoff'] & {}): Promise<void> {
     return this.requests.run(() => writeItems(rows, this.store, backoff));
   }
+}
+
+/** One row of each business date and export type among these. */
+function uniqueDays(rows: RowVersion[]): RowVersion[] {
+  const days = new Map<string, RowVersion>();
+  for (const row of rows) days.set(`${row.date}\u0000${row.type}`, row);
+  return [...days.values()];
 }
 
 function sharesKey(keys: Set<string>, running: Set<string>): boolean {

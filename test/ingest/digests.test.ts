@@ -11,6 +11,7 @@ import type { IngestResult, Run, SourceFile } from '../../functions/common/contr
 import { rowDigestsKey } from '../../functions/common/keys.ts';
 import { logger } from '../../functions/common/observability.ts';
 import { TransientError } from '../../functions/common/retry.ts';
+import { DaySnapshot, retireRowDigests } from '../../functions/ingest/digests.ts';
 import { ingestFile } from '../../functions/ingest/ingest.ts';
 import { removeFileRows } from '../../functions/ingest/remove.ts';
 import { type LocalStack, startLocalStack } from '../../local/stack.ts';
@@ -41,6 +42,8 @@ let counted: DynamoDBDocumentClient;
 const sent: string[] = [];
 /** Commands from now on that throw instead of going out, by name. */
 const failing = new Map<string, (call: number) => boolean>();
+/** What happens before a command goes out, by name. */
+const before = new Map<string, () => Promise<unknown>>();
 beforeAll(async () => {
   stack = await startLocalStack(mkdtempSync(join(tmpdir(), 'charlie-digests-')));
   logger.setLogLevel('SILENT');
@@ -52,6 +55,7 @@ beforeAll(async () => {
       const call = (calls.get(name) ?? 0) + 1;
       calls.set(name, call);
       if (failing.get(name)?.(call)) throw new TransientError('Task timed out after 300.00 seconds');
+      await before.get(name)?.();
       sent.push(name);
       return next(args);
     },
@@ -86,6 +90,7 @@ async function pair() {
   };
   const ingestPlain = (file: SourceFile) => ingestFile({ run, file }, deps(plain, false));
   return {
+    digested,
     ingestDigested,
     ingestPlain,
     /** Into both tables, counted the same. */
@@ -164,6 +169,52 @@ async function storedThenOlder(name: string) {
   return { tables, between, afterFirst };
 }
 
+describe('a row digest snapshot', () => {
+  it('reads back what it was given, a rank or digest of an older format as text', () => {
+    const source = 'ab'.repeat(32);
+    const rows: [string, string, { rank: string; digest: string }][] = [
+      [
+        'ROW#2026-03-09#IB_Calls#1',
+        'a',
+        { rank: `1|2026-03-09T15:00:00.000Z|${source}|000000002`, digest: '0123456789abcdef' },
+      ],
+      [
+        'ROW#2026-03-09#IB_Calls#2',
+        'b',
+        { rank: `0|2026-03-09T16:00:00.000Z|${source}|000000003`, digest: 'f'.repeat(40) },
+      ],
+      ['ROW#2026-03-09#IB_Calls#3', 'c', { rank: '1|2026-03-09T15:00:00Z|other|2', digest: '0123456789abcdef' }],
+    ];
+    const snapshot = DaySnapshot.empty('2026-03-09', 'IB_Calls');
+    for (const [pk, sk, stored] of rows) snapshot.set(pk, sk, stored);
+    const { snapshot: read, generation } = DaySnapshot.decode(snapshot.encode('g1'), '2026-03-09', 'IB_Calls');
+    expect(generation).toBe('g1');
+    for (const [pk, sk, stored] of rows) expect(read.get(pk, sk)).toEqual(stored);
+    expect(read.get('ROW#2026-03-09#IB_Calls#1', 'd')).toBeUndefined();
+
+    // Changed again: a row of an older format rewritten in the current one, and one added.
+    read.set('ROW#2026-03-09#IB_Calls#2', 'b', {
+      rank: `1|2026-03-09T17:00:00.000Z|${source}|000000004`,
+      digest: '1'.repeat(16),
+    });
+    read.set('ROW#2026-03-09#IB_Calls#4', 'e', {
+      rank: `0|2026-03-09T17:00:00.000Z|${'cd'.repeat(32)}|000000005`,
+      digest: '2'.repeat(16),
+    });
+    const again = DaySnapshot.decode(read.encode('g2'), '2026-03-09', 'IB_Calls').snapshot;
+    expect(again.size).toBe(4);
+    expect(again.get('ROW#2026-03-09#IB_Calls#2', 'b')).toEqual({
+      rank: `1|2026-03-09T17:00:00.000Z|${source}|000000004`,
+      digest: '1'.repeat(16),
+    });
+    expect(again.get('ROW#2026-03-09#IB_Calls#3', 'c')).toEqual(rows[2]?.[2]);
+    expect(again.get('ROW#2026-03-09#IB_Calls#4', 'e')?.digest).toBe('2'.repeat(16));
+    expect(() => DaySnapshot.decode(again.encode('g3'), '2026-03-10', 'IB_Calls')).toThrow(
+      'holds IB_Calls of 2026-03-09',
+    );
+  });
+});
+
 describe('row digests', () => {
   it("decide a re-exported file's unchanged rows without reading the table, and store what a table read would", async () => {
     const tables = await pair();
@@ -203,6 +254,26 @@ describe('row digests', () => {
       'DeleteItemCommand', // its release
     ]);
     await tables.sameRows();
+  });
+
+  it('keep a snapshot for each business date of a file', async () => {
+    const tables = await pair();
+    const midnight = (handle: number) =>
+      [
+        IB_HEADER,
+        ibLine(22, 'agent-a', 'A', handle, 1000),
+        `2026-03-10 00:00:00,2026-03-10 01:00:00,1.0,Initial Direction: Inbound; Queue: LLSA-ACQ-DM,voice,agent-a,A,${handle}.0,1000`,
+        '',
+      ].join('\r\n');
+    await tables.ingest(await source(midnight(4), '12:00', 'midnight-12.csv'));
+    const { result, reads } = await tables.ingest(await source(midnight(5), '13:00', 'midnight-13.csv'));
+    expect(result.counts).toMatchObject({ read: 2, updated: 2 });
+    expect(reads).toEqual(['GetItemCommand', 'GetItemCommand']);
+    const stored = await tables.sameRows();
+    expect(stored.map((row) => [row.date, row.values.Handle])).toEqual([
+      ['2026-03-09', 5],
+      ['2026-03-10', 5],
+    ]);
   });
 
   it('are rebuilt from the table when the snapshot is missing', async () => {
@@ -344,6 +415,31 @@ describe('row digests', () => {
       expect(result.counts).toMatchObject({ ...counts, inserted: 0, updated: 0 });
       expect(reads).toEqual(['GetItemCommand']);
     }
+    await tables.sameRows();
+  });
+
+  it('write no row once the generation changed under the lease: the file fails, to be retried', async () => {
+    const tables = await pair();
+    const file = await source(
+      ibExport(0, 30, (a) => a),
+      '12:00',
+      'changed.csv',
+    );
+    // Another writer, outside the lease, renews the generation between the ingest's load and its first write.
+    before.set('UpdateItemCommand', () =>
+      retireRowDigests(
+        { dynamodb: stack.clients.dynamodb, table: tables.digested, keepDays: 400 },
+        '2026-03-09',
+        'IB_Calls',
+      ),
+    );
+    await expect(tables.ingestDigested(file)).rejects.toMatchObject({
+      name: 'TransientError',
+      message: "the row digests of IB_Calls 2026-03-09 changed under this ingest's lease",
+    });
+    before.clear();
+    expect((await tableRows(stack, tables.digested)).filter((item) => item.pk.startsWith('ROW#'))).toEqual([]);
+    await tables.ingest(file);
     await tables.sameRows();
   });
 
