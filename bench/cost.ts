@@ -435,7 +435,7 @@ async function main(): Promise<void> {
   dayRow('large', 'hourly intraday (01:00–23:00) + daily', 24, largeModel, 'modelled from the two measured runs');
   out();
   out(
-    "A month is 30 days. The hourly large day is modelled, not run (24 executions of ~3 million rows would take hours here): the first run of the day once, then for each intraday run the measured rerun of the whole day (every row already stored) scaled by the share of the day's files and bytes received by its time; the same model on the sample day is shown beside the measured sample to check it.",
+    "A month is 30 days. An hourly day is modelled, not run (24 executions of the large day would take hours here): the first run of the day once, then for each intraday run the measured rerun of the whole day (every row already stored) scaled by the share of the day's files and bytes received by its time. Each intraday run re-reads the day so far, which is what the row digest snapshot makes cheap.",
   );
   out();
 
