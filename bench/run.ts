@@ -10,6 +10,7 @@ const benchmarks: Record<string, string> = {
   workbook: 'bench/workbook.ts',
   ingest: 'bench/ingest.ts',
   console: 'bench/console.ts',
+  cost: 'bench/cost.ts',
 };
 
 const { values } = parseArgs({ options: { only: { type: 'string' } } });

@@ -14,10 +14,11 @@ import { basename, dirname, join } from 'node:path';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { SendEmailCommandInput } from '@aws-sdk/client-sesv2';
 import { mapPool } from '../functions/collect/concurrency.ts';
-import { createGraphMailSource } from '../functions/collect/graph.ts';
+import { createGraphMailSource, type GraphMailSource } from '../functions/collect/graph.ts';
 import { resolveRun } from '../functions/collect/run.ts';
 import type { Config, SharePointConfig } from '../functions/common/config.ts';
 import type {
+  CollectOutput,
   DeliveryResult,
   MailSummary,
   ObjectRef,
@@ -41,8 +42,8 @@ import {
   openKeptDir,
 } from './kept.ts';
 import { startLinkServer } from './link-server.ts';
-import { type ExecutionEvent, type PipelineResult, runPipeline } from './pipeline.ts';
-import { writeSampleMailbox } from './sample-day.ts';
+import { type ExecutionEvent, type PipelineOptions, type PipelineResult, runPipeline } from './pipeline.ts';
+import { type SampleScale, scenarios, writeSampleMailbox } from './sample-day.ts';
 import { type LocalStack, localCredentials, startLocalStack } from './stack.ts';
 import { startTeamsReceiver, type TeamsPost } from './teams-receiver.ts';
 
@@ -65,6 +66,8 @@ export interface LocalRunOptions {
   graph?: GraphEndpoint;
   /** A folder of CSVs named `<Type>__YYYY-MM-DD_HHMM.csv`, pushed to the agent inbox. */
   inboxDir?: string;
+  /** The size of the generated sample day (default: the `sample` scenario). */
+  sampleScale?: SampleScale;
   reports?: string[];
   deliver?: boolean;
   force?: boolean;
@@ -83,10 +86,22 @@ export interface LocalRunOptions {
   now?: () => number;
   onEvent?: (event: ExecutionEvent) => void;
   onStep?: (message: string) => void;
+  /** Told of the local stack once its emulators are up, before anything runs on it. */
+  onStack?: (stack: LocalStack) => void;
+  /** Told as the sample day is written, its mail collected and its files ingested. */
+  onProgress?: (progress: LocalProgress) => void;
   /** Aborted (Ctrl-C), the emulators stop and close their files, and no further run starts. */
   signal?: AbortSignal;
   /** Told as each run starts and ends. */
   onRun?: (run: ScheduledRun, result?: DayRunResult) => void;
+}
+
+/** How far a run has come: files (or emails) done of those there are, and for ingest, the rows read so far. */
+export interface LocalProgress {
+  stage: 'generating' | 'collecting' | 'ingesting';
+  done: number;
+  total: number;
+  rows?: number;
 }
 
 /** One run of a range: the day, the instant the schedule starts it, and whether it is an intraday run. */
@@ -197,6 +212,7 @@ export async function runLocally(options: LocalRunOptions): Promise<LocalRunResu
       stopAll.push(sharepoint.stop);
       step(`Workbooks are copied to a fake SharePoint library, kept in ${sharepoint.dir}`);
     }
+    options.onStack?.(stack);
     let graphMail: Parameters<typeof runPipeline>[0]['mail'];
     if (options.graph) {
       const { credential, ...endpoint } = options.graph;
@@ -232,7 +248,9 @@ export async function runLocally(options: LocalRunOptions): Promise<LocalRunResu
       const clock = options.runs ? () => run.at + (Date.now() - begun) : now;
       let mail = graphMail;
       if (sampleMail) {
-        const served = await serveSampleDay(config, run, kept?.mailboxDir(run.date) ?? join(work, 'mailbox', run.date));
+        const scale = options.sampleScale ?? scenarios.sample;
+        const folder = `${kept?.mailboxDir(run.date) ?? join(work, 'mailbox', run.date)}${scaleSuffix(scale)}`;
+        const served = await serveSampleDay(config, run, folder, scale, options.onProgress);
         stopAll.push(served.stop);
         mail = served.mail;
         step(`Sample mail of ${run.date} received by ${new Date(run.at).toISOString()}: ${served.count} emails`);
@@ -266,7 +284,7 @@ export async function runLocally(options: LocalRunOptions): Promise<LocalRunResu
         executionId,
         now: clock,
         ...(redriven?.failedState ? { redrive: redriven.failedState } : {}),
-        ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+        ...ingestProgress(options),
       }).catch((error: unknown) => {
         if (options.signal?.aborted) return undefined;
         throw error;
@@ -403,6 +421,8 @@ function sampleMailFor(config: Config, kept: KeptDir | undefined, work: string):
       config,
       { date, at: Date.now() },
       kept?.mailboxDir(date) ?? join(work, 'mailbox', date),
+      scenarios.sample,
+      undefined,
     );
     return { mail: served.mail, stop: served.stop };
   };
@@ -486,12 +506,20 @@ async function serveSampleDay(
   config: Config,
   run: ScheduledRun,
   dir: string,
+  scale: SampleScale,
+  onProgress: LocalRunOptions['onProgress'],
 ): Promise<{ mail: Parameters<typeof runPipeline>[0]['mail']; count: number; stop: () => Promise<void> }> {
   if (!existsSync(dir)) {
     // Written aside and renamed: a process killed while writing leaves no half mailbox.
     const writing = `${dir}.${process.pid}.tmp`;
     rmSync(writing, { recursive: true, force: true });
-    await writeSampleMailbox({ config, date: run.date, dir: writing });
+    await writeSampleMailbox({
+      config,
+      date: run.date,
+      dir: writing,
+      scale,
+      ...(onProgress ? { onProgress: (done, total) => onProgress({ stage: 'generating', done, total }) } : {}),
+    });
     mkdirSync(dirname(dir), { recursive: true });
     renameSync(writing, dir);
   }
@@ -502,13 +530,86 @@ async function serveSampleDay(
     folderPath: config.mailbox.folder,
     tenantId: config.mailbox.tenantId,
   });
+  const source = createGraphMailSource({
+    mailbox: { ...config.mailbox, graphBaseUrl: graph.graphBaseUrl, authorityHost: graph.authorityHost },
+    credential: { clientSecret: 'local-client-secret' },
+  });
   return {
-    mail: createGraphMailSource({
-      mailbox: { ...config.mailbox, graphBaseUrl: graph.graphBaseUrl, authorityHost: graph.authorityHost },
-      credential: { clientSecret: 'local-client-secret' },
-    }),
+    mail: onProgress ? collectProgress(source, messages.length, onProgress) : source,
     count: messages.length,
     stop: graph.stop,
+  };
+}
+
+/** The folder of a generated day of another size than the sample's, beside the sample's. */
+function scaleSuffix(scale: SampleScale): string {
+  const { sample } = scenarios;
+  const same =
+    scale.agents === sample.agents &&
+    scale.intervalMinutes === sample.intervalMinutes &&
+    scale.cadenceMinutes === sample.cadenceMinutes &&
+    scale.hours === undefined &&
+    scale.types === undefined &&
+    scale.zip === sample.zip;
+  if (same) return '';
+  const parts = [`${scale.agents}-agents`, `${scale.intervalMinutes}-min`, `every-${scale.cadenceMinutes}-min`];
+  if (scale.hours !== undefined) parts.push(`${scale.hours}-h`);
+  if (scale.types) parts.push(scale.types.join('+'));
+  if (scale.zip) parts.push('zip');
+  return `-${parts.join('-')}`;
+}
+
+/** The mailbox, telling as each message's attachments have been read. */
+function collectProgress(
+  source: GraphMailSource,
+  total: number,
+  onProgress: (progress: LocalProgress) => void,
+): GraphMailSource {
+  let done = 0;
+  const { messageCollected } = source;
+  return {
+    name: source.name,
+    origin: source.origin,
+    get throttled() {
+      return source.throttled;
+    },
+    messages: (window) => source.messages(window),
+    attachments: (messageId) => source.attachments(messageId),
+    download: (messageId, attachmentId, consume) => source.download(messageId, attachmentId, consume),
+    async eachAttachment(messageId, visit) {
+      await source.eachAttachment(messageId, visit);
+      onProgress({ stage: 'collecting', done: ++done, total });
+    },
+    ...(messageCollected ? { messageCollected: (messageId: string) => messageCollected.call(source, messageId) } : {}),
+  };
+}
+
+/**
+ * The pipeline's observers: the caller's events, and the ingest progress — files from the
+ * Map's iterations, rows read from the metrics each ingest flushes.
+ */
+function ingestProgress(
+  options: Pick<LocalRunOptions, 'onEvent' | 'onProgress'>,
+): Pick<PipelineOptions, 'onEvent' | 'onMetrics'> {
+  const { onEvent, onProgress } = options;
+  if (!onProgress) return onEvent ? { onEvent } : {};
+  let total = 0;
+  let done = 0;
+  let rows = 0;
+  return {
+    onEvent: (event) => {
+      if (event.type === 'StateExited' && event.index === undefined && event.state.name === 'Collect') {
+        total = (event.state.output as unknown as CollectOutput).files.length;
+      }
+      if (event.type === 'MapIterationSucceeded' && event.parentState.name === 'IngestFiles') {
+        done++;
+        onProgress({ stage: 'ingesting', done, total, rows });
+      }
+      onEvent?.(event);
+    },
+    onMetrics: (record) => {
+      if (typeof record.RowsRead === 'number') rows += record.RowsRead;
+    },
   };
 }
 

@@ -189,11 +189,16 @@ export type EmfRecord = Record<string, unknown> & {
 };
 
 /** Collects the EMF lines the stages flush, which in Lambda would go to the function's log. */
-function metricsSink(records: EmfRecord[]): Writable {
+function metricsSink(records: EmfRecord[], onRecord?: (record: EmfRecord) => void): Writable {
   return new Writable({
     decodeStrings: false,
     write(chunk, _encoding, done) {
-      for (const line of String(chunk).split('\n')) if (line.trim()) records.push(JSON.parse(line) as EmfRecord);
+      for (const line of String(chunk).split('\n')) {
+        if (!line.trim()) continue;
+        const record = JSON.parse(line) as EmfRecord;
+        records.push(record);
+        onRecord?.(record);
+      }
       done();
     },
   });
@@ -218,6 +223,8 @@ export interface PipelineOptions {
   now?: () => number;
   /** Told of every state entered, exited, retried or caught, as it happens. */
   onEvent?: (event: ExecutionEvent) => void;
+  /** Told of each stage's metrics as its invocation flushes them (one EMF line). */
+  onMetrics?: (record: EmfRecord) => void;
   /**
    * Redrives a failed execution: the same execution id and input, resumed at the top-level
    * state that failed with the input that state had (`PipelineResult.failedState`); the states
@@ -257,7 +264,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
 
   // The stages' metrics go to this run's records, as in Lambda they go to the function's log.
   const emitted: EmfRecord[] = [];
-  metrics.writeTo(metricsSink(emitted));
+  metrics.writeTo(metricsSink(emitted, options.onMetrics));
   const deps = {
     config,
     stack,

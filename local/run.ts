@@ -13,6 +13,7 @@ import {
   type DayRunResult,
   dayRow,
   type GraphEndpoint,
+  type LocalProgress,
   type LocalRunResult,
   runLocally,
   type ScheduledRun,
@@ -20,6 +21,7 @@ import {
   serveKeptStack,
 } from './local-run.ts';
 import type { ExecutionEvent } from './pipeline.ts';
+import { isScenario, type ScenarioName, scenarios } from './sample-day.ts';
 import type { TeamsPost } from './teams-receiver.ts';
 
 const usage = `Runs the Charlie Reporting workflow on this machine, against in-process emulators.
@@ -34,6 +36,8 @@ Usage: npm start -- [options]
   --redrive NAME      with --data: resume a failed execution at the state that failed
   --undo SOURCE       take a file (raw key) or an email (message id) out of the day (repeatable)
   --release ID|all    read a quarantined input of the day again (repeatable)
+  --scenario NAME     the generated day: sample (12 agents, hourly intervals; the default) or large
+                      (1,000 agents, 15-minute intervals, zipped exports, about 2.8 million rows read)
   --mailbox DIR       folder of .eml files collected as saved mail (default: a generated sample day)
   --inbox DIR         folder of CSVs named <Type>__YYYY-MM-DD_HHMM.csv, pushed to the agent inbox
   --reports A,B       only collect and ingest these export types
@@ -105,6 +109,10 @@ async function main(): Promise<number> {
     process.stderr.write(`--from ${values.from} is after --to ${values.to}\n`);
     return 2;
   }
+  if (values.scenario !== undefined && !isScenario(values.scenario)) {
+    process.stderr.write(`--scenario must be one of ${Object.keys(scenarios).join(', ')}, not "${values.scenario}"\n`);
+    return 2;
+  }
   if (values.redrive && !values.data) {
     process.stderr.write('--redrive needs --data DIR: the kept stack the execution ran on\n');
     return 2;
@@ -151,6 +159,7 @@ async function main(): Promise<number> {
       ...(values.redrive ? { redrive: values.redrive } : {}),
       ...(values.undo?.length ? { undo: values.undo } : {}),
       ...(values.release?.length ? { release: values.release } : {}),
+      ...(values.scenario ? { sampleScale: scenarios[values.scenario as ScenarioName] } : {}),
       ...(values.mailbox ? { mailboxDir: values.mailbox } : {}),
       ...(graph ? { graph } : {}),
       ...(values.inbox ? { inboxDir: values.inbox } : {}),
@@ -161,6 +170,7 @@ async function main(): Promise<number> {
       keepRunning: values.serve === true,
       onStep: (message) => say(message),
       onEvent: progress(),
+      onProgress: stageProgress(),
     });
   } catch (error) {
     if (!interrupted.signal.aborted) throw error;
@@ -175,7 +185,8 @@ async function main(): Promise<number> {
   else report(result, (Date.now() - started) / 1000);
   if (dataDir) say(`The stack is kept in ${dataDir}: charlie status ${localArgs} lists its executions.`);
   const succeeded = result.runs.every((run) => run.execution.succeeded);
-  if (!values.serve && succeeded) say('Web console: add --serve to keep the stack up and sign in to it (npm start -- --serve).');
+  if (!values.serve && succeeded)
+    say('Web console: add --serve to keep the stack up and sign in to it (npm start -- --serve).');
   if (values.serve && succeeded) {
     const console = await startLocalConsole({ config, ...result });
     announceConsole(console);
@@ -203,6 +214,7 @@ function parse() {
       redrive: { type: 'string' },
       undo: { type: 'string', multiple: true },
       release: { type: 'string', multiple: true },
+      scenario: { type: 'string' },
       mailbox: { type: 'string' },
       inbox: { type: 'string' },
       reports: { type: 'string' },
@@ -267,19 +279,37 @@ function progress(): (event: ExecutionEvent) => void {
   return (event) => {
     if (event.type === 'StateEntered') entered.set(event.state.name, event.timestamp);
     if (event.type === 'StateEntered' && event.state.name === 'IngestFiles') ingested = 0;
-    if (event.type === 'MapIterationSucceeded' && event.parentState.name === 'IngestFiles') {
-      ingested++;
-      if (process.stdout.isTTY) process.stdout.write(`\r  ingesting… ${ingested} files`);
-    }
+    if (event.type === 'MapIterationSucceeded' && event.parentState.name === 'IngestFiles') ingested++;
     if (event.type === 'StateRetried') say(`  ${event.state.name}: retrying (attempt ${event.retry.attempt})`);
     if (event.type === 'StateFailed' && event.index === undefined) say(`✗ ${event.state.name}: ${event.Error}`);
     if (event.type === 'StateExited' && event.index === undefined) {
       const ms = event.timestamp - (entered.get(event.state.name) ?? event.timestamp);
-      if (process.stdout.isTTY && event.state.name === 'IngestFiles') process.stdout.write('\r');
       say(
         `✓ ${event.state.name.padEnd(14)} ${String(ms).padStart(6)} ms${event.state.name === 'IngestFiles' ? `  (${ingested} files)` : ''}`,
       );
     }
+  };
+}
+
+/**
+ * Writing the sample day, collecting its mail and ingesting its files, on stderr: a line
+ * rewritten in place on a terminal, else a line at every tenth of the way.
+ */
+function stageProgress(): (progress: LocalProgress) => void {
+  const nouns = { generating: 'emails written', collecting: 'emails collected', ingesting: 'files ingested' };
+  let shownTenth = -1;
+  return ({ stage, done, total, rows }) => {
+    const line = `  ${stage}… ${done}/${total || '?'} ${nouns[stage]}${rows === undefined ? '' : `, ${rows.toLocaleString('en-US')} rows read`}`;
+    const last = done === total;
+    if (process.stderr.isTTY) {
+      process.stderr.write(`\r${line}${last ? '\n' : ''}`);
+      return;
+    }
+    const tenth = total > 0 ? Math.floor((done * 10) / total) : 0;
+    if (done === 1) shownTenth = -1;
+    if (tenth === shownTenth && !last) return;
+    shownTenth = tenth;
+    process.stderr.write(`${line}\n`);
   };
 }
 

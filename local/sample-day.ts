@@ -1,18 +1,51 @@
 import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import type { Config, ExportSpec } from '../functions/common/config.ts';
 import { acceptedAddress } from '../functions/common/exports.ts';
 import { dayWindow, instantToIso } from '../functions/common/time.ts';
+import { ZipWriter } from '../functions/workbook/zip.ts';
 
 /**
  * A realistic day of Genesys exports for the local pipeline and the tests: every export
  * type mailed hourly, each CSV holding the day so far in hourly intervals (the current one
  * incomplete, the earlier ones repeated unchanged), blank padding rows after the data, some
  * files written by Windows tooling (BOM, CRLF), late and out-of-order mail, a resent export,
- * and one unrelated newsletter. The same seed gives the same bytes.
+ * and one unrelated newsletter. The same seed gives the same bytes. A scale sets the agents,
+ * the interval length, how often each type is exported and which types and hours the day has.
  */
+
+/** How big a generated day is. */
+export interface SampleScale {
+  /** Agents working the day; the first twelve are named as in `agentNames`. */
+  agents: number;
+  /** The length of an export's intervals, in minutes (a divisor of 60). */
+  intervalMinutes: number;
+  /** Minutes between two exports of a type (a multiple of the interval length). */
+  cadenceMinutes: number;
+  /** Only the first hours of the day (none: the whole day); the whole-day re-export follows them. */
+  hours?: number;
+  /** The export types mailed (none: every configured type). */
+  types?: string[];
+  /** Attachments zipped, as Genesys mails large exports. */
+  zip: boolean;
+}
+
+/** The named days `npm start -- --scenario NAME` generates. */
+export const scenarios = {
+  /** A small center: twelve agents, hourly intervals. */
+  sample: { agents: 12, intervalMinutes: 60, cadenceMinutes: 60, zip: false },
+  /** A large center: 1,000 agents, 15-minute intervals, hourly exports holding the day so far. */
+  large: { agents: 1000, intervalMinutes: 15, cadenceMinutes: 60, zip: true },
+} as const satisfies Record<string, SampleScale>;
+
+export type ScenarioName = keyof typeof scenarios;
+
+export function isScenario(name: string): name is ScenarioName {
+  return Object.hasOwn(scenarios, name);
+}
 
 export interface SampleDayOptions {
   config: Config;
@@ -20,6 +53,22 @@ export interface SampleDayOptions {
   date: string;
   dir: string;
   seed?: number;
+  /** Default: the `sample` scenario. */
+  scale?: SampleScale;
+  /** Told as each file is written. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** What a generated day holds, per export type: distinct files (by content), their data rows, and the distinct rows (by identity) among them. */
+export interface SampleTypeCounts {
+  files: number;
+  rows: number;
+  distinct: number;
+}
+
+export interface SampleDay {
+  emails: SampleEmail[];
+  types: Record<string, SampleTypeCounts>;
 }
 
 export interface SampleEmail {
@@ -30,17 +79,18 @@ export interface SampleEmail {
   /** ISO instants: the Date header, and the newest Received header. */
   sentAt: string;
   receivedAt: string;
-  attachment?: { name: string; type: string; sha256: string; bytes: number };
+  /** The CSV (inside the zip when zipped): its name, type, hash and size. */
+  attachment?: { name: string; type: string; sha256: string; bytes: number; zipped?: boolean };
 }
 
-/** One export as Genesys makes it. */
+/** One export as Genesys makes it; its CSV is made when it is written, so a large day is never all in memory. */
 interface SampleExport {
   type: string;
   /** Scheduled local time, as the attachment name carries it. */
   scheduled: string;
   /** When it was made (the mail's Date), epoch ms. */
   exportedAt: number;
-  content: Buffer;
+  content(): Buffer;
 }
 
 const defaultSeed = 20260309;
@@ -83,14 +133,19 @@ const lateType = 'IB_Calls';
 
 /** Writes the day's mail as `.eml` files into `dir`, one CSV attachment per export. */
 export async function writeSampleMailbox(options: SampleDayOptions): Promise<SampleEmail[]> {
+  return (await writeSampleDay(options)).emails;
+}
+
+/** Writes the day's mail as `.eml` files into `dir`, and tells what the day holds. */
+export async function writeSampleDay(options: SampleDayOptions): Promise<SampleDay> {
   const { config, date, dir } = options;
   const seed = options.seed ?? defaultSeed;
   const random = prng(`${seed}/mail`);
-  const exports = sampleExports(config, date, seed);
+  const { exports, counts } = sampleExports(config, date, seed, options.scale ?? scenarios.sample);
+  const zip = options.scale?.zip === true;
   await mkdir(dir, { recursive: true });
 
-  const mails: { compose: MailComposerInput; sentAt: number; receivedAt: number; sample: Omit<SampleEmail, 'file'> }[] =
-    [];
+  const mails: { compose: MailPlan; sentAt: number; receivedAt: number; sample: Omit<SampleEmail, 'file'> }[] = [];
   // Two exports arrive more than an hour late, after the next hour's export.
   const lateIndexes = new Set([Math.floor(exports.length * 0.3), Math.floor(exports.length * 0.6)]);
   exports.forEach((exp, i) => {
@@ -109,10 +164,12 @@ export async function writeSampleMailbox(options: SampleDayOptions): Promise<Sam
   mails.push(newsletter(config, dayWindow(date, config.timeZone).start + 10 * hourMs + 17 * 60_000, random));
 
   mails.sort((a, b) => a.receivedAt - b.receivedAt);
-  const written: SampleEmail[] = [];
+  const emails: SampleEmail[] = [];
   for (const [i, mail] of mails.entries()) {
+    const { attachments, attachment } = await mail.compose.attachments(zip);
     const raw = await new MailComposer({
-      ...mail.compose,
+      ...mail.compose.message,
+      attachments,
       date: new Date(mail.sentAt),
       baseBoundary: hex(random, 24),
       headers: receivedHeaders(mail.receivedAt),
@@ -121,9 +178,10 @@ export async function writeSampleMailbox(options: SampleDayOptions): Promise<Sam
       .build();
     const file = join(dir, `${String(i + 1).padStart(3, '0')}-${fileStamp(mail.receivedAt)}.eml`);
     await writeFile(file, raw);
-    written.push({ file, ...mail.sample });
+    emails.push({ file, ...mail.sample, ...(attachment ? { attachment } : {}) });
+    options.onProgress?.(i + 1, mails.length);
   }
-  return written;
+  return { emails, types: counts };
 }
 
 /** Writes the day's exports as the old tool saved them: `<Type>__YYYY-MM-DD_HHMM.csv`, for the agent inbox. */
@@ -131,70 +189,104 @@ export async function writeSampleInbox(options: SampleDayOptions): Promise<strin
   const { config, date, dir } = options;
   await mkdir(dir, { recursive: true });
   const files: string[] = [];
-  for (const exp of sampleExports(config, date, options.seed ?? defaultSeed)) {
+  const { exports } = sampleExports(config, date, options.seed ?? defaultSeed, options.scale ?? scenarios.sample);
+  for (const exp of exports) {
     const file = join(dir, `${exp.type}__${exp.scheduled.replace(' ', '_').replace(':', '')}.csv`);
-    await writeFile(file, exp.content);
+    await writeFile(file, exp.content());
     files.push(file);
   }
   return files;
 }
 
-type MailComposerInput = ConstructorParameters<typeof MailComposer>[0];
+type MailComposerInput = NonNullable<ConstructorParameters<typeof MailComposer>[0]>;
+type MailAttachments = NonNullable<MailComposerInput['attachments']>;
+
+/** A message to compose; its attachments are made when it is written. */
+interface MailPlan {
+  message: Omit<MailComposerInput, 'attachments'>;
+  attachments(zip: boolean): Promise<{ attachments: MailAttachments; attachment?: SampleEmail['attachment'] }>;
+}
 
 function exportMail(config: Config, exp: SampleExport, sentAt: number, receivedAt: number, random: () => number) {
   const spec = config.exports.find((e) => e.type === exp.type) as ExportSpec;
   const from = acceptedAddress(spec.match.senders ?? config.mailbox.senders);
   const subject = `Scheduled export: ${exp.type}`;
   const name = `${exp.type}_${exp.scheduled.replace(' ', '_').replace(':', '')}.csv`;
-  return {
-    sentAt,
-    receivedAt,
-    compose: {
+  const compose: MailPlan = {
+    message: {
       from: { name: 'Genesys Cloud', address: from },
       to: config.mailbox.user,
       subject,
       messageId: `<${uuid(random)}@mypurecloud.com>`,
       text: `Your scheduled export "${exp.type}" ran at ${exp.scheduled}. The results are attached.\n`,
-      attachments: [{ filename: name, content: exp.content, contentType: 'text/csv' }],
     },
-    sample: {
-      subject,
-      from,
-      sentAt: new Date(sentAt).toISOString(),
-      receivedAt: new Date(receivedAt).toISOString(),
-      attachment: {
+    async attachments(zip) {
+      const content = exp.content();
+      const attachment = {
         name,
         type: exp.type,
-        sha256: createHash('sha256').update(exp.content).digest('hex'),
-        bytes: exp.content.byteLength,
-      },
+        sha256: createHash('sha256').update(content).digest('hex'),
+        bytes: content.byteLength,
+        ...(zip ? { zipped: true } : {}),
+      };
+      const attached = zip
+        ? {
+            filename: name.replace(/\.csv$/, '.zip'),
+            content: await zipped(name, content, new Date(exp.exportedAt)),
+            contentType: 'application/zip',
+          }
+        : { filename: name, content, contentType: 'text/csv' };
+      return { attachments: [attached], attachment };
     },
   };
+  return {
+    sentAt,
+    receivedAt,
+    compose,
+    sample: { subject, from, sentAt: new Date(sentAt).toISOString(), receivedAt: new Date(receivedAt).toISOString() },
+  };
+}
+
+/** A zip of one CSV, deflated as the workbook is (Node's zlib), fast enough for a large day's files. */
+async function zipped(name: string, content: Buffer, modified: Date): Promise<Buffer> {
+  const output = new PassThrough();
+  const chunks: Buffer[] = [];
+  output.on('data', (chunk: Buffer) => chunks.push(chunk));
+  const zip = new ZipWriter(output, { level: 1, modified });
+  const entry = zip.entry(name);
+  await entry.write(content);
+  await entry.end();
+  await zip.end();
+  return Buffer.concat(chunks);
 }
 
 /** Unrelated mail in the folder: an inline banner image and a PDF, no CSV. */
 function newsletter(config: Config, sentAt: number, random: () => number) {
   const from = 'news@contoso-insights.example';
   const subject = 'Contact center trends: the March edition';
-  return {
-    sentAt,
-    receivedAt: sentAt + 40_000,
-    compose: {
+  const attachments: MailAttachments = [
+    { filename: 'banner.png', content: onePixelPng, contentType: 'image/png', cid: 'banner@contoso-insights' },
+    {
+      filename: 'March-trends.pdf',
+      content: Buffer.from('%PDF-1.4\n%\xe2\xe3\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n', 'latin1'),
+      contentType: 'application/pdf',
+    },
+  ];
+  const compose: MailPlan = {
+    message: {
       from: { name: 'Contoso Insights', address: from },
       to: config.mailbox.user,
       subject,
       messageId: `<${uuid(random)}@contoso-insights.example>`,
       html: '<p><img src="cid:banner@contoso-insights" alt="Contoso Insights"></p><p>This month: staffing for spring peaks.</p>',
       text: 'This month: staffing for spring peaks.',
-      attachments: [
-        { filename: 'banner.png', content: onePixelPng, contentType: 'image/png', cid: 'banner@contoso-insights' },
-        {
-          filename: 'March-trends.pdf',
-          content: Buffer.from('%PDF-1.4\n%\xe2\xe3\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n', 'latin1'),
-          contentType: 'application/pdf',
-        },
-      ],
     },
+    attachments: async () => ({ attachments }),
+  };
+  return {
+    sentAt,
+    receivedAt: sentAt + 40_000,
+    compose,
     sample: {
       subject,
       from,
@@ -223,36 +315,80 @@ function receivedHeaders(receivedAt: number): { key: string; value: string }[] {
   ];
 }
 
-/** Every export of the day: each type hourly from 01:00 to 23:00 local, and one whole-day export after midnight. */
-function sampleExports(config: Config, date: string, seed: number): SampleExport[] {
+/**
+ * Every export of the day: each type every `cadenceMinutes` from then on through the day (the
+ * sample: hourly from 01:00 to 23:00 local), and one whole-day export after midnight. Complete
+ * intervals repeat unchanged in every later export, so their lines are made once.
+ */
+function sampleExports(
+  config: Config,
+  date: string,
+  seed: number,
+  scale: SampleScale,
+): { exports: SampleExport[]; counts: Record<string, SampleTypeCounts> } {
   const { timeZone } = config;
   const window = dayWindow(date, timeZone);
+  const end = scale.hours === undefined ? window.end : Math.min(window.end, window.start + scale.hours * hourMs);
+  const intervalMs = scale.intervalMinutes * 60_000;
+  const cadenceMs = scale.cadenceMinutes * 60_000;
+  if (hourMs % intervalMs !== 0 || cadenceMs % intervalMs !== 0) {
+    throw new Error(
+      `The interval (${scale.intervalMinutes} min) must divide an hour and the cadence (${scale.cadenceMinutes} min)`,
+    );
+  }
   const hours: number[] = [];
-  for (let at = window.start; at < window.end; at += hourMs) hours.push(at);
-  const agents = agentNames.map((name, i) => ({ name, id: uuid(prng(`${seed}/agent/${i}`)) }));
+  for (let at = window.start; at < end; at += hourMs) hours.push(at);
+  const intervals: number[] = [];
+  for (let at = window.start; at < end; at += intervalMs) intervals.push(at);
+  const agents = sampleAgents(scale.agents, seed);
   const campaign = campaignInteractions(hours, agents, timeZone, seed);
   const random = prng(`${seed}/schedule`);
+  const specs = scale.types ? config.exports.filter((e) => scale.types?.includes(e.type)) : config.exports;
 
+  const counts: Record<string, SampleTypeCounts> = {};
   const exports: SampleExport[] = [];
-  const day = { hours, agents, campaign, timeZone, seed };
-  for (let h = 1; h < hours.length; h++) {
-    const scheduledAt = hours[h] as number;
-    for (const spec of config.exports) {
+  const day: Day = {
+    intervals,
+    intervalMs,
+    agents,
+    campaign,
+    timeZone,
+    seed,
+    complete: new Map(),
+    distinct: new Map(),
+    files: new Set(),
+    counts,
+  };
+  for (const spec of specs) counts[spec.type] = { files: 0, rows: 0, distinct: 0 };
+  for (let scheduledAt = window.start + cadenceMs; scheduledAt < end; scheduledAt += cadenceMs) {
+    const current = (scheduledAt - window.start) / intervalMs;
+    for (const spec of specs) {
       const exportedAt = scheduledAt + 60_000 + Math.floor(random() * 10 * 60_000);
-      exports.push(buildExport(day, spec, h, scheduledAt, exportedAt));
+      exports.push(planExport(day, spec, current, scheduledAt, exportedAt));
     }
   }
-  const lateSpec = config.exports.find((e) => e.type === lateType) ?? config.exports[0];
+  const lateSpec = specs.find((e) => e.type === lateType) ?? specs[0];
   if (lateSpec) {
-    const scheduledAt = window.end + 30 * 60_000;
-    exports.push(buildExport(day, lateSpec, hours.length, scheduledAt, scheduledAt + 45_000));
+    const scheduledAt = end + 30 * 60_000;
+    exports.push(planExport(day, lateSpec, intervals.length, scheduledAt, scheduledAt + 45_000));
   }
-  return exports.sort((a, b) => a.exportedAt - b.exportedAt);
+  return { exports: exports.sort((a, b) => a.exportedAt - b.exportedAt), counts };
 }
 
 interface Agent {
   name: string;
   id: string;
+}
+
+/** The first twelve agents are named as in `agentNames`; the others take those names' first and last names in new pairs. */
+function sampleAgents(count: number, seed: number): Agent[] {
+  const first = agentNames.map((name) => name.slice(0, name.indexOf(' ')));
+  const last = agentNames.map((name) => name.slice(name.indexOf(' ') + 1));
+  return Array.from({ length: count }, (_, i) => {
+    const n = agentNames.length;
+    const generated = `${first[i % n]} ${String.fromCharCode(65 + (Math.floor(i / (n * n)) % 26))}. ${last[Math.floor(i / n) % n]}`;
+    return { name: agentNames[i] ?? generated, id: uuid(prng(`${seed}/agent/${i}`)) };
+  });
 }
 
 interface Interaction {
@@ -261,79 +397,119 @@ interface Interaction {
 }
 
 interface Day {
-  hours: number[];
+  intervals: number[];
+  intervalMs: number;
   agents: Agent[];
   campaign: Interaction[];
   timeZone: string;
   seed: number;
+  /** The CSV text of each type's complete intervals, made once: every later export repeats it. */
+  complete: Map<string, { text: string; rows: number }>;
+  /** Per type, the identities of the rows made so far. */
+  distinct: Map<string, Set<string>>;
+  /** The content hashes of the files made so far. */
+  files: Set<string>;
+  counts: Record<string, SampleTypeCounts>;
 }
 
 /**
  * One export: intervals up to `current` (exclusive) complete, the current one partial; for
- * Campaign_Interactions, every interaction up to the export time.
+ * Campaign_Interactions, every interaction up to the export time. Its CSV is made (and
+ * counted, the first time) when asked for.
  */
-function buildExport(
+function planExport(
   day: Day,
   spec: ExportSpec,
   current: number,
   scheduledAt: number,
   exportedAt: number,
 ): SampleExport {
-  const { hours, agents, campaign, timeZone, seed } = day;
+  const { intervals, intervalMs, agents, campaign, timeZone, seed, complete } = day;
   const header = spec.columns.map((c) => c.name);
-  const rows: string[][] = [];
-  if (spec.type === 'Campaign_Interactions') {
-    for (const interaction of campaign) if (interaction.at < exportedAt) rows.push(interaction.cells);
-  } else {
-    for (let h = 0; h <= current && h < hours.length; h++) {
-      const start = hours[h] as number;
-      const fraction = h < current ? 1 : Math.min(1, (exportedAt - start) / hourMs);
-      for (const agent of agents) {
-        const values = intervalValues(spec.type, agent, h, fraction, seed);
-        if (!values) continue;
-        const cells: Record<string, string> = {
-          'Interval Start': localText(start, timeZone),
-          'Interval End': localText(start + hourMs, timeZone),
-          'Interval Complete': h < current ? '1.0' : '0.0',
-          Filters: filtersByType[spec.type] ?? '',
-          'Media Type': spec.type === 'QCBS' ? 'callback' : 'voice',
-          'Agent Id': agent.id,
-          'Agent Name': agent.name,
-          ...values,
-        };
-        rows.push(header.map((name) => cells[name] ?? ''));
+  const newline = windowsTypes.has(spec.type) ? '\r\n' : '\n';
+  const count = day.counts[spec.type] as SampleTypeCounts;
+  const distinct = day.distinct.get(spec.type) ?? new Set<string>();
+  day.distinct.set(spec.type, distinct);
+
+  /** The rows of an interval and how many they are; `fraction` of it past (1: complete). */
+  const intervalRows = (index: number, fraction: number): { text: string; rows: number } => {
+    const start = intervals[index] as number;
+    let text = '';
+    let rows = 0;
+    for (const agent of agents) {
+      const values = intervalValues(spec.type, agent, index, fraction, day);
+      if (!values) continue;
+      const cells: Record<string, string> = {
+        'Interval Start': localText(start, timeZone),
+        'Interval End': localText(start + intervalMs, timeZone),
+        'Interval Complete': index < current ? '1.0' : '0.0',
+        Filters: filtersByType[spec.type] ?? '',
+        'Media Type': spec.type === 'QCBS' ? 'callback' : 'voice',
+        'Agent Id': agent.id,
+        'Agent Name': agent.name,
+        ...values,
+      };
+      text += header.map((name) => csvCell(cells[name] ?? '')).join(',') + newline;
+      rows++;
+      distinct.add(spec.identity.map((name) => cells[name] ?? '').join('\u001f'));
+    }
+    return { text, rows };
+  };
+
+  const content = (): Buffer => {
+    let rows = 0;
+    const parts = [header.map(csvCell).join(',') + newline];
+    if (spec.type === 'Campaign_Interactions') {
+      for (const interaction of campaign) {
+        if (interaction.at >= exportedAt) continue;
+        parts.push(interaction.cells.map(csvCell).join(',') + newline);
+        rows++;
+        distinct.add(spec.identity.map((name) => interaction.cells[header.indexOf(name)] ?? '').join('\u001f'));
+      }
+    } else {
+      for (let index = 0; index <= current && index < intervals.length; index++) {
+        const key = `${spec.type}/${index}`;
+        const fraction = Math.min(1, (exportedAt - (intervals[index] as number)) / intervalMs);
+        const made = index < current ? (complete.get(key) ?? intervalRows(index, 1)) : intervalRows(index, fraction);
+        if (index < current) complete.set(key, made);
+        parts.push(made.text);
+        rows += made.rows;
       }
     }
-  }
-  const random = prng(`${seed}/padding/${spec.type}/${current}`);
-  const padding = 150 + Math.floor(random() * 100);
-  const newline = windowsTypes.has(spec.type) ? '\r\n' : '\n';
-  const lines = [header, ...rows].map((cells) => cells.map(csvCell).join(','));
-  for (let i = 0; i < padding; i++) lines.push(','.repeat(header.length - 1));
-  const text = lines.join(newline) + newline;
-  const bom = windowsTypes.has(spec.type) ? '\uFEFF' : '';
-  return {
-    type: spec.type,
-    scheduled: localText(scheduledAt, timeZone).slice(0, 16),
-    exportedAt,
-    content: Buffer.from(bom + text, 'utf8'),
+    const random = prng(`${seed}/padding/${spec.type}/${current}`);
+    const padding = 150 + Math.floor(random() * 100);
+    parts.push((','.repeat(header.length - 1) + newline).repeat(padding));
+    const bom = windowsTypes.has(spec.type) ? '\uFEFF' : '';
+    const bytes = Buffer.from(bom + parts.join(''), 'utf8');
+    // Stored by content: a file made twice (a resent export, an hour with nothing new) is one file.
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    if (!day.files.has(sha256)) {
+      day.files.add(sha256);
+      count.files += 1;
+      count.rows += rows;
+      count.distinct = distinct.size;
+    }
+    return bytes;
   };
+  return { type: spec.type, scheduled: localText(scheduledAt, timeZone).slice(0, 16), exportedAt, content };
 }
 
-/** An agent's figures for one hourly interval, scaled to the part of it already past; none when idle. */
+/** An agent's figures for one interval, scaled to its length and the part of it already past; none when idle. */
 function intervalValues(
   type: string,
   agent: Agent,
-  hour: number,
+  index: number,
   fraction: number,
-  seed: number,
+  day: Pick<Day, 'intervalMs' | 'seed'>,
 ): Record<string, string> | undefined {
-  const random = prng(`${seed}/${type}/${agent.id}/${hour}`);
+  const random = prng(`${day.seed}/${type}/${agent.id}/${index}`);
+  const hour = Math.floor((index * day.intervalMs) / hourMs);
+  const length = day.intervalMs / hourMs;
   const busy = hour >= 8 && hour < 18 ? 0.85 : hour >= 6 && hour < 21 ? 0.35 : 0.05;
   if (random() > busy) return undefined;
 
   if (type === 'Productivity') {
-    const loggedIn = Math.round(hourMs * (0.6 + 0.4 * random()) * fraction);
+    const loggedIn = Math.round(day.intervalMs * (0.6 + 0.4 * random()) * fraction);
     if (loggedIn === 0) return undefined;
     const onQueue = Math.round(loggedIn * (0.6 + 0.3 * random()));
     const interacting = Math.round(onQueue * (0.4 + 0.4 * random()));
@@ -347,7 +523,7 @@ function intervalValues(
   }
 
   const maxCalls = type === 'IB_Calls' || type === 'Dials' ? 12 : 5;
-  const calls = Math.ceil((1 + Math.floor(random() * maxCalls)) * fraction);
+  const calls = Math.ceil((1 + Math.floor(random() * maxCalls)) * length * fraction);
   if (calls === 0) return undefined;
   const talk: number[] = [];
   const hold: number[] = [];
@@ -377,12 +553,17 @@ function intervalValues(
   return values;
 }
 
-/** The day's campaign interactions, in time order; an interaction is its filters, user, date, direction and queue. */
+/**
+ * The day's campaign interactions, in time order, as many as the agents make (about five an
+ * hour for twelve); an interaction is its filters, user, date, direction and queue.
+ */
 function campaignInteractions(hours: number[], agents: Agent[], timeZone: string, seed: number): Interaction[] {
   const interactions: Interaction[] = [];
+  const perAgents = agents.length / agentNames.length;
   hours.forEach((start, hour) => {
     const random = prng(`${seed}/campaign/${hour}`);
-    const count = hour >= 8 && hour < 19 ? 3 + Math.floor(random() * 6) : Math.floor(random() * 2);
+    const base = hour >= 8 && hour < 19 ? 3 + Math.floor(random() * 6) : Math.floor(random() * 2);
+    const count = Math.round(base * perAgents);
     for (let i = 0; i < count; i++) {
       const at = start + Math.floor(random() * 60) * 60_000;
       const agent = agents[Math.floor(random() * agents.length)] as Agent;
