@@ -1,4 +1,5 @@
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { AgentKpis } from '../workbook/stats.ts';
 import type { DayKpis, HourlyVolume, TypeSummary } from './contracts.ts';
 import { runDayViewKey } from './keys.ts';
 import { readJsonObject } from './objects.ts';
@@ -28,20 +29,6 @@ export interface DayView {
 /** Rejected rows the view lists; all of them are in the rejects objects (the console's rejects.csv). */
 export const dayViewRejectedRows = 200;
 
-/** An agent's figures as the Summary tab shows them (functions/workbook/stats.ts AgentKpis). */
-export interface AgentFiguresRow {
-  calls?: number;
-  dials?: number;
-  avgHandleMs?: number;
-  avgTalkMs?: number;
-  holds?: number;
-  avgHoldMs?: number;
-  avgAcwMs?: number;
-  loggedInMs?: number;
-  onQueue?: number;
-  interacting?: number;
-}
-
 const agentColumns = [
   'Agent',
   'Calls',
@@ -57,7 +44,7 @@ const agentColumns = [
 ];
 
 /** The agents' KPIs as a table of plain numbers: seconds, hours and percentages, one decimal. */
-export function agentTable(agents: readonly { agent: string; kpis: AgentFiguresRow }[]): DayView['agents'] {
+export function agentTable(agents: readonly { agent: string; kpis: AgentKpis }[]): DayView['agents'] {
   const round = (value: number | undefined, divisor: number) =>
     value === undefined ? null : Math.round((value / divisor) * 10) / 10;
   return {

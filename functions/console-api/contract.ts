@@ -3,6 +3,8 @@
  * and the app's runtime settings (`/config.json`). Plain types only: the app imports them.
  */
 
+import type { RowCounts } from '../common/contracts.ts';
+
 /** The two roles; an operator may also act (rerun, cancel, redrive, undo, resend). */
 export type Role = 'viewer' | 'operator';
 
@@ -68,15 +70,8 @@ export interface DaySummary {
 }
 
 /** One export type's reconciliation: read = inserted + updated + unchanged + stale + rejected (blank apart). */
-export interface Reconciliation {
+export interface Reconciliation extends RowCounts {
   type: string;
-  read: number;
-  inserted: number;
-  updated: number;
-  unchanged: number;
-  stale: number;
-  rejected: number;
-  blank: number;
 }
 
 export interface FileSource {
