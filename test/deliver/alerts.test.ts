@@ -33,6 +33,7 @@ import { buildReport } from '../../functions/workbook/build.ts';
 import { type LinkServer, startLinkServer } from '../../local/link-server.ts';
 import { type LocalStack, startLocalStack } from '../../local/stack.ts';
 import { startTeamsReceiver, type TeamsReceiver } from '../../local/teams-receiver.ts';
+import { recordSentEmail } from './sent-email.ts';
 
 const shipped = loadConfigFile();
 const hours = { from: '08:00', to: '16:00' };
@@ -233,13 +234,7 @@ beforeAll(async () => {
   logger.setLogLevel('SILENT');
   stackDir = await mkdtemp(join(tmpdir(), 'charlie-alerts-'));
   stack = await startLocalStack(stackDir);
-  stack.clients.sesv2.middlewareStack.add(
-    (next) => async (args) => {
-      requests.push(args.input as SendEmailCommandInput);
-      return next(args);
-    },
-    { step: 'initialize', name: 'recordSendEmail' },
-  );
+  recordSentEmail(stack, requests);
   teams = await startTeamsReceiver();
   links = await startLinkServer({
     s3: stack.clients.s3,

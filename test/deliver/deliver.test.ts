@@ -30,6 +30,7 @@ import {
 } from '../../functions/deliver/deliver.ts';
 import { type LinkServer, startLinkServer } from '../../local/link-server.ts';
 import { type LocalStack, startLocalStack } from '../../local/stack.ts';
+import { recordSentEmail } from './sent-email.ts';
 
 interface StoredEmail {
   messageId: string;
@@ -168,13 +169,7 @@ beforeAll(async () => {
   logger.setLogLevel('SILENT');
   stackDir = await mkdtemp(join(tmpdir(), 'charlie-deliver-'));
   stack = await startLocalStack(stackDir);
-  stack.clients.sesv2.middlewareStack.add(
-    (next) => async (args) => {
-      requests.push(args.input as SendEmailCommandInput);
-      return next(args);
-    },
-    { step: 'initialize', name: 'recordSendEmail' },
-  );
+  recordSentEmail(stack, requests);
   links = await startLinkServer({
     s3: stack.clients.s3,
     bucket: stack.resources.reportsBucket,

@@ -21,6 +21,7 @@ import type { ChunkFault } from '../../local/fake-sharepoint.ts';
 import { type FakeGraph, startFakeGraph } from '../../local/graph-server.ts';
 import { type LinkServer, startLinkServer } from '../../local/link-server.ts';
 import { type LocalStack, startLocalStack } from '../../local/stack.ts';
+import { recordSentEmail } from './sent-email.ts';
 
 const shipped = loadConfigFile();
 const site = { hostname: 'contoso.sharepoint.com', path: '/sites/Reporting' };
@@ -144,13 +145,7 @@ beforeAll(async () => {
   logger.setLogLevel('SILENT');
   stackDir = await mkdtemp(join(tmpdir(), 'charlie-sharepoint-'));
   stack = await startLocalStack(stackDir);
-  stack.clients.sesv2.middlewareStack.add(
-    (next) => async (args) => {
-      requests.push(args.input as SendEmailCommandInput);
-      return next(args);
-    },
-    { step: 'initialize', name: 'recordSendEmail' },
-  );
+  recordSentEmail(stack, requests);
   links = await startLinkServer({
     s3: stack.clients.s3,
     bucket: stack.resources.reportsBucket,

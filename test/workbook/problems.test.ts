@@ -25,6 +25,7 @@ import { ingestFile } from '../../functions/ingest/ingest.ts';
 import { buildReport } from '../../functions/workbook/build.ts';
 import { reasonGroup } from '../../functions/workbook/problems.ts';
 import { type LocalStack, startLocalStack } from '../../local/stack.ts';
+import { recordSentEmail } from '../deliver/sent-email.ts';
 import { AGENT_1, AGENT_2, IB_HEADER, ibLine, putSource } from '../ingest/files.ts';
 
 /**
@@ -146,13 +147,7 @@ beforeAll(async () => {
   logger.setLogLevel('SILENT');
   stackDir = await mkdtemp(join(tmpdir(), 'charlie-problems-'));
   stack = await startLocalStack(stackDir);
-  stack.clients.sesv2.middlewareStack.add(
-    (next) => async (args) => {
-      requests.push(args.input as SendEmailCommandInput);
-      return next(args);
-    },
-    { step: 'initialize', name: 'recordSendEmail' },
-  );
+  recordSentEmail(stack, requests);
 }, 60_000);
 
 afterAll(async () => {
