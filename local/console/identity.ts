@@ -68,6 +68,8 @@ export async function startIdentityProvider(options: IdentityOptions): Promise<L
       },
     ],
     pkce: { required: () => true },
+    // The token endpoint answers the console's origin only, as the deployed providers are set up.
+    clientBasedCORS: (_ctx: Context, origin: string) => origin === options.consoleOrigin,
     scopes: ['openid', 'email', 'profile'],
     claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
     jwks: { keys: [signingKey] },
