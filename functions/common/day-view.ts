@@ -1,6 +1,6 @@
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { AgentKpis } from '../workbook/stats.ts';
-import type { DayKpis, HourlyVolume, TypeSummary } from './contracts.ts';
+import type { AlertsStatus, DayKpis, HourlyVolume, TypeSummary } from './contracts.ts';
 import { runDayViewKey } from './keys.ts';
 import { readJsonObject } from './objects.ts';
 
@@ -23,6 +23,8 @@ export interface DayView {
   agents: { columns: string[]; rows: (string | number | null)[][] };
   rejectedRows: { rawKey: string; type: string; line: number; reason: string }[];
   rejectedRowsTotal: number;
+  /** The day's threshold alerts as the workbook's Summary lists them; absent when no rule is configured. */
+  alerts?: AlertsStatus;
   rejectedFiles: { rawKey: string; type: string; reason: string }[];
 }
 

@@ -3,7 +3,7 @@
  * and the app's runtime settings (`/config.json`). Plain types only: the app imports them.
  */
 
-import type { RowCounts } from '../common/contracts.ts';
+import type { RowCounts, RuleStatus } from '../common/contracts.ts';
 
 /** The two roles; an operator may also act (rerun, cancel, redrive, undo, resend). */
 export type Role = 'viewer' | 'operator';
@@ -185,7 +185,8 @@ export interface DayDetail {
   volumeByHour: HourVolume[];
   agents: AgentTable;
   audit: AuditEntry[];
-  alerts?: unknown[];
+  /** The day's threshold alert rules with the hours they crossed and recovered at; absent when none is configured. */
+  alerts?: RuleStatus[];
 }
 
 /** `GET /days/{date}/workbook[?version=ID]`: a presigned, short-lived URL. */

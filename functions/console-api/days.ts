@@ -338,6 +338,7 @@ export async function dayDetail(deps: DaysDeps, date: string, audit: DayDetail['
     volumeByHour: hourVolumes(view?.hourly ?? []),
     agents: view?.agents ?? { columns: [], rows: [] },
     audit,
+    ...(view?.alerts ? { alerts: view.alerts.rules } : {}),
   };
 }
 

@@ -132,6 +132,7 @@ export async function buildReport(input: BuildInput, deps: BuildDeps): Promise<B
         .map((row) => ({ rawKey: row.file, type: row.type, line: row.line, reason: row.reason })),
       rejectedRowsTotal: problems.rowCount,
       rejectedFiles: problems.rejectedFiles.map((file) => ({ rawKey: file.key, type: file.type, reason: file.reason })),
+      ...(day.alerts ? { alerts: day.alerts } : {}),
     });
     await recordDayBuilt(deps.dynamodb, resources.table, {
       date: run.date,

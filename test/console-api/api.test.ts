@@ -200,9 +200,14 @@ describe('the console API on the local stack', () => {
     expect(detail.files.length).toBe(stack.run.summary?.files);
     expect(detail.files.every((f) => f.rawKey.startsWith(`raw/${date}/`) && f.outcome === 'ingested')).toBe(true);
     expect(detail.files.every((f) => f.source.kind === 'mail' && f.source.sender)).toBe(true);
-    expect(detail.deliveries).toEqual([
-      expect.objectContaining({ messageId: stack.run.summary?.delivery.messageId, bounces: null, complaints: null }),
-    ]);
+    // The report, and the alerts the day crossed, told to the alert rules' recipients.
+    expect(detail.deliveries).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ messageId: stack.run.summary?.delivery.messageId, bounces: null, complaints: null }),
+        expect.objectContaining({ recipients: ['supervisors@example.com'] }),
+      ]),
+    );
+    expect(detail.deliveries).toHaveLength(2);
     expect(detail.executions.map((e) => [e.executionId, e.status])).toContainEqual([
       stack.run.execution.executionId,
       'SUCCEEDED',
@@ -212,6 +217,10 @@ describe('the console API on the local stack', () => {
     expect(detail.agents.columns[0]).toBe('Agent');
     expect(detail.agents.rows.length).toBeGreaterThan(0);
     expect(detail.missing).toEqual([]);
+    expect(detail.alerts?.map((r) => [r.rule, r.breached.map((h) => h.hour), r.recovered.map((h) => h.hour)])).toEqual([
+      ['calls-low', ['09:00'], ['10:00']],
+      ['on-queue-low', ['13:00'], ['14:00']],
+    ]);
   });
 
   it('downloads the current workbook through a short-lived presigned URL, the same bytes as in S3, and audits it', async () => {

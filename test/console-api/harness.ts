@@ -1,12 +1,16 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfigFile } from '../../functions/common/config.ts';
+import { defaultConfigPath, parseConfig } from '../../functions/common/config.ts';
 import { type LocalConsole, startLocalConsole } from '../../local/console/server.ts';
 import { type LocalRunResult, runLocally } from '../../local/local-run.ts';
 
-export const config = loadConfigFile();
+/** The shipped configuration with the example's two alert rules, which the sample day crosses. */
+export const config = parseConfig({
+  ...JSON.parse(readFileSync(defaultConfigPath, 'utf8')),
+  alerts: JSON.parse(readFileSync('examples/teams-alerts.config.json', 'utf8')).alerts,
+});
 export const date = '2026-03-09';
 /** The day after, mid-morning in Chicago: every export of the day is in. */
 export const now = () => Date.parse('2026-03-10T15:00:00Z');
