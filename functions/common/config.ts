@@ -495,11 +495,11 @@ export const configSchema = z
         /**
          * Ingest decides rows against a snapshot of what is stored for the day and type, kept in
          * S3 under digests/ (functions/ingest/digests.ts), instead of reading each row from the
-         * table. Off by default; turned off and on again, delete digests/ first.
+         * table. Turned off and on again, delete digests/ first.
          */
-        enabled: z.boolean().default(false),
+        enabled: z.boolean().default(true),
       })
-      .default({ enabled: false }),
+      .default({ enabled: true }),
     workbook: workbookSchema.default({ durations: 'excel', lateAfterMinutes: 90, kpis: {} }),
     /** The web console; absent: none is deployed (the local stack serves one with --serve either way). */
     console: consoleSchema.optional(),

@@ -33,9 +33,9 @@ describe('configuration', () => {
     expect(config.exports.find((e) => e.type === 'Campaign_Interactions')?.firstColumn).toBe('D');
   });
 
-  it('keeps row digests off unless configured', () => {
-    expect(loadConfigFile().rowDigests).toEqual({ enabled: false });
-    expect(parseConfig(withChange((c) => (c.rowDigests = { enabled: true }))).rowDigests).toEqual({ enabled: true });
+  it('keeps row digests on unless configured off', () => {
+    expect(loadConfigFile().rowDigests).toEqual({ enabled: true });
+    expect(parseConfig(withChange((c) => (c.rowDigests = { enabled: false }))).rowDigests).toEqual({ enabled: false });
   });
 
   it.each([

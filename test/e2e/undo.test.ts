@@ -9,6 +9,7 @@ import { createGraphMailSource } from '../../functions/collect/graph.ts';
 import { loadConfigFile } from '../../functions/common/config.ts';
 import type { RunInput } from '../../functions/common/contracts.ts';
 import { excludedKey } from '../../functions/common/keys.ts';
+import { PREFIX } from '../../functions/common/names.ts';
 import { logger } from '../../functions/common/observability.ts';
 import { startFakeGraph } from '../../local/graph-server.ts';
 import type { ExecutionSummary } from '../../local/local-run.ts';
@@ -73,7 +74,17 @@ async function tableRows(stack: LocalStack): Promise<{ rows: string[]; sources: 
   return { rows: rows.sort(), sources };
 }
 
+/**
+ * Deletes the stored rows behind ingest's back, and so the day's row digest snapshots too: they
+ * would still list the rows, and a snapshot may always be deleted (it is rebuilt from the table).
+ */
 async function deleteRows(stack: LocalStack): Promise<void> {
+  const snapshots = await stack.clients.s3.send(
+    new ListObjectsV2Command({ Bucket: stack.resources.dataBucket, Prefix: `${PREFIX.digests}${date}/` }),
+  );
+  for (const object of snapshots.Contents ?? []) {
+    await stack.clients.s3.send(new DeleteObjectCommand({ Bucket: stack.resources.dataBucket, Key: object.Key }));
+  }
   let start: Record<string, unknown> | undefined;
   do {
     const page = await stack.clients.dynamodb.send(

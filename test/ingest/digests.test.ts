@@ -24,8 +24,9 @@ import { createRowTable, IB_HEADER, ibLine, putSource, tableRows } from './files
  * client.
  */
 
-const plainConfig = loadConfigFile();
-const config = { ...plainConfig, rowDigests: { enabled: true } };
+const config = loadConfigFile();
+/** The baseline every case is compared with: each row read from the table. */
+const plainConfig = { ...config, rowDigests: { enabled: false } };
 const run: Run = {
   date: '2026-03-09',
   reports: ['IB_Calls'],
@@ -109,10 +110,8 @@ async function pair() {
     },
     /** The rows of both tables, which must be the same. */
     async sameRows() {
-      const rows = async (table: string) =>
-        (await tableRows(stack, table)).filter((item) => item.pk.startsWith('ROW#'));
-      const stored = await rows(digested);
-      expect(stored).toEqual(await rows(plain));
+      const stored = await tableRows(stack, digested);
+      expect(stored).toEqual(await tableRows(stack, plain));
       return stored;
     },
   };
@@ -438,7 +437,7 @@ describe('row digests', () => {
       message: "the row digests of IB_Calls 2026-03-09 changed under this ingest's lease",
     });
     before.clear();
-    expect((await tableRows(stack, tables.digested)).filter((item) => item.pk.startsWith('ROW#'))).toEqual([]);
+    expect(await tableRows(stack, tables.digested)).toEqual([]);
     await tables.ingest(file);
     await tables.sameRows();
   });

@@ -8,7 +8,7 @@ import { paginateScan } from '@aws-sdk/lib-dynamodb';
 import type { Config } from '../../functions/common/config.ts';
 import type { IngestResult, ManifestEntryInput, Run, SourceFile } from '../../functions/common/contracts.ts';
 import { rawKey } from '../../functions/common/keys.ts';
-import { TABLE_KEY } from '../../functions/common/names.ts';
+import { PARTITION_PREFIX, TABLE_KEY } from '../../functions/common/names.ts';
 import type { StoredRow } from '../../functions/common/rows.ts';
 import { readRunResults, writeManifest } from '../../functions/common/run-records.ts';
 import { type LocalStack, localCredentials, startLocalStack } from '../../local/stack.ts';
@@ -131,7 +131,7 @@ export async function createRowTable(stack: LocalStack, name: string): Promise<s
 }
 
 /** Every item of a table in key order, without the time of ingest (the one thing a rerun may differ in). */
-export async function tableRows(stack: LocalStack, table: string): Promise<Omit<StoredRow, 'ingestedAt'>[]> {
+export async function tableItems(stack: LocalStack, table: string): Promise<Omit<StoredRow, 'ingestedAt'>[]> {
   const items: StoredRow[] = [];
   for await (const page of paginateScan({ client: stack.clients.dynamodb }, { TableName: table })) {
     items.push(...((page.Items ?? []) as StoredRow[]));
@@ -139,4 +139,9 @@ export async function tableRows(stack: LocalStack, table: string): Promise<Omit<
   return items
     .map(({ ingestedAt: _ingestedAt, ...rest }) => rest)
     .sort((a, b) => a.pk.localeCompare(b.pk) || a.sk.localeCompare(b.sk));
+}
+
+/** The rows of a table, as tableItems gives them: leases and the generations of row digests left out. */
+export async function tableRows(stack: LocalStack, table: string): Promise<Omit<StoredRow, 'ingestedAt'>[]> {
+  return (await tableItems(stack, table)).filter((item) => item.pk.startsWith(PARTITION_PREFIX.row));
 }

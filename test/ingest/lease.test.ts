@@ -9,7 +9,7 @@ import { logger } from '../../functions/common/observability.ts';
 import { type IngestDeps, ingestFile } from '../../functions/ingest/ingest.ts';
 import { LEASE_MARGIN_MS, Leases, withLeases } from '../../functions/ingest/lease.ts';
 import { type LocalStack, startLocalStack } from '../../local/stack.ts';
-import { AGENT_1, AGENT_2, createRowTable, IB_HEADER, ibLine, putSource, tableRows } from './files.ts';
+import { AGENT_1, AGENT_2, createRowTable, IB_HEADER, ibLine, putSource, tableItems, tableRows } from './files.ts';
 
 /**
  * Leases against the local DynamoDB: one writer at a time per business date and export
@@ -188,7 +188,7 @@ describe('ingest under leases', () => {
     });
     expect(t.time.waits.length).toBeGreaterThan(0);
     // Nothing stored, and the holder's lease untouched.
-    expect(await tableRows(stack, table)).toEqual([
+    expect(await tableItems(stack, table)).toEqual([
       expect.objectContaining({ pk: 'LEASE#2026-03-09#IB_Calls', holder: holder.holder }),
     ]);
 
@@ -233,6 +233,6 @@ describe('ingest under leases', () => {
       name: 'TransientError',
       message: expect.stringMatching(/time is up/),
     });
-    expect(await tableRows(stack, table)).toEqual([]);
+    expect(await tableItems(stack, table)).toEqual([]);
   });
 });
