@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { DAY_STATUS_PARTITION } from '../../functions/common/names.ts';
 import { STAGE_KEYS, STAGES, type StageKey } from '../../functions/stages.ts';
 import { actionsOf, logicalId, roleStatements, synth, testConfig } from './synth.ts';
 
@@ -24,13 +25,21 @@ function properties(stage: StageKey): FunctionProperties {
   return template.toJSON().Resources[id].Properties as FunctionProperties;
 }
 
+/** The one table write Build and Deliver share: the day's status record, which the console lists. */
+const dayStatusUpdate = {
+  Effect: 'Allow',
+  Action: 'dynamodb:UpdateItem',
+  Resource: { 'Fn::GetAtt': [logicalId(stack.storage.table), 'Arn'] },
+  Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [DAY_STATUS_PARTITION] } },
+};
+
 function statements(stage: StageKey) {
   return roleStatements(template, logicalId(stack.functions.of(stage).role));
 }
 
 describe('functions', () => {
-  it('are the four stages, the two endpoints (agent upload, download links) and the run check', () => {
-    template.resourceCountIs('AWS::Lambda::Function', 7);
+  it("are the four stages, the two endpoints (agent upload, download links), the run check, the console's API and its deployment", () => {
+    template.resourceCountIs('AWS::Lambda::Function', 9);
   });
 
   it.each(stages)('%s runs Node.js 24 on arm64, untraced', (stage) => {
@@ -225,9 +234,18 @@ describe('function roles', () => {
   it("workbook queries the table's rows, reads the run's manifest and results, and writes reports/; no secret, no mail", () => {
     const all = statements('workbook');
     expect(actionsOf(all)).toEqual(
-      [...common, 'dynamodb:Query', 's3:AbortMultipartUpload', 's3:GetObject', 's3:ListBucket', 's3:PutObject'].sort(),
+      [
+        ...common,
+        'dynamodb:Query',
+        'dynamodb:UpdateItem',
+        's3:AbortMultipartUpload',
+        's3:GetObject',
+        's3:ListBucket',
+        's3:PutObject',
+      ].sort(),
     );
-    // Only row partitions, by the partition key's prefix: never delivery records, leases or agent tokens.
+    // Only row partitions, by the partition key's prefix: never delivery records, leases or agent
+    // tokens; and the day's status record the console lists.
     expect(all.filter((s) => actionsOf([s]).some((a) => a.startsWith('dynamodb:')))).toEqual([
       {
         Effect: 'Allow',
@@ -235,6 +253,7 @@ describe('function roles', () => {
         Resource: { 'Fn::GetAtt': [logicalId(stack.storage.table), 'Arn'] },
         Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['ROW#*'] } },
       },
+      dayStatusUpdate,
     ]);
     const reports = logicalId(stack.storage.reportsBucket);
     const data = logicalId(stack.storage.dataBucket);
@@ -243,13 +262,17 @@ describe('function roles', () => {
         expect.objectContaining({
           Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [reports, 'Arn'] }, '/reports/*']] },
         }),
-        // The run's records, the day's quarantine records for the output, and rejected rows for the Problems tab.
+        // The run's records, read, and the day view written beside them for the console.
+        expect.objectContaining({
+          Action: ['s3:GetObject', 's3:PutObject'],
+          Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [data, 'Arn'] }, '/runs/*']] },
+        }),
+        // The day's quarantine records for the output, and rejected rows for the Problems tab.
         expect.objectContaining({
           Action: 's3:GetObject',
           Resource: [
             { 'Fn::Join': ['', [{ 'Fn::GetAtt': [data, 'Arn'] }, '/quarantine/*']] },
             { 'Fn::Join': ['', [{ 'Fn::GetAtt': [data, 'Arn'] }, '/rejects/*']] },
-            { 'Fn::Join': ['', [{ 'Fn::GetAtt': [data, 'Arn'] }, '/runs/*']] },
           ],
         }),
         expect.objectContaining({ Action: 's3:ListBucket', Resource: { 'Fn::GetAtt': [data, 'Arn'] } }),
@@ -265,6 +288,7 @@ describe('function roles', () => {
         ...common,
         'dynamodb:GetItem',
         'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
         's3:GetObject',
         's3:GetObjectVersion',
         'secretsmanager:DescribeSecret',
@@ -283,6 +307,7 @@ describe('function roles', () => {
         Resource: { 'Fn::GetAtt': [logicalId(stack.storage.table), 'Arn'] },
         Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['DELIVERY#*'] } },
       },
+      dayStatusUpdate,
     ]);
   });
 
