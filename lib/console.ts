@@ -213,10 +213,10 @@ export class Console extends Construct {
     });
     this.acknowledgeHosting();
 
-    new CfnOutput(this, 'ConsoleUrl', { value: this.url, description: 'The web console' });
-    new CfnOutput(this, 'ConsoleApiUrl', { value: this.api.apiEndpoint, description: 'The web console API' });
+    new CfnOutput(Stack.of(this), 'ConsoleUrl', { value: this.url, description: 'The web console' });
+    new CfnOutput(Stack.of(this), 'ConsoleApiUrl', { value: this.api.apiEndpoint, description: 'The web console API' });
     if (pool) {
-      new CfnOutput(this, 'ConsoleUserPoolId', {
+      new CfnOutput(Stack.of(this), 'ConsoleUserPoolId', {
         value: pool.userPool.userPoolId,
         description: 'Console users: invite them through console.users, or in the Cognito console',
       });

@@ -7,13 +7,17 @@ const { stack, template } = synth();
 describe('buckets', () => {
   const buckets = template.findResources('AWS::S3::Bucket');
 
-  it('are the data, reports and access-log buckets, all retained', () => {
+  it("are the data, reports and access-log buckets, all retained, and the console's site", () => {
     const { dataBucket, reportsBucket, logsBucket } = stack.storage;
-    expect(Object.keys(buckets).sort()).toEqual([dataBucket, reportsBucket, logsBucket].map(logicalId).sort());
-    for (const bucket of Object.values(buckets)) {
-      expect(bucket.DeletionPolicy).toBe('Retain');
-      expect(bucket.UpdateReplacePolicy).toBe('Retain');
+    const kept = [dataBucket, reportsBucket, logsBucket].map(logicalId);
+    const site = stack.console ? logicalId(stack.console.bucket) : undefined;
+    expect(Object.keys(buckets).sort()).toEqual([...kept, site].sort());
+    for (const id of kept) {
+      expect(buckets[id]?.DeletionPolicy).toBe('Retain');
+      expect(buckets[id]?.UpdateReplacePolicy).toBe('Retain');
     }
+    // The site holds only the built app, deployed again by every cdk deploy.
+    expect(buckets[site ?? '']?.DeletionPolicy).toBe('Delete');
   });
 
   it('block all public access and encrypt at rest', () => {
@@ -115,6 +119,9 @@ describe('outputs', () => {
         'TableName',
         'AgentEndpointUrl',
         'DownloadLinkUrl',
+        'ConsoleUrl',
+        'ConsoleApiUrl',
+        'ConsoleUserPoolId',
       ].sort(),
     );
     expect(outputs.DataBucketName?.Value).toEqual({ Ref: logicalId(stack.storage.dataBucket) });
