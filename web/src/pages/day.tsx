@@ -14,6 +14,7 @@ import { AgentsTable } from '../components/agents.tsx';
 import { VolumeChart } from '../components/chart.tsx';
 import { type Column, DataTable } from '../components/data-table.tsx';
 import { ConfirmDialog } from '../components/dialog.tsx';
+import { MissingAndLate } from '../components/late-exports.tsx';
 import { ErrorNote, Loading, StatusBadge } from '../components/notes.tsx';
 import { ExecutionProgress } from '../components/progress.tsx';
 import { bytes, count, duration, instant, weekday } from '../format.ts';
@@ -199,22 +200,13 @@ function DayDetails(props: {
           </section>
           <section aria-labelledby="missing">
             <h2 id="missing">Missing and late exports</h2>
-            {day.missing.length === 0 && day.late.length === 0 ? (
-              <p>Every export arrived in time.</p>
-            ) : (
-              <ul>
-                {day.missing.map((type) => (
-                  <li key={type}>
-                    <strong>{type}</strong>: missing
-                  </li>
-                ))}
-                {day.late.map((late) => (
-                  <li key={late.type}>
-                    <strong>{late.type}</strong>: late (last export {instant(late.lastExportAt, tz)})
-                  </li>
-                ))}
-              </ul>
-            )}
+            <MissingAndLate
+              missing={day.missing}
+              late={day.late}
+              tz={tz}
+              absent="missing"
+              allArrived="Every export arrived in time."
+            />
           </section>
         </div>
         <section aria-labelledby="volume">
