@@ -3,30 +3,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ListStateMachinesCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from '../../cli/charlie.ts';
 import { fromRoot } from '../../lib/paths.ts';
 import { openKeptDir } from '../../local/kept.ts';
+import { captureTerminal } from './terminal.ts';
 
 // Step Functions has no local emulator that serves its API, so the SDK client is mocked here.
 const sfn = mockClient(SFNClient);
 const examples = fromRoot('examples', 'centers');
 const machine = (name: string) => `arn:aws:states:us-east-1:123456789012:stateMachine:${name}-daily-report`;
-let out = '';
-let err = '';
+const terminal = captureTerminal();
 
 beforeEach(() => {
   sfn.reset();
-  out = '';
-  err = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    out += String(chunk);
-    return true;
-  });
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-    err += String(chunk);
-    return true;
-  });
   sfn.on(ListStateMachinesCommand).resolves({
     stateMachines: ['charlie', 'example-east', 'example-west'].map((name) => ({
       name: `${name}-daily-report`,
@@ -36,7 +26,6 @@ beforeEach(() => {
     })),
   });
 });
-afterEach(() => vi.restoreAllMocks());
 
 describe('charlie --center NAME', () => {
   it("starts the run on that center's state machine", async () => {
@@ -52,14 +41,14 @@ describe('charlie --center NAME', () => {
 
   it('refuses an unknown center, listing the known ones, and a center given with --config', async () => {
     expect(await runCli(['status', '--center', 'example-north', '--centers', examples])).toBe(2);
-    expect(err).toBe(`No center "example-north" in ${examples}: the centers are example-east, example-west\n`);
-    err = '';
+    expect(terminal.err).toBe(`No center "example-north" in ${examples}: the centers are example-east, example-west\n`);
+    terminal.err = '';
     expect(await runCli(['doctor', '--center', 'example-north', '--centers', examples])).toBe(2);
-    expect(err).toContain('the centers are example-east, example-west');
-    err = '';
+    expect(terminal.err).toContain('the centers are example-east, example-west');
+    terminal.err = '';
     const both = ['status', '--center', 'example-east', '--centers', examples, '--config', 'charlie.config.json'];
     expect(await runCli(both)).toBe(2);
-    expect(err).toBe('--center and --config name two configurations: give one\n');
+    expect(terminal.err).toBe('--center and --config name two configurations: give one\n');
     expect(sfn.commandCalls(StartExecutionCommand)).toEqual([]);
   });
 
@@ -78,7 +67,7 @@ describe('charlie --center NAME', () => {
       kept.release();
     }
     expect(await runCli(['status', '--local', dir, '--center', 'example-west', '--centers', examples])).toBe(0);
-    expect(out).toContain('run-example-west');
-    expect(out).not.toContain('run-example-east');
+    expect(terminal.out).toContain('run-example-west');
+    expect(terminal.out).not.toContain('run-example-east');
   });
 });

@@ -6,28 +6,18 @@ import {
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { main, runCli } from '../../cli/charlie.ts';
 import { loadConfigFile, maxLinkExpiryHours, parseConfig } from '../../functions/common/config.ts';
+import { captureTerminal } from './terminal.ts';
 
 // Step Functions has no local emulator that serves its API, so the SDK client is mocked here.
 const sfn = mockClient(SFNClient);
 const arn = 'arn:aws:states:us-east-1:123456789012:stateMachine:charlie-daily-report';
-let out = '';
-let err = '';
+const terminal = captureTerminal();
 
 beforeEach(() => {
   sfn.reset();
-  out = '';
-  err = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    out += String(chunk);
-    return true;
-  });
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-    err += String(chunk);
-    return true;
-  });
   sfn.on(ListStateMachinesCommand).resolves({
     stateMachines: [
       { name: 'other', stateMachineArn: 'arn:other', type: 'STANDARD', creationDate: new Date() },
@@ -35,7 +25,6 @@ beforeEach(() => {
     ],
   });
 });
-afterEach(() => vi.restoreAllMocks());
 
 describe('charlie CLI', () => {
   it('reruns a day on the deployed state machine, found by name', async () => {
@@ -46,7 +35,7 @@ describe('charlie CLI', () => {
     const call = sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input;
     expect(call?.stateMachineArn).toBe(arn);
     expect(JSON.parse(call?.input ?? '{}')).toEqual({ date: '2026-03-09', reports: ['Dials', 'ACQ'], force: true });
-    expect(out).toContain(`${arn}:run-1`);
+    expect(terminal.out).toContain(`${arn}:run-1`);
   });
 
   it('undoes a file, or an email on a given day, with an execution input', async () => {
@@ -60,9 +49,9 @@ describe('charlie CLI', () => {
       { date: '2026-03-08', undo: ['<m1@x>', '<m2@x>'], force: true },
     ]);
     expect(await runCli(['undo', '--source', '<m1@x>', '--region', 'us-east-1'])).toBe(2);
-    expect(err).toContain('needs --date');
+    expect(terminal.err).toContain('needs --date');
     expect(await runCli(['undo', '--source', key, '--date', '2026-03-10', '--region', 'us-east-1'])).toBe(2);
-    expect(err).toContain('2026-03-09 is another day');
+    expect(terminal.err).toContain('2026-03-09 is another day');
     expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(2);
   });
 
@@ -145,36 +134,36 @@ describe('charlie CLI', () => {
         cause: '{"errorType":"TransientError","errorMessage":"Rate exceeded"}',
       });
     expect(await main(['status', '--date', '2026-03-09', '--region', 'us-east-1'])).toBe(0);
-    expect(out).toContain('SUCCEEDED');
-    expect(out).toMatch(/Dials\s+5 rows {2}read 10, inserted 4, updated 1, unchanged 5, stale 0, rejected 0/);
-    expect(out).toContain('missing: ACQ');
+    expect(terminal.out).toContain('SUCCEEDED');
+    expect(terminal.out).toMatch(/Dials\s+5 rows {2}read 10, inserted 4, updated 1, unchanged 5, stale 0, rejected 0/);
+    expect(terminal.out).toContain('missing: ACQ');
     // Lists stay in the manifest: counts, the first undone files, and where the rest are.
-    expect(out).toContain('undone: 11 files, 20 rows taken out');
-    expect(out).toContain('raw/2026-03-09/Dials/a.csv (2 rows)');
-    expect(out).toContain('… 10 more in the manifest');
+    expect(terminal.out).toContain('undone: 11 files, 20 rows taken out');
+    expect(terminal.out).toContain('raw/2026-03-09/Dials/a.csv (2 rows)');
+    expect(terminal.out).toContain('… 10 more in the manifest');
     // Ignored mail grouped by reason, with what to change and one example each.
-    expect(out).toContain(
+    expect(terminal.out).toContain(
       '85 ignored (suspicious) — sender noreply@example.org is not accepted (mailbox.senders), yet it sends what looks like an export → add noreply@example.org or @example.org to mailbox.senders\n        e.g. "Scheduled export: Dials" <e>: Dials.csv\n',
     );
-    expect(out).toContain('3 ignored (intentional) — not a CSV\n        e.g. "s" <m>: a.pdf\n');
-    expect(out).toContain("and 2 other reasons (in the run's manifest)");
-    expect(out).toContain('files: 12 ingested, listed in s3://data/runs/2026-03-09/a/manifest.json');
-    expect(out).not.toContain('2026-03-08');
+    expect(terminal.out).toContain('3 ignored (intentional) — not a CSV\n        e.g. "s" <m>: a.pdf\n');
+    expect(terminal.out).toContain("and 2 other reasons (in the run's manifest)");
+    expect(terminal.out).toContain('files: 12 ingested, listed in s3://data/runs/2026-03-09/a/manifest.json');
+    expect(terminal.out).not.toContain('2026-03-08');
   });
 
   it('says what to do next when the stack is not deployed or the input is wrong', async () => {
     sfn.on(ListStateMachinesCommand).resolves({ stateMachines: [] });
     expect(await runCli(['status', '--region', 'us-east-1'])).toBe(2);
-    expect(err).toMatch(/No state machine named charlie-daily-report.*npx cdk deploy/);
+    expect(terminal.err).toMatch(/No state machine named charlie-daily-report.*npx cdk deploy/);
     expect(await runCli(['rerun', '--date', '9 March', '--region', 'us-east-1'])).toBe(2);
-    expect(err).toContain('--date must look like 2026-03-09');
+    expect(terminal.err).toContain('--date must look like 2026-03-09');
   });
 
   it('caps a fresh link’s hours as the configuration caps delivery.linkExpiryHours, before asking AWS', async () => {
     for (const hours of ['721', '1e9', 'Infinity', '0', 'soon']) {
-      err = '';
+      terminal.err = '';
       expect(await runCli(['link', '--date', '2026-03-09', '--hours', hours, '--region', 'us-east-1'])).toBe(2);
-      expect(err).toBe(
+      expect(terminal.err).toBe(
         `--hours must be more than 0 and at most 720 (30 days, the most delivery.linkExpiryHours allows), not "${hours}"\n`,
       );
     }

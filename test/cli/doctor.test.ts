@@ -29,6 +29,7 @@ import { type Config, defaultConfigPath } from '../../functions/common/config.ts
 import { agentInboxKey } from '../../functions/common/keys.ts';
 import type { FakeGraph } from '../../local/graph-server.ts';
 import { clientSecret, config, csvMessage, useHarness } from '../collect/harness.ts';
+import { captureTerminal } from './terminal.ts';
 
 const h = useHarness();
 /** The harness's messages arrive on 2026-03-09: this is within a day of them. */
@@ -42,8 +43,6 @@ function source(fake: FakeGraph, mailbox: Partial<Config['mailbox']> = {}, secre
 }
 
 const byName = (results: CheckResult[]) => Object.fromEntries(results.map((r) => [r.name.split(' ')[0], r]));
-
-afterEach(() => vi.restoreAllMocks());
 
 describe('the checklist', () => {
   const results: CheckResult[] = [
@@ -80,6 +79,8 @@ describe('the checklist', () => {
 });
 
 describe('configuration', () => {
+  const terminal = captureTerminal();
+
   it('fails naming the field, and stops there', async () => {
     const path = join(h.dir, 'bad.config.json');
     await writeFile(path, JSON.stringify({ ...config, timeZone: 'Mars/Olympus' }));
@@ -91,14 +92,9 @@ describe('configuration', () => {
     });
     expect(result.next).toContain(path);
 
-    let out = '';
-    vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-      out += String(chunk);
-      return true;
-    });
     expect(await main(['doctor', '--config', path])).toBe(1);
-    expect(out).toContain('✗ Configuration: Invalid');
-    expect(out).toContain('0 ✓, 1 ✗, 0 !, 0 – (1 checks)');
+    expect(terminal.out).toContain('✗ Configuration: Invalid');
+    expect(terminal.out).toContain('0 ✓, 1 ✗, 0 !, 0 – (1 checks)');
   });
 });
 
@@ -507,39 +503,30 @@ describe('a deployed stack', () => {
 });
 
 describe('charlie doctor', () => {
-  let out = '';
-  const capture = () =>
-    vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-      out += String(chunk);
-      return true;
-    });
+  const terminal = captureTerminal();
 
   it('fails with the next step when the stack is not deployed', async () => {
     // The command makes its own clients: every CloudFormation client is mocked for this test.
     const cloudformation = mockClient(CloudFormationClient);
     cloudformation.on(DescribeStacksCommand).rejects(new Error('Stack with id charlie does not exist'));
-    out = '';
-    capture();
     try {
       expect(await main(['doctor', '--region', 'us-east-1'])).toBe(1);
     } finally {
       cloudformation.restore();
     }
-    expect(out).toContain('✗ Stack charlie: No stack named charlie');
-    expect(out).toContain('→ npx cdk deploy');
+    expect(terminal.out).toContain('✗ Stack charlie: No stack named charlie');
+    expect(terminal.out).toContain('→ npx cdk deploy');
   });
 
   it('checks the local stack with a generated sample mailbox, and passes', async () => {
-    out = '';
-    capture();
     expect(await main(['doctor', '--local'])).toBe(0);
-    expect(out).toMatch(/^charlie doctor — the local stack/);
-    expect(out).toContain('✓ Folder Inbox/Genesys');
-    expect(out).toMatch(/[✓!] Messages of the last 24 hours: \d+ checked/);
-    expect(out).toContain('– Alarms: not on the local stack');
-    expect(out).toMatch(
+    expect(terminal.out).toMatch(/^charlie doctor — the local stack/);
+    expect(terminal.out).toContain('✓ Folder Inbox/Genesys');
+    expect(terminal.out).toMatch(/[✓!] Messages of the last 24 hours: \d+ checked/);
+    expect(terminal.out).toContain('– Alarms: not on the local stack');
+    expect(terminal.out).toMatch(
       /✓ Schedules: run times in America\/Chicago\n {4}daily run 06:00 → next \d{4}-\d{2}-\d{2} 06:00/,
     );
-    expect(out).toMatch(/\d+ ✓, 0 ✗, [01] !, 5 – \(12 checks\)/);
+    expect(terminal.out).toMatch(/\d+ ✓, 0 ✗, [01] !, 5 – \(12 checks\)/);
   });
 });

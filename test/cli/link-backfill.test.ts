@@ -6,7 +6,7 @@ import { HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } f
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ListStateMachinesCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planBackfill, uploadBackfill } from '../../cli/backfill.ts';
 import { main, runCli } from '../../cli/charlie.ts';
 import { freshLink } from '../../cli/link.ts';
@@ -17,6 +17,7 @@ import { verifyLinkToken } from '../../functions/common/link-token.ts';
 import { logger } from '../../functions/common/observability.ts';
 import { type LocalStack, startLocalStack } from '../../local/stack.ts';
 import { genesys, ibCallsCsv, mime } from '../collect/harness.ts';
+import { captureTerminal } from './terminal.ts';
 
 const config = loadConfigFile();
 const signingKey = 'k'.repeat(64);
@@ -70,6 +71,7 @@ describe('charlie link', () => {
 });
 
 describe('charlie backfill', () => {
+  const terminal = captureTerminal();
   let from: string;
   beforeAll(async () => {
     from = join(dir, 'saved');
@@ -180,17 +182,11 @@ describe('charlie backfill', () => {
         },
       ],
     });
-    let out = '';
-    const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-      out += String(chunk);
-      return true;
-    });
-    const errors = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
     try {
       expect(await main(['backfill', '--from', from, '--dry-run', '--region', 'us-east-1'])).toBe(0);
       expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
       expect(s3.commandCalls(PutObjectCommand)).toHaveLength(0);
-      expect(out).toContain('would start a run with {"date":"2026-03-11","deliver":false}');
+      expect(terminal.out).toContain('would start a run with {"date":"2026-03-11","deliver":false}');
 
       expect(await main(['backfill', '--from', from, '--region', 'us-east-1'])).toBe(0);
       expect(s3.commandCalls(PutObjectCommand).map((c) => c.args[0].input.Bucket)).toEqual(
@@ -202,8 +198,6 @@ describe('charlie backfill', () => {
       ]);
       expect(await runCli(['backfill', '--from', join(from, 'nowhere'), '--region', 'us-east-1'])).toBe(2);
     } finally {
-      write.mockRestore();
-      errors.mockRestore();
       sfn.restore();
       s3.restore();
       cloudformation.restore();

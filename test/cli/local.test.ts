@@ -2,30 +2,16 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runCli } from '../../cli/charlie.ts';
 import { loadConfigFile } from '../../functions/common/config.ts';
 import { reportKey } from '../../functions/common/keys.ts';
 import { openKeptDir } from '../../local/kept.ts';
 import { serveKeptStack } from '../../local/local-run.ts';
+import { captureTerminal } from './terminal.ts';
 
 const config = loadConfigFile();
-let out = '';
-let err = '';
-
-beforeEach(() => {
-  out = '';
-  err = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    out += String(chunk);
-    return true;
-  });
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-    err += String(chunk);
-    return true;
-  });
-});
-afterEach(() => vi.restoreAllMocks());
+const terminal = captureTerminal();
 
 function keptDir(): string {
   return join(mkdtempSync(join(tmpdir(), 'charlie-cli-local-')), 'data');
@@ -65,21 +51,21 @@ describe('charlie --local DIR', () => {
     kept.release();
 
     expect(await runCli(['status', '--local', dir])).toBe(0);
-    const lines = out.split('\n');
+    const lines = terminal.out.split('\n');
     expect(lines[0]).toBe('2026-03-04T12:00:00.000Z  FAILED    2026-03-03  2026-03-03-bbbb');
     expect(lines[1]).toBe('    error: TransientError: S3 unreachable');
     expect(lines[2]).toBe('2026-03-03T12:00:00.000Z  SUCCEEDED 2026-03-02  2026-03-02-aaaa');
-    expect(out).toContain('IB_Calls                  140 rows  read 1677, inserted 140');
+    expect(terminal.out).toContain('IB_Calls                  140 rows  read 1677, inserted 140');
 
-    out = '';
+    terminal.out = '';
     expect(await runCli(['status', '--local', dir, '--date', '2026-03-02'])).toBe(0);
-    expect(out).not.toContain('2026-03-03-bbbb');
-    expect(out).toContain('2026-03-02-aaaa');
+    expect(terminal.out).not.toContain('2026-03-03-bbbb');
+    expect(terminal.out).toContain('2026-03-02-aaaa');
   });
 
   it('refuses a folder that holds no kept stack', async () => {
     expect(await runCli(['status', '--local', keptDir()])).toBe(2);
-    expect(err).toMatch(/holds no local stack/);
+    expect(terminal.err).toMatch(/holds no local stack/);
   });
 
   it('signs a link to a day of a kept stack while it is served, and says how to serve it when it is not', async () => {
@@ -91,7 +77,7 @@ describe('charlie --local DIR', () => {
         new PutObjectCommand({ Bucket: served.stack.resources.reportsBucket, Key: reportKey(date), Body: 'workbook' }),
       );
       expect(await runCli(['link', '--local', dir, '--date', date])).toBe(0);
-      const url = out.trim();
+      const url = terminal.out.trim();
       expect(url.startsWith(served.links.baseUrl)).toBe(true);
       const response = await fetch(url);
       expect(response.status).toBe(200);
@@ -103,6 +89,6 @@ describe('charlie --local DIR', () => {
       await served.stop();
     }
     expect(await runCli(['link', '--local', dir, '--date', date])).toBe(2);
-    expect(err).toContain(`Nothing serves ${dir}`);
+    expect(terminal.err).toContain(`Nothing serves ${dir}`);
   });
 });

@@ -1,6 +1,6 @@
 import type { HourVolume } from '../../../functions/console-api/contract.ts';
 import { count } from '../format.ts';
-import { ScrollBox } from './scroll-box.tsx';
+import { type Column, DataTable } from './data-table.tsx';
 
 const width = 720;
 const height = 220;
@@ -68,32 +68,21 @@ export function VolumeChart({ hours, title }: { hours: HourVolume[]; title: stri
       </ul>
       <details>
         <summary>The numbers</summary>
-        <ScrollBox label="Rows per hour">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Hour</th>
-                {types.map((type) => (
-                  <th scope="col" key={type} class="num">
-                    {type}
-                  </th>
-                ))}
-              </tr>
-            </thead>
-            <tbody>
-              {hours.map((hour) => (
-                <tr key={hour.hour}>
-                  <th scope="row">{hour.hour}</th>
-                  {types.map((type) => (
-                    <td key={type} class="num">
-                      {count(hour.byType[type] ?? 0)}
-                    </td>
-                  ))}
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </ScrollBox>
+        <DataTable
+          label="Rows per hour"
+          columns={[
+            { header: 'Hour', cell: (hour) => hour.hour, rowHeader: true },
+            ...types.map(
+              (type): Column<HourVolume> => ({
+                header: type,
+                cell: (hour) => count(hour.byType[type] ?? 0),
+                class: 'num',
+              }),
+            ),
+          ]}
+          rows={hours}
+          rowKey={(hour) => hour.hour}
+        />
       </details>
     </figure>
   );

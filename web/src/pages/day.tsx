@@ -12,10 +12,11 @@ import type {
 import type { ApiClient } from '../api.ts';
 import { AgentsTable } from '../components/agents.tsx';
 import { VolumeChart } from '../components/chart.tsx';
+import { type Column, DataTable } from '../components/data-table.tsx';
 import { ConfirmDialog } from '../components/dialog.tsx';
+import { MissingAndLate } from '../components/late-exports.tsx';
 import { ErrorNote, Loading, StatusBadge } from '../components/notes.tsx';
 import { ExecutionProgress } from '../components/progress.tsx';
-import { ScrollBox } from '../components/scroll-box.tsx';
 import { bytes, count, duration, instant, weekday } from '../format.ts';
 import { useLoad } from '../load.ts';
 import { PageTitle } from './title.tsx';
@@ -185,51 +186,27 @@ function DayDetails(props: {
           <section aria-labelledby="reconciliation">
             <h2 id="reconciliation">Rows per export</h2>
             <p class="small">read = inserted + updated + unchanged + stale + rejected; blank padding apart.</p>
-            <ScrollBox label="Rows per export">
-              <table>
-                <thead>
-                  <tr>
-                    <th scope="col">Export</th>
-                    {countColumns.map((c) => (
-                      <th scope="col" class="num" key={c}>
-                        {c}
-                      </th>
-                    ))}
-                  </tr>
-                </thead>
-                <tbody>
-                  {day.types.map((t) => (
-                    <tr key={t.type}>
-                      <th scope="row">{t.type}</th>
-                      {countColumns.map((column) => (
-                        <td class="num" key={column}>
-                          {count(t[column])}
-                        </td>
-                      ))}
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </ScrollBox>
+            <DataTable
+              label="Rows per export"
+              columns={[
+                { header: 'Export', cell: (t) => t.type, rowHeader: true },
+                ...countColumns.map(
+                  (c): Column<DayDetail['types'][number]> => ({ header: c, cell: (t) => count(t[c]), class: 'num' }),
+                ),
+              ]}
+              rows={day.types}
+              rowKey={(t) => t.type}
+            />
           </section>
           <section aria-labelledby="missing">
             <h2 id="missing">Missing and late exports</h2>
-            {day.missing.length === 0 && day.late.length === 0 ? (
-              <p>Every export arrived in time.</p>
-            ) : (
-              <ul>
-                {day.missing.map((type) => (
-                  <li key={type}>
-                    <strong>{type}</strong>: missing
-                  </li>
-                ))}
-                {day.late.map((late) => (
-                  <li key={late.type}>
-                    <strong>{late.type}</strong>: late (last export {instant(late.lastExportAt, tz)})
-                  </li>
-                ))}
-              </ul>
-            )}
+            <MissingAndLate
+              missing={day.missing}
+              late={day.late}
+              tz={tz}
+              absent="missing"
+              allArrived="Every export arrived in time."
+            />
           </section>
         </div>
         <section aria-labelledby="volume">
@@ -248,196 +225,143 @@ function DayDetails(props: {
               {day.rejectedRows.length < day.rejectedRowsTotal ? `; the first ${day.rejectedRows.length} below` : ''}.
             </p>
             <RejectsDownload api={api} date={day.date} />
-            <ScrollBox label="Rejected rows">
-              <table>
-                <thead>
-                  <tr>
-                    <th scope="col">Export</th>
-                    <th scope="col">File</th>
-                    <th scope="col" class="num">
-                      Line
-                    </th>
-                    <th scope="col">Reason</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {day.rejectedRows.map((row) => (
-                    <tr key={`${row.rawKey}:${row.line}`}>
-                      <td>{row.type}</td>
-                      <td class="key">{row.rawKey}</td>
-                      <td class="num">{row.line}</td>
-                      <td>{row.reason}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </ScrollBox>
+            <DataTable
+              label="Rejected rows"
+              columns={[
+                { header: 'Export', cell: (row) => row.type },
+                { header: 'File', cell: (row) => row.rawKey, class: 'key' },
+                { header: 'Line', cell: (row) => row.line, class: 'num' },
+                { header: 'Reason', cell: (row) => row.reason },
+              ]}
+              rows={day.rejectedRows}
+              rowKey={(row) => `${row.rawKey}:${row.line}`}
+            />
           </>
         )}
         {day.quarantined.length > 0 && (
           <>
             <h3>Inputs kept aside (quarantined)</h3>
-            <ScrollBox label="Quarantined inputs">
-              <table>
-                <thead>
-                  <tr>
-                    <th scope="col">Source</th>
-                    <th scope="col">Stage</th>
-                    <th scope="col">Reason</th>
-                    <th scope="col">When</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {day.quarantined.map((q) => (
-                    <tr key={q.sourceId}>
-                      <td class="key">{q.sourceId}</td>
-                      <td>{q.stage}</td>
-                      <td>{q.reason}</td>
-                      <td>{instant(q.at, tz)}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </ScrollBox>
+            <DataTable
+              label="Quarantined inputs"
+              columns={[
+                { header: 'Source', cell: (q) => q.sourceId, class: 'key' },
+                { header: 'Stage', cell: (q) => q.stage },
+                { header: 'Reason', cell: (q) => q.reason },
+                { header: 'When', cell: (q) => instant(q.at, tz) },
+              ]}
+              rows={day.quarantined}
+              rowKey={(q) => q.sourceId}
+            />
           </>
         )}
       </section>
       <section aria-labelledby="files">
         <h2 id="files">Files</h2>
-        <ScrollBox label="Files">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Export</th>
-                <th scope="col">Source</th>
-                <th scope="col">Raw key</th>
-                <th scope="col">Outcome</th>
-                <th scope="col" class="num">
-                  Rows
-                </th>
-                {operator && <th scope="col">Action</th>}
-              </tr>
-            </thead>
-            <tbody>
-              {day.files.map((file) => (
-                <tr key={file.rawKey}>
-                  <td>{file.type}</td>
-                  <td>
-                    {file.source.kind === 'agent' ? (
-                      <>Agent {file.source.agent}</>
-                    ) : (
-                      <>
-                        {file.source.subject ?? '(no subject)'}
-                        <br />
-                        <span class="small">
-                          {file.source.sender} · {instant(file.source.sentAt, tz)}
-                        </span>
-                      </>
-                    )}
-                  </td>
-                  <td class="key">{file.rawKey}</td>
-                  <td>{file.outcome}</td>
-                  <td class="num">{file.rows === undefined ? '—' : count(file.rows)}</td>
-                  {operator && (
-                    <td>
+        <DataTable
+          label="Files"
+          columns={[
+            { header: 'Export', cell: (file) => file.type },
+            {
+              header: 'Source',
+              cell: (file) =>
+                file.source.kind === 'agent' ? (
+                  <>Agent {file.source.agent}</>
+                ) : (
+                  <>
+                    {file.source.subject ?? '(no subject)'}
+                    <br />
+                    <span class="small">
+                      {file.source.sender} · {instant(file.source.sentAt, tz)}
+                    </span>
+                  </>
+                ),
+            },
+            { header: 'Raw key', cell: (file) => file.rawKey, class: 'key' },
+            { header: 'Outcome', cell: (file) => file.outcome },
+            { header: 'Rows', cell: (file) => (file.rows === undefined ? '—' : count(file.rows)), class: 'num' },
+            ...(operator
+              ? [
+                  {
+                    header: 'Action',
+                    cell: (file: FileRow) => (
                       <button type="button" class="small-button" onClick={() => ask(undo(file))}>
                         Undo…
                       </button>
-                    </td>
-                  )}
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </ScrollBox>
+                    ),
+                  },
+                ]
+              : []),
+          ]}
+          rows={day.files}
+          rowKey={(file) => file.rawKey}
+        />
       </section>
       <section aria-labelledby="deliveries">
         <h2 id="deliveries">Deliveries</h2>
         {day.deliveries.length === 0 ? (
           <p>Not delivered.</p>
         ) : (
-          <ScrollBox label="Deliveries">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Sent</th>
-                  <th scope="col">Recipients</th>
-                  <th scope="col">SES message id</th>
-                  <th scope="col" class="num">
-                    Bounces
-                  </th>
-                  <th scope="col" class="num">
-                    Complaints
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {day.deliveries.map((d) => (
-                  <tr key={d.messageId}>
-                    <td>{instant(d.sentAt, tz)}</td>
-                    <td>{d.recipients.join(', ')}</td>
-                    <td class="key">{d.messageId}</td>
-                    <td class="num">{d.bounces ?? 'not recorded'}</td>
-                    <td class="num">{d.complaints ?? 'not recorded'}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </ScrollBox>
+          <DataTable
+            label="Deliveries"
+            columns={[
+              { header: 'Sent', cell: (d) => instant(d.sentAt, tz) },
+              { header: 'Recipients', cell: (d) => d.recipients.join(', ') },
+              { header: 'SES message id', cell: (d) => d.messageId, class: 'key' },
+              { header: 'Bounces', cell: (d) => d.bounces ?? 'not recorded', class: 'num' },
+              { header: 'Complaints', cell: (d) => d.complaints ?? 'not recorded', class: 'num' },
+            ]}
+            rows={day.deliveries}
+            rowKey={(d) => d.messageId}
+          />
         )}
       </section>
       <section aria-labelledby="executions">
         <h2 id="executions">Executions</h2>
-        <ScrollBox label="Executions">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Execution</th>
-                <th scope="col">Status</th>
-                <th scope="col">Started</th>
-                <th scope="col" class="num">
-                  Duration
-                </th>
-                <th scope="col">Failed stage</th>
-                {operator && <th scope="col">Action</th>}
-              </tr>
-            </thead>
-            <tbody>
-              {day.executions.map((e) => (
-                <tr key={e.executionId}>
-                  <td class="key">
-                    {e.consoleUrl ? (
-                      <a href={e.consoleUrl} target="_blank" rel="noopener noreferrer">
-                        {e.name}
-                        <span class="visually-hidden"> (Step Functions console, opens a new tab)</span>
-                      </a>
-                    ) : (
-                      e.name
-                    )}
-                  </td>
-                  <td>{e.status}</td>
-                  <td>{instant(e.startedAt, tz)}</td>
-                  <td class="num">{duration(e.durationMs)}</td>
-                  <td>{e.failedStage ?? ''}</td>
-                  {operator && (
-                    <td>
-                      {e.status === 'RUNNING' && (
-                        <button type="button" class="small-button" onClick={() => ask(executionAction(e, 'cancel'))}>
-                          Cancel…
-                        </button>
-                      )}
-                      {e.status !== 'RUNNING' && e.status !== 'SUCCEEDED' && (
-                        <button type="button" class="small-button" onClick={() => ask(executionAction(e, 'redrive'))}>
-                          Redrive…
-                        </button>
-                      )}
-                    </td>
-                  )}
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </ScrollBox>
+        <DataTable
+          label="Executions"
+          columns={[
+            {
+              header: 'Execution',
+              cell: (e) =>
+                e.consoleUrl ? (
+                  <a href={e.consoleUrl} target="_blank" rel="noopener noreferrer">
+                    {e.name}
+                    <span class="visually-hidden"> (Step Functions console, opens a new tab)</span>
+                  </a>
+                ) : (
+                  e.name
+                ),
+              class: 'key',
+            },
+            { header: 'Status', cell: (e) => e.status },
+            { header: 'Started', cell: (e) => instant(e.startedAt, tz) },
+            { header: 'Duration', cell: (e) => duration(e.durationMs), class: 'num' },
+            { header: 'Failed stage', cell: (e) => e.failedStage ?? '' },
+            ...(operator
+              ? [
+                  {
+                    header: 'Action',
+                    cell: (e: ExecutionSummary) => (
+                      <>
+                        {e.status === 'RUNNING' && (
+                          <button type="button" class="small-button" onClick={() => ask(executionAction(e, 'cancel'))}>
+                            Cancel…
+                          </button>
+                        )}
+                        {e.status !== 'RUNNING' && e.status !== 'SUCCEEDED' && (
+                          <button type="button" class="small-button" onClick={() => ask(executionAction(e, 'redrive'))}>
+                            Redrive…
+                          </button>
+                        )}
+                      </>
+                    ),
+                  },
+                ]
+              : []),
+          ]}
+          rows={day.executions}
+          rowKey={(e) => e.executionId}
+        />
       </section>
       <section aria-labelledby="agents">
         <h2 id="agents">Agents</h2>
@@ -448,30 +372,22 @@ function DayDetails(props: {
         {day.audit.length === 0 ? (
           <p>Nothing recorded for this day.</p>
         ) : (
-          <ScrollBox label="Who did what">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">When</th>
-                  <th scope="col">Who</th>
-                  <th scope="col">What</th>
-                  <th scope="col">Execution</th>
-                  <th scope="col">Detail</th>
-                </tr>
-              </thead>
-              <tbody>
-                {day.audit.map((entry) => (
-                  <tr key={`${entry.at}-${entry.who}-${entry.action}`}>
-                    <td>{instant(entry.at, tz)}</td>
-                    <td>{entry.who}</td>
-                    <td>{entry.action}</td>
-                    <td class="key">{entry.executionId?.split(':').pop() ?? ''}</td>
-                    <td class="key">{entry.detail ? JSON.stringify(entry.detail) : ''}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </ScrollBox>
+          <DataTable
+            label="Who did what"
+            columns={[
+              { header: 'When', cell: (entry) => instant(entry.at, tz) },
+              { header: 'Who', cell: (entry) => entry.who },
+              { header: 'What', cell: (entry) => entry.action },
+              { header: 'Execution', cell: (entry) => entry.executionId?.split(':').pop() ?? '', class: 'key' },
+              {
+                header: 'Detail',
+                cell: (entry) => (entry.detail ? JSON.stringify(entry.detail) : ''),
+                class: 'key',
+              },
+            ]}
+            rows={day.audit}
+            rowKey={(entry) => `${entry.at}-${entry.who}-${entry.action}`}
+          />
         )}
       </section>
     </>

@@ -1,8 +1,8 @@
 import { useState } from 'preact/hooks';
 import type { ConsoleSettings, DayStatus, DaySummary, DaysResponse } from '../../../functions/console-api/contract.ts';
 import type { ApiClient } from '../api.ts';
+import { type Column, DataTable } from '../components/data-table.tsx';
 import { dayStatuses, ErrorNote, Loading, StatusBadge, statusText } from '../components/notes.tsx';
-import { ScrollBox } from '../components/scroll-box.tsx';
 import { bytes, count, instant, weekday } from '../format.ts';
 import { useLoad } from '../load.ts';
 import { PageTitle } from './title.tsx';
@@ -85,55 +85,41 @@ export function DaysPage({ api, settings }: { api: ApiClient; settings: ConsoleS
       <ErrorNote error={first.error} />
       {!first.data && !first.error && <Loading what="the days" />}
       {first.data && (
-        <ScrollBox label="Days">
-          <table class="days">
-            <caption>Business days, newest first; rows per export type; times in {settings.timeZone}</caption>
-            <thead>
-              <tr>
-                <th scope="col">Day</th>
-                <th scope="col">Status</th>
-                {types.map((type) => (
-                  <th scope="col" class="num" key={type}>
-                    {breakable(type)}
-                  </th>
-                ))}
-                <th scope="col" class="num">
-                  Rejects
-                </th>
-                <th scope="col">Last export</th>
-                <th scope="col" class="num">
-                  Intraday runs
-                </th>
-                <th scope="col" class="num">
-                  Workbook
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {days.map((day) => (
-                <tr key={day.date}>
-                  <th scope="row">
-                    <a href={`#/days/${day.date}`}>
-                      {day.date} <span class="weekday">{weekday(day.date)}</span>
-                    </a>
-                  </th>
-                  <td>
-                    <StatusBadge status={day.status} failedStage={day.failedStage} />
-                  </td>
-                  {types.map((type) => (
-                    <td class="num" key={type}>
-                      {day.rowsByType[type] === undefined ? '—' : count(day.rowsByType[type])}
-                    </td>
-                  ))}
-                  <td class={`num${day.rejects > 0 ? ' attention' : ''}`}>{count(day.rejects)}</td>
-                  <td>{instant(day.lastExportAt, settings.timeZone)}</td>
-                  <td class="num">{day.intradayRuns}</td>
-                  <td class="num">{day.workbook ? bytes(day.workbook.bytes) : '—'}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </ScrollBox>
+        <DataTable
+          label="Days"
+          class="days"
+          caption={<>Business days, newest first; rows per export type; times in {settings.timeZone}</>}
+          columns={[
+            {
+              header: 'Day',
+              cell: (day) => (
+                <a href={`#/days/${day.date}`}>
+                  {day.date} <span class="weekday">{weekday(day.date)}</span>
+                </a>
+              ),
+              rowHeader: true,
+            },
+            { header: 'Status', cell: (day) => <StatusBadge status={day.status} failedStage={day.failedStage} /> },
+            ...types.map(
+              (type): Column<DaySummary> => ({
+                header: breakable(type),
+                cell: (day) => (day.rowsByType[type] === undefined ? '—' : count(day.rowsByType[type])),
+                class: 'num',
+              }),
+            ),
+            {
+              header: 'Rejects',
+              cell: (day) => count(day.rejects),
+              class: 'num',
+              cellClass: (day) => `num${day.rejects > 0 ? ' attention' : ''}`,
+            },
+            { header: 'Last export', cell: (day) => instant(day.lastExportAt, settings.timeZone) },
+            { header: 'Intraday runs', cell: (day) => day.intradayRuns, class: 'num' },
+            { header: 'Workbook', cell: (day) => (day.workbook ? bytes(day.workbook.bytes) : '—'), class: 'num' },
+          ]}
+          rows={days}
+          rowKey={(day) => day.date}
+        />
       )}
       {first.data && days.length === 0 && <p>No day matches.</p>}
       <ErrorNote error={older.error} />

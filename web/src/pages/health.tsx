@@ -1,5 +1,6 @@
 import type { ConsoleSettings, HealthResponse } from '../../../functions/console-api/contract.ts';
 import type { ApiClient } from '../api.ts';
+import { DataTable } from '../components/data-table.tsx';
 import { ErrorNote, Loading } from '../components/notes.tsx';
 import { instant } from '../format.ts';
 import { useLoad } from '../load.ts';
@@ -40,43 +41,34 @@ export function HealthPage({ api, settings }: { api: ApiClient; settings: Consol
           </section>
           <section aria-labelledby="alarms">
             <h2 id="alarms">Alarms</h2>
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Alarm</th>
-                  <th scope="col">State</th>
-                </tr>
-              </thead>
-              <tbody>
-                {data.alarms.map((alarm) => (
-                  <tr key={alarm.name}>
-                    <td>{alarm.name}</td>
-                    <td class={alarm.state === 'ALARM' ? 'attention' : undefined}>{alarm.state}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+            <DataTable
+              columns={[
+                { header: 'Alarm', cell: (alarm) => alarm.name },
+                {
+                  header: 'State',
+                  cell: (alarm) => alarm.state,
+                  cellClass: (alarm) => (alarm.state === 'ALARM' ? 'attention' : undefined),
+                },
+              ]}
+              rows={data.alarms}
+              rowKey={(alarm) => alarm.name}
+            />
           </section>
           <section aria-labelledby="queues">
             <h2 id="queues">Dead-letter queues</h2>
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Queue</th>
-                  <th scope="col" class="num">
-                    Messages
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {data.deadLetterQueues.map((queue) => (
-                  <tr key={queue.name}>
-                    <td>{queue.name}</td>
-                    <td class={`num${queue.depth ? ' attention' : ''}`}>{queue.depth ?? 'unknown'}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+            <DataTable
+              columns={[
+                { header: 'Queue', cell: (queue) => queue.name },
+                {
+                  header: 'Messages',
+                  cell: (queue) => queue.depth ?? 'unknown',
+                  class: 'num',
+                  cellClass: (queue) => `num${queue.depth ? ' attention' : ''}`,
+                },
+              ]}
+              rows={data.deadLetterQueues}
+              rowKey={(queue) => queue.name}
+            />
           </section>
           {data.notes && data.notes.length > 0 && (
             <ul class="small">

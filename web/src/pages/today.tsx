@@ -2,6 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import type { ConsoleSettings, TodayResponse } from '../../../functions/console-api/contract.ts';
 import type { ApiClient } from '../api.ts';
 import { VolumeChart } from '../components/chart.tsx';
+import { MissingAndLate } from '../components/late-exports.tsx';
 import { ErrorNote, Loading } from '../components/notes.tsx';
 import { instant } from '../format.ts';
 import { PageTitle } from './title.tsx';
@@ -46,22 +47,13 @@ export function TodayPage({ api, settings }: { api: ApiClient; settings: Console
           </p>
           <section aria-labelledby="today-missing">
             <h2 id="today-missing">Missing and late exports</h2>
-            {today.missing.length === 0 && today.late.length === 0 ? (
-              <p>Nothing missing or late so far.</p>
-            ) : (
-              <ul>
-                {today.missing.map((type) => (
-                  <li key={type}>
-                    <strong>{type}</strong>: nothing yet
-                  </li>
-                ))}
-                {today.late.map((late) => (
-                  <li key={late.type}>
-                    <strong>{late.type}</strong>: late (last export {instant(late.lastExportAt, tz)})
-                  </li>
-                ))}
-              </ul>
-            )}
+            <MissingAndLate
+              missing={today.missing}
+              late={today.late}
+              tz={tz}
+              absent="nothing yet"
+              allArrived="Nothing missing or late so far."
+            />
           </section>
           <section aria-labelledby="today-volume">
             <h2 id="today-volume">Volume by hour so far</h2>
