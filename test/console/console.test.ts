@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfigFile } from '../../functions/common/config.ts';
 import { logger } from '../../functions/common/observability.ts';
 import { type LocalConsole, startLocalConsole } from '../../local/console/server.ts';
 import { type ExecutionSummary, type LocalRunResult, runLocally } from '../../local/local-run.ts';
+import { config } from '../console-api/harness.ts';
 import { launchChromium, openPage, seriousViolations } from './browser.ts';
 import { writeSampleDayWithReject } from './sample.ts';
 
@@ -17,7 +17,6 @@ import { writeSampleDayWithReject } from './sample.ts';
  * provider's login page. One browser, one server; a context per user.
  */
 
-const config = loadConfigFile();
 const date = '2026-03-09';
 // The day after, mid-morning in Chicago: the day is complete and among the last 90.
 const now = () => Date.parse('2026-03-10T15:00:00Z');
@@ -91,6 +90,9 @@ describe('the web console in Chromium', () => {
       const cells = await page.getByRole('row').filter({ hasText: type.type }).first().innerText();
       expect(cells).toContain(type.ingest.read.toLocaleString('en-US'));
     }
+    // The two alert rules of the configuration, each crossed once and recovered the next hour.
+    const alert = page.getByRole('row').filter({ hasText: 'calls-low' });
+    await expect(alert.innerText()).resolves.toMatch(/09:00 \(\d+\)\s+10:00/);
     expect(await page.getByRole('button', { name: /Rerun|Resend|Undo|Cancel|Redrive/ }).count()).toBe(0);
     expect(await seriousViolations(page)).toEqual([]);
     await page.screenshot({ path: 'docs/console-day.png' });

@@ -110,6 +110,11 @@ export function DayPage({ api, settings, date, operator }: PageProps) {
   );
 }
 
+/** An alert's figure as the rule states it: a count, seconds or a percentage, to one decimal. */
+function figure(value: number): string {
+  return (Math.round(value * 10) / 10).toLocaleString('en-US');
+}
+
 const countColumns = ['read', 'inserted', 'updated', 'unchanged', 'stale', 'rejected', 'blank'] as const;
 
 function rerunAction(api: ApiClient, day: DayDetail): AskedAction {
@@ -208,6 +213,27 @@ function DayDetails(props: {
               allArrived="Every export arrived in time."
             />
           </section>
+          {day.alerts && (
+            <section aria-labelledby="alerts">
+              <h2 id="alerts">Threshold alerts</h2>
+              <DataTable
+                label="Threshold alerts"
+                columns={[
+                  { header: 'Rule', cell: (r) => r.rule, rowHeader: true },
+                  { header: 'When', cell: (r) => `${r.type}: ${r.metric} ${r.condition} ${r.threshold}` },
+                  { header: 'Hours checked', cell: (r) => count(r.evaluated), class: 'num' },
+                  {
+                    header: 'Crossed at',
+                    cell: (r) => r.breached.map((h) => `${h.hour} (${figure(h.value)})`).join(', ') || 'never',
+                    cellClass: (r) => (r.breached.length > 0 ? 'attention' : undefined),
+                  },
+                  { header: 'Recovered at', cell: (r) => r.recovered.map((h) => h.hour).join(', ') || '—' },
+                ]}
+                rows={day.alerts}
+                rowKey={(r) => r.rule}
+              />
+            </section>
+          )}
         </div>
         <section aria-labelledby="volume">
           <h2 id="volume">Volume by hour</h2>
