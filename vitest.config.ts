@@ -27,6 +27,9 @@ const unitTests = [
 
 export default defineConfig({
   test: {
+    // Two test files at a time, even on two cores: most integration tests wait on emulators,
+    // child processes (LibreOffice, Chromium, cdk synth) or the network as much as they compute.
+    maxWorkers: 2,
     testTimeout: 60_000,
     hookTimeout: 60_000,
     projects: [
