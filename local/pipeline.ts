@@ -99,7 +99,9 @@ export function taskStages(definition: StateMachineDefinition): Map<string, Stag
 export interface LocalStageDeps {
   config: Config;
   stack: LocalStack;
+  /** The Graph mailbox collect reads. */
   mail: CollectStageDeps['mail'];
+  /** The download links deliver signs: the local link endpoint and its key. */
   links: DeliverDeps['links'];
   /** Copies the workbook to the fake SharePoint, when configured. */
   sharepoint?: DeliverDeps['sharepoint'];
@@ -207,17 +209,8 @@ function metricsSink(records: EmfRecord[], onRecord?: (record: EmfRecord) => voi
 type Execution = ReturnType<StateMachine['run']>;
 export type ExecutionEvent = Execution['eventLogs'] extends AsyncGenerator<infer E> ? E : never;
 
-export interface PipelineOptions {
-  config: Config;
-  stack: LocalStack;
-  /** The Graph mailbox collect reads; none means only saved mail and the agent inbox. */
-  mail: CollectStageDeps['mail'];
-  /** The download links deliver signs: the local link endpoint and its key. */
-  links: DeliverDeps['links'];
-  /** Copies the workbook to the fake SharePoint, when configured. */
-  sharepoint?: DeliverDeps['sharepoint'];
-  /** Where deliver posts Teams cards, when the configuration has `teams` (local/teams-receiver.ts). */
-  teams?: DeliverDeps['teams'];
+/** What the stages are built from (the mailbox none: only saved mail and the agent inbox), and the run. */
+export interface PipelineOptions extends Omit<LocalStageDeps, 'now'> {
   input: RunInput;
   executionId?: string;
   now?: () => number;
