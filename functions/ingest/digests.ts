@@ -297,7 +297,10 @@ export class RowDigests {
       this.days.set(id, { snapshot, generation, rebuilt: false });
       return;
     }
-    logger.warn('row digests rebuilt from the table', { date, type, reason: problem });
+    // Neither generation nor snapshot: nothing recorded yet for the day and type (its first ingest,
+    // or a day stored before digests were on), so nothing to distrust; the rebuild reads what is there.
+    if (generation === undefined && bytes === undefined) logger.info('row digests started for the day', { date, type });
+    else logger.warn('row digests rebuilt from the table', { date, type, reason: problem });
     this.days.set(id, { snapshot: await this.rebuild(date, type), generation, rebuilt: true });
   }
 
