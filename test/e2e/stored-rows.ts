@@ -1,9 +1,9 @@
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { LocalStack } from '../../local/stack.ts';
 
-/** The table's rows without the time they were written, which differs between runs by nature. */
-export async function tableRows(stack: LocalStack): Promise<string[]> {
-  const rows: string[] = [];
+/** The table's row items without the time they were written, which differs between runs by nature. */
+export async function rowItems(stack: LocalStack): Promise<Record<string, unknown>[]> {
+  const items: Record<string, unknown>[] = [];
   let start: Record<string, unknown> | undefined;
   do {
     const page = await stack.clients.dynamodb.send(
@@ -12,9 +12,14 @@ export async function tableRows(stack: LocalStack): Promise<string[]> {
     for (const item of page.Items ?? []) {
       if (!String(item.pk).startsWith('ROW#')) continue;
       const { ingestedAt: _ingestedAt, ...rest } = item;
-      rows.push(JSON.stringify(rest, Object.keys(rest).sort()));
+      items.push(rest);
     }
     start = page.LastEvaluatedKey;
   } while (start);
-  return rows.sort();
+  return items;
+}
+
+/** The table's rows as comparable text, sorted. */
+export async function tableRows(stack: LocalStack): Promise<string[]> {
+  return (await rowItems(stack)).map((item) => JSON.stringify(item, Object.keys(item).sort())).sort();
 }

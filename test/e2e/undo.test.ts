@@ -16,6 +16,7 @@ import type { ExecutionSummary } from '../../local/local-run.ts';
 import { type PipelineOptions, type PipelineResult, runPipeline } from '../../local/pipeline.ts';
 import { writeSampleMailbox } from '../../local/sample-day.ts';
 import { type LocalStack, startLocalStack } from '../../local/stack.ts';
+import { rowItems } from './stored-rows.ts';
 
 const config = loadConfigFile();
 const date = '2026-03-09';
@@ -55,23 +56,12 @@ async function setUp(mailboxDir: string): Promise<Setup> {
 }
 
 /** Every stored row (without the time it was written), and the source file of each. */
-async function tableRows(stack: LocalStack): Promise<{ rows: string[]; sources: string[] }> {
-  const rows: string[] = [];
-  const sources: string[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await stack.clients.dynamodb.send(
-      new ScanCommand({ TableName: stack.resources.table, ExclusiveStartKey: start }),
-    );
-    for (const item of page.Items ?? []) {
-      if (!String(item.pk).startsWith('ROW#')) continue;
-      const { ingestedAt: _ingestedAt, ...rest } = item;
-      rows.push(JSON.stringify(rest, Object.keys(rest).sort()));
-      sources.push((item.source as { key: string }).key);
-    }
-    start = page.LastEvaluatedKey;
-  } while (start);
-  return { rows: rows.sort(), sources };
+async function storedRows(stack: LocalStack): Promise<{ rows: string[]; sources: string[] }> {
+  const items = await rowItems(stack);
+  return {
+    rows: items.map((item) => JSON.stringify(item, Object.keys(item).sort())).sort(),
+    sources: items.map((item) => (item.source as { key: string }).key),
+  };
 }
 
 /**
@@ -140,7 +130,7 @@ describe('undoing a bad file', () => {
     expect(first.succeeded).toBe(true);
 
     // The file that is the stored version of the most rows, of a type with earlier files to fall back on.
-    const before = await tableRows(undone.stack);
+    const before = await storedRows(undone.stack);
     const perSource = new Map<string, number>();
     for (const source of before.sources) perSource.set(source, (perSource.get(source) ?? 0) + 1);
     const keys = await rawKeys(undone.stack);
@@ -171,9 +161,9 @@ describe('undoing a bad file', () => {
     const reference = await without.run({ date, force: true }, false);
     expect(reference.succeeded).toBe(true);
 
-    const after = await tableRows(undone.stack);
+    const after = await storedRows(undone.stack);
     expect(after.sources).not.toContain(bad);
-    expect(after.rows).toEqual((await tableRows(without.stack)).rows);
+    expect(after.rows).toEqual((await storedRows(without.stack)).rows);
     expect(await dataTabs(undone.stack, summary)).toEqual(
       await dataTabs(without.stack, reference.output as ExecutionSummary),
     );
@@ -186,7 +176,7 @@ describe('undoing a bad file', () => {
       removed: 0,
       listed: [expect.objectContaining({ key: bad, removed: 0 })],
     });
-    expect((await tableRows(undone.stack)).rows).toEqual(after.rows);
+    expect((await storedRows(undone.stack)).rows).toEqual(after.rows);
     const mark = await undone.stack.clients.s3.send(
       new GetObjectCommand({ Bucket: undone.stack.resources.dataBucket, Key: excludedKey(bad) }),
     );
@@ -195,13 +185,13 @@ describe('undoing a bad file', () => {
 
   it('fails before changing anything when the source is not a file of the day', { timeout: 60_000 }, async () => {
     const missing = `raw/${date}/Dials/${'0'.repeat(64)}.csv`;
-    const rowsBefore = (await tableRows(undone.stack)).rows;
+    const rowsBefore = (await storedRows(undone.stack)).rows;
     const causes: string[] = [];
     const result = await undone.run({ undo: [missing] }, true, (event) => {
       if (event.type === 'StateFailed') causes.push(String(event.Cause));
     });
     expect(result.succeeded).toBe(false);
     expect(causes.join('\n')).toMatch(/no raw file of 2026-03-09 \(.*\) is "raw\/2026-03-09\/Dials\/0+\.csv"/);
-    expect((await tableRows(undone.stack)).rows).toEqual(rowsBefore);
+    expect((await storedRows(undone.stack)).rows).toEqual(rowsBefore);
   });
 });
