@@ -5,7 +5,7 @@ import type { DoctorEnvironment } from '../cli/doctor.ts';
 import { createGraphMailSource } from '../functions/collect/graph.ts';
 import type { Config } from '../functions/common/config.ts';
 import { localDate, previousLocalDate } from '../functions/common/time.ts';
-import { loadMailboxDir, startFakeGraph } from './graph-server.ts';
+import { fakeGraphAccess, fakeMailboxOf, loadMailboxDir, startFakeGraph } from './graph-server.ts';
 import { writeSampleMailbox } from './sample-day.ts';
 import { startLocalStack } from './stack.ts';
 
@@ -28,16 +28,8 @@ export async function startLocalDoctor(
       await writeSampleMailbox({ config, date, dir, seed: 20260309 + i });
       messages.push(...(await loadMailboxDir(dir)));
     }
-    const graph = await startFakeGraph({
-      messages,
-      user: config.mailbox.user,
-      folderPath: config.mailbox.folder,
-      tenantId: config.mailbox.tenantId,
-    });
-    const mail = createGraphMailSource({
-      mailbox: { ...config.mailbox, graphBaseUrl: graph.graphBaseUrl, authorityHost: graph.authorityHost },
-      credential: { clientSecret: 'local-client-secret' },
-    });
+    const graph = await startFakeGraph({ messages, ...fakeMailboxOf(config) });
+    const mail = createGraphMailSource(fakeGraphAccess(config, graph));
     return {
       environment: {
         description: `the local stack, a fake Graph at ${graph.graphBaseUrl} serving a sample of ${days.join(' and ')}`,

@@ -8,6 +8,7 @@ import { Readable } from 'node:stream';
 import { getCACertificates, setDefaultCACertificates } from 'node:tls';
 import { type MailParserOptions, simpleParser } from 'mailparser';
 import { isInlinePart, isMessage, readMimeHeaders } from '../functions/collect/mime.ts';
+import type { Config } from '../functions/common/config.ts';
 import { selfSignedCertificate } from './certificate.ts';
 import { createFakeSharePoint, type FakeSharePoint, type FakeSharePointOptions } from './fake-sharepoint.ts';
 import { HttpError, readBody, sendJson } from './graph-http.ts';
@@ -181,6 +182,19 @@ const folderProperties = new Set([
   'totalItemCount',
   'isHidden',
 ]);
+
+/** The configured mailbox as the fake serves it: its user, folder and tenant. */
+export function fakeMailboxOf(config: Config): Pick<FakeGraphOptions, 'user' | 'folderPath' | 'tenantId'> {
+  return { user: config.mailbox.user, folderPath: config.mailbox.folder, tenantId: config.mailbox.tenantId };
+}
+
+/** The configured mailbox pointed at this fake, with a credential it takes (it checks no secret unless told to). */
+export function fakeGraphAccess(config: Config, graph: Pick<FakeGraph, 'graphBaseUrl' | 'authorityHost'>) {
+  return {
+    mailbox: { ...config.mailbox, graphBaseUrl: graph.graphBaseUrl, authorityHost: graph.authorityHost },
+    credential: { clientSecret: 'local-client-secret' },
+  };
+}
 
 export async function startFakeGraph(options: FakeGraphOptions): Promise<FakeGraph> {
   const sourceMessages = options.messages ?? (options.mailboxDir ? await loadMailboxDir(options.mailboxDir) : []);

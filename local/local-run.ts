@@ -32,7 +32,7 @@ import { addDays, localToInstant, previousLocalDate } from '../functions/common/
 import type { DeliverDeps } from '../functions/deliver/deliver.ts';
 import { createSharePointUploader } from '../functions/deliver/sharepoint.ts';
 import type { MailForDay } from './console/executions.ts';
-import { loadMailboxDir, startFakeGraph } from './graph-server.ts';
+import { fakeGraphAccess, fakeMailboxOf, loadMailboxDir, startFakeGraph } from './graph-server.ts';
 import {
   type ExecutionRecord,
   type ExecutionRecords,
@@ -524,16 +524,8 @@ async function serveSampleDay(
     renameSync(writing, dir);
   }
   const messages = (await loadMailboxDir(dir)).filter((m) => Date.parse(m.receivedDateTime) <= run.at);
-  const graph = await startFakeGraph({
-    messages,
-    user: config.mailbox.user,
-    folderPath: config.mailbox.folder,
-    tenantId: config.mailbox.tenantId,
-  });
-  const source = createGraphMailSource({
-    mailbox: { ...config.mailbox, graphBaseUrl: graph.graphBaseUrl, authorityHost: graph.authorityHost },
-    credential: { clientSecret: 'local-client-secret' },
-  });
+  const graph = await startFakeGraph({ messages, ...fakeMailboxOf(config) });
+  const source = createGraphMailSource(fakeGraphAccess(config, graph));
   return {
     mail: onProgress ? collectProgress(source, messages.length, onProgress) : source,
     count: messages.length,
@@ -707,9 +699,7 @@ async function serveSharePoint(config: Config, dir: string, s3: S3Client) {
     fileName: configured?.fileName ?? exampleSharePoint.fileName,
   };
   const graph = await startFakeGraph({
-    user: config.mailbox.user,
-    folderPath: config.mailbox.folder,
-    tenantId: config.mailbox.tenantId,
+    ...fakeMailboxOf(config),
     sharepoint: {
       sites: [{ hostname: hostname, path: sitePath, libraries: [library] }],
       dir,
@@ -717,8 +707,7 @@ async function serveSharePoint(config: Config, dir: string, s3: S3Client) {
   });
   const uploader = createSharePointUploader({
     sharepoint,
-    mailbox: { ...config.mailbox, graphBaseUrl: graph.graphBaseUrl, authorityHost: graph.authorityHost },
-    credential: { clientSecret: 'local-client-secret' },
+    ...fakeGraphAccess(config, graph),
     s3,
   });
   return { graph, uploader, dir, stop: graph.stop };
